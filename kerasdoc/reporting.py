@@ -1,0 +1,133 @@
+"""Result tables (ours beside the paper's), results files and plots shared by the experiments.
+
+Every experiment writes ``<out>/results.json``, ``results.md``, ``config.json`` and its PNG plots
+through :func:`write_results`, so all of them look and load alike.
+
+Example:
+    >>> print(markdown_table(["model", "error"], [["cnn", "0.81"]]))
+    | model | error |
+    |---|---|
+    | cnn | 0.81 |
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+def mean_std(values: Sequence[float]) -> tuple[float, float]:
+    """Mean and sample standard deviation (ddof=1; 0 for a single value), NaNs ignored."""
+    arr = np.asarray([v for v in values if v is not None and not math.isnan(v)], dtype=float)
+    if arr.size == 0:
+        return float("nan"), float("nan")
+    return float(arr.mean()), float(arr.std(ddof=1)) if arr.size > 1 else 0.0
+
+
+def fmt_mean_std(mean: float, std: float, digits: int = 3) -> str:
+    """``"0.812 ± 0.057"``; ``"n/a"`` for NaN."""
+    if mean is None or math.isnan(mean):
+        return "n/a"
+    return f"{mean:.{digits}f} ± {std:.{digits}f}"
+
+
+def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A GitHub-flavoured markdown table."""
+    lines = ["| " + " | ".join(str(h) for h in headers) + " |",
+             "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def environment() -> dict[str, Any]:
+    """Versions and machine facts recorded with every result."""
+    import keras
+    import tensorflow as tf
+
+    return {
+        "python": sys.version.split()[0],
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "platform": platform.platform(),
+        "cpu_count": os.cpu_count(),
+        "gpus": [d.name for d in tf.config.list_physical_devices("GPU")],
+        "time_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, Path):
+        return str(obj)
+    if isinstance(obj, (set, tuple, range)):
+        return list(obj)
+    return str(obj)
+
+
+def write_json(path: str | Path, data: Any) -> Path:
+    """Write ``data`` as indented JSON (atomically: temp file, then rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, default=_json_default, allow_nan=True) + "\n")
+    os.replace(tmp, path)
+    return path
+
+
+def write_results(out_dir: str | Path, results: dict[str, Any], config: dict[str, Any],
+                  markdown: str) -> dict[str, Path]:
+    """Write ``results.json``, ``config.json`` (with the environment) and ``results.md``.
+
+    Returns:
+        The paths written, by kind.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {
+        "results": write_json(out / "results.json", results),
+        "config": write_json(out / "config.json", {**config, "environment": environment()}),
+    }
+    md = out / "results.md"
+    md.write_text(markdown.rstrip() + "\n")
+    paths["markdown"] = md
+    return paths
+
+
+def grouped_bar_plot(path: str | Path, categories: Sequence[Any],
+                     series: dict[str, Sequence[float]], *, title: str, xlabel: str,
+                     ylabel: str) -> Path:
+    """Save a grouped bar chart (one group per category, one bar per series) as PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    n = max(len(series), 1)
+    width = 0.8 / n
+    x = np.arange(len(categories))
+    for i, (label, vals) in enumerate(series.items()):
+        ax.bar(x + (i - (n - 1) / 2) * width, vals, width, label=label)
+    ax.set_xticks(x, [str(c) for c in categories])
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
