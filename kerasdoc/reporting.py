@@ -109,11 +109,7 @@ def grouped_bar_plot(path: str | Path, categories: Sequence[Any],
                      series: dict[str, Sequence[float]], *, title: str, xlabel: str,
                      ylabel: str) -> Path:
     """Save a grouped bar chart (one group per category, one bar per series) as PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7, 4))
     n = max(len(series), 1)
     width = 0.8 / n
@@ -125,6 +121,68 @@ def grouped_bar_plot(path: str | Path, categories: Sequence[Any],
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.legend(fontsize=8)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_confusion_matrix(cm: np.ndarray, class_names: Sequence[str], path: str | Path, *,
+                          title: str = "Confusion matrix", normalize: bool = False) -> Path:
+    """Save a confusion matrix (rows: actual, columns: predicted) with counts in the cells."""
+    plt = _pyplot()
+    cm = np.asarray(cm)
+    shown = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1) if normalize else cm
+    n = len(class_names)
+    size = max(4.0, 0.45 * n + 2)
+    fig, ax = plt.subplots(figsize=(size, size))
+    ax.imshow(shown, cmap="Blues")
+    ax.set_xticks(range(n), [str(c) for c in class_names], rotation=90 if n > 6 else 0)
+    ax.set_yticks(range(n), [str(c) for c in class_names])
+    ax.set_xlabel("Predicted")
+    ax.set_ylabel("Actual")
+    ax.set_title(title)
+    thresh = shown.max() / 2 if shown.size else 0
+    for i in range(n):
+        for j in range(n):
+            txt = f"{shown[i, j]:.2f}" if normalize else f"{int(cm[i, j])}"
+            ax.text(j, i, txt, ha="center", va="center", fontsize=8,
+                    color="white" if shown[i, j] > thresh else "black")
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_history(history: dict[str, Sequence[float]], path: str | Path, *,
+                 title: str = "Training curves") -> Path:
+    """Save training curves from a Keras ``History.history`` dict: loss on the left, every other
+    metric (with its ``val_`` twin) on the right."""
+    plt = _pyplot()
+    fig, (ax_loss, ax_metric) = plt.subplots(1, 2, figsize=(10, 3.8))
+    for key, vals in history.items():
+        ax = ax_loss if key.endswith("loss") else ax_metric
+        ax.plot(range(1, len(vals) + 1), vals, label=key, linestyle="--" if key.startswith(
+            "val_") else "-")
+    for ax, label in ((ax_loss, "loss"), (ax_metric, "metric")):
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(label)
+        if ax.lines:
+            ax.legend(fontsize=8)
+    fig.suptitle(title)
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
