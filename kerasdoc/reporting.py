@@ -189,3 +189,42 @@ def plot_history(history: dict[str, Sequence[float]], path: str | Path, *,
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def plot_error_histograms(path: str | Path, counts: dict[str, dict[str, Sequence[float]]], *,
+                          rates: bool = False, title: str = "") -> Path:
+    """Figures 5 / 6 of seeds/002: per model, bars of each numerical error 1..9 among the
+    misidentified images, one bar per method; ``rates=True`` divides by the method's total.
+
+    Args:
+        path: the PNG to write.
+        counts: ``{model: {method: counts of errors 1..k}}``.
+        rates: plot shares of the misidentified images instead of counts.
+        title: figure title.
+    """
+    plt = _pyplot()
+    models = list(counts)
+    fig, axes = plt.subplots(1, len(models), figsize=(4.2 * len(models), 3.6), squeeze=False)
+    for ax, model in zip(axes[0], models):
+        methods = counts[model]
+        n = len(methods)
+        width = 0.8 / max(n, 1)
+        for i, (method, vals) in enumerate(methods.items()):
+            vals = np.asarray(vals, dtype=float)
+            if rates:
+                vals = vals / max(vals.sum(), 1e-12)
+            xs = np.arange(1, len(vals) + 1)
+            ax.bar(xs + (i - (n - 1) / 2) * width, vals, width, label=method)
+        ax.set_title(model)
+        ax.set_xlabel("numerical error")
+        ax.set_ylabel("rate of appearance" if rates else "number of appearances")
+        ax.set_xticks(np.arange(1, len(vals) + 1))
+        ax.legend(fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

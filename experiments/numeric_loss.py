@@ -1,0 +1,318 @@
+"""Numeric loss (seeds/002, Tables 1-3, Figs 5-6): CE baseline vs beta*CE + (1-beta)*numeric loss.
+
+Suzuki et al., "An Image Classification Model that Learns Image Features and Numerical
+Information" (2021). For each of the DNN, CNN and RNN digit models, trains the baseline (categorical
+cross-entropy) and the proposed model (``CombinedNumericLoss(alpha=0.05, beta=0.9)``) for N trials
+with different seeds, and reports the three indicators as mean +/- std beside the paper's numbers:
+
+* Table 1: identification test error rate (%);
+* Table 2: numerical error per image;
+* Table 3: numerical error per misidentified image;
+* Figures 5-6: counts and rates of each numerical error among the misidentified images.
+
+Data (named in every output):
+
+* default: scikit-learn's handwritten digits (real, embedded, resized to 28x28), with a seeded
+  stratified 80/20 split as the test set;
+* ``--data kannada --train IMAGES.gz,LABELS.gz [--test IMAGES.gz,LABELS.gz]``: MNIST-format idx
+  files (Kannada-MNIST / Dig-MNIST); without ``--test`` a seeded stratified 80/20 split;
+* ``--data mnist``: MNIST from TensorFlow Datasets (train / test), where it can download.
+
+Run::
+
+    kerasdoc reproduce numeric-loss                       # embedded digits, 3 trials
+    kerasdoc reproduce numeric-loss --data kannada \\
+        --train ../shared/data/kannada-mnist/kannada-images-idx3-ubyte.gz,\\
+../shared/data/kannada-mnist/kannada-labels-idx1-ubyte.gz
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any
+
+import keras
+import numpy as np
+
+from experiments._common import Timer, base_parser, config_of, resolve_out
+from generators.splits import stratified_split
+from kerasdoc import datasets
+from kerasdoc.losses import CombinedNumericLoss
+from kerasdoc.metrics import (
+    NumericError,
+    error_rate,
+    numeric_error_histogram,
+    numeric_error_per_image,
+    numeric_error_per_misidentified,
+)
+from kerasdoc.models import get_model
+from kerasdoc.reporting import (
+    fmt_mean_std,
+    markdown_table,
+    mean_std,
+    plot_error_histograms,
+    write_results,
+)
+
+NAME = "numeric-loss"
+PAPER = "002"
+MODELS = ("dnn", "cnn", "rnn")
+METHODS = ("baseline", "proposed")
+
+# The paper's Tables 1-3: {indicator: {(model, method): {dataset: (mean, std)}}}; error rate in %.
+PAPER_TABLES: dict[str, dict[tuple[str, str], dict[str, tuple[float, float]]]] = {
+    "error_rate_pct": {
+        ("dnn", "baseline"): {"MNIST": (2.00, 0.037), "Dig-MNIST": (32.5, 0.458)},
+        ("dnn", "proposed"): {"MNIST": (2.00, 0.094), "Dig-MNIST": (31.8, 0.323)},
+        ("cnn", "baseline"): {"MNIST": (0.81, 0.057), "Dig-MNIST": (21.5, 0.273)},
+        ("cnn", "proposed"): {"MNIST": (0.78, 0.053), "Dig-MNIST": (20.6, 0.278)},
+        ("rnn", "baseline"): {"MNIST": (0.88, 0.028), "Dig-MNIST": (21.9, 0.260)},
+        ("rnn", "proposed"): {"MNIST": (0.78, 0.062), "Dig-MNIST": (22.2, 0.274)},
+    },
+    "numeric_error": {
+        ("dnn", "baseline"): {"MNIST": (0.076, 0.0022), "Dig-MNIST": (1.02, 0.030)},
+        ("dnn", "proposed"): {"MNIST": (0.071, 0.0027), "Dig-MNIST": (0.95, 0.023)},
+        ("cnn", "baseline"): {"MNIST": (0.032, 0.0013), "Dig-MNIST": (0.65, 0.009)},
+        ("cnn", "proposed"): {"MNIST": (0.028, 0.0015), "Dig-MNIST": (0.59, 0.005)},
+        ("rnn", "baseline"): {"MNIST": (0.033, 0.0007), "Dig-MNIST": (0.63, 0.016)},
+        ("rnn", "proposed"): {"MNIST": (0.028, 0.0025), "Dig-MNIST": (0.61, 0.014)},
+    },
+    "numeric_error_mis": {
+        ("dnn", "baseline"): {"MNIST": (3.80, 0.044), "Dig-MNIST": (3.14, 0.049)},
+        ("dnn", "proposed"): {"MNIST": (3.56, 0.077), "Dig-MNIST": (2.99, 0.084)},
+        ("cnn", "baseline"): {"MNIST": (3.93, 0.124), "Dig-MNIST": (3.06, 0.073)},
+        ("cnn", "proposed"): {"MNIST": (3.59, 0.125), "Dig-MNIST": (2.90, 0.068)},
+        ("rnn", "baseline"): {"MNIST": (3.78, 0.035), "Dig-MNIST": (2.91, 0.048)},
+        ("rnn", "proposed"): {"MNIST": (3.58, 0.036), "Dig-MNIST": (2.78, 0.032)},
+    },
+}
+TABLE_TITLES = {
+    "error_rate_pct": "Table 1: identification test error rate (%)",
+    "numeric_error": "Table 2: numerical error per image",
+    "numeric_error_mis": "Table 3: numerical error per misidentified image",
+}
+# Defaults per data source: (epochs, batch size). Chosen on the training split only.
+DEFAULTS = {"digits": (30, 64), "kannada": (10, 128), "mnist": (10, 128)}
+
+
+def load_data(args) -> dict[str, Any]:
+    """Load train / test arrays as the flags ask; name the data and the split used."""
+    source = (args.data or "digits").lower()
+    if source in ("digits", "sklearn"):
+        x, y = datasets.load_sklearn_digits()
+        desc = ("scikit-learn handwritten digits (1,797 real 8x8 digits, resized to 28x28; "
+                "embedded default)")
+        x_test = y_test = None
+        if args.test:
+            raise ValueError("--test is only for --data kannada or mnist.")
+    elif source == "kannada":
+        if not args.train:
+            raise ValueError("--data kannada needs --train IMAGES.gz,LABELS.gz (MNIST idx files).")
+        x, y = datasets.load_idx_pair(*datasets.parse_idx_spec(args.train))
+        desc = f"idx files {args.train}"
+        x_test = y_test = None
+        if args.test:
+            x_test, y_test = datasets.load_idx_pair(*datasets.parse_idx_spec(args.test))
+            desc += f"; test: {args.test}"
+    elif source == "mnist":
+        x, y = datasets.load_tfds_mnist("train")
+        x_test, y_test = datasets.load_tfds_mnist("test")
+        desc = "MNIST (TensorFlow Datasets train / test)"
+    else:
+        raise ValueError(f"--data must be digits, kannada or mnist. Received: {args.data!r}")
+    split = "given test set"
+    if x_test is None:
+        tr, te = stratified_split(y, test_fraction=0.2, seed=args.seed)
+        x, x_test, y, y_test = x[tr], x[te], y[tr], y[te]
+        split = f"seeded stratified 80/20 split of the training data (seed {args.seed})"
+    if args.quick:
+        rng = np.random.default_rng(args.seed)
+        tr = rng.permutation(len(x))[:400]
+        te = rng.permutation(len(x_test))[:200]
+        x, y, x_test, y_test = x[tr], y[tr], x_test[te], y_test[te]
+        split += "; --quick subsample (400 train / 200 test)"
+    paper_column = "MNIST" if source in ("digits", "sklearn", "mnist") else "Dig-MNIST"
+    return {"x_train": x, "y_train": y, "x_test": x_test, "y_test": y_test, "source": source,
+            "description": desc, "split": split, "paper_column": paper_column}
+
+
+def run_trial(model_name: str, method: str, data: dict[str, Any], *, epochs: int,
+              batch_size: int, seed: int, alpha: float, beta: float) -> dict[str, Any]:
+    """Train one model with one loss and one seed; return the three indicators and a histogram."""
+    keras.utils.set_random_seed(seed)
+    x, y = data["x_train"], data["y_train"]
+    model = get_model(f"digits_{model_name}", input_shape=x.shape[1:], num_classes=10)
+    if method == "baseline":
+        loss = keras.losses.SparseCategoricalCrossentropy()
+    else:
+        loss = CombinedNumericLoss(alpha=alpha, beta=beta)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=loss,
+                  metrics=["accuracy", NumericError()])
+    with Timer() as t:
+        model.fit(x, y, epochs=epochs, batch_size=batch_size, shuffle=True, verbose=0)
+    probs = model.predict(data["x_test"], batch_size=512, verbose=0)
+    y_test = data["y_test"]
+    return {
+        "error_rate": error_rate(y_test, probs),
+        "numeric_error": numeric_error_per_image(y_test, probs),
+        "numeric_error_mis": numeric_error_per_misidentified(y_test, probs),
+        "histogram": numeric_error_histogram(y_test, probs).tolist(),
+        "train_seconds": t.seconds,
+        "seed": seed,
+    }
+
+
+def _paper_block() -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for table, rows in PAPER_TABLES.items():
+        for (model, method), cols in rows.items():
+            out.setdefault(model, {}).setdefault(method, {})[table] = {
+                ds: {"mean": m, "std": s} for ds, (m, s) in cols.items()}
+    return out
+
+
+def summarise(trials: dict[tuple[str, str], list[dict[str, Any]]], paper_column: str
+              ) -> list[dict[str, Any]]:
+    """Mean +/- std of each indicator per (model, method), with the paper's values beside."""
+    rows = []
+    for (model, method), runs in trials.items():
+        er = mean_std([r["error_rate"] for r in runs])
+        ne = mean_std([r["numeric_error"] for r in runs])
+        nm = mean_std([r["numeric_error_mis"] for r in runs])
+        rows.append({
+            "model": model, "method": method, "trials": len(runs),
+            "error_rate_mean": er[0], "error_rate_std": er[1],
+            "numeric_error_mean": ne[0], "numeric_error_std": ne[1],
+            "numeric_error_mis_mean": nm[0], "numeric_error_mis_std": nm[1],
+            "histogram_mean": np.mean([r["histogram"] for r in runs], axis=0).tolist(),
+            "per_trial": runs,
+            "paper": {t: dict(zip(("mean", "std"), PAPER_TABLES[t][(model, method)][paper_column]))
+                      for t in PAPER_TABLES},
+        })
+    return rows
+
+
+def check_claim(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per model: does the proposed loss lower both numerical errors without raising the error
+    rate? "Without raising" allows noise: proposed mean <= baseline mean + the larger of the two
+    standard deviations (``strict`` reports the plain comparison of means too)."""
+    by = {(r["model"], r["method"]): r for r in rows}
+    out = {}
+    for model in sorted({r["model"] for r in rows}):
+        b, p = by.get((model, "baseline")), by.get((model, "proposed"))
+        if b is None or p is None:
+            continue
+        lower_ne = p["numeric_error_mean"] < b["numeric_error_mean"]
+        lower_nm = p["numeric_error_mis_mean"] < b["numeric_error_mis_mean"]
+        slack = max(b["error_rate_std"], p["error_rate_std"])
+        er_ok = p["error_rate_mean"] <= b["error_rate_mean"] + slack
+        out[model] = {
+            "lower_numeric_error": lower_ne, "lower_numeric_error_mis": lower_nm,
+            "error_rate_not_raised": er_ok,
+            "error_rate_not_raised_strict": p["error_rate_mean"] <= b["error_rate_mean"],
+            "holds": bool(lower_ne and lower_nm and er_ok),
+        }
+    return out
+
+
+def render_markdown(rows: list[dict[str, Any]], claim: dict[str, Any], data: dict[str, Any],
+                    trials: int) -> str:
+    col = data["paper_column"]
+    parts = [f"# numeric-loss (seeds/002): baseline vs proposed, {trials} trial(s)", "",
+             f"Data: {data['description']}. Test: {data['split']} "
+             f"({len(data['y_train'])} train / {len(data['y_test'])} test images).",
+             f"Paper column shown beside ours: {col}.", ""]
+    scale = {"error_rate_pct": 100.0, "numeric_error": 1.0, "numeric_error_mis": 1.0}
+    key = {"error_rate_pct": "error_rate", "numeric_error": "numeric_error",
+           "numeric_error_mis": "numeric_error_mis"}
+    for table, title in TABLE_TITLES.items():
+        body = []
+        for r in rows:
+            k, s = key[table], scale[table]
+            ours = fmt_mean_std(r[f"{k}_mean"] * s, r[f"{k}_std"] * s, 3)
+            pm, ps = r["paper"][table]["mean"], r["paper"][table]["std"]
+            body.append([r["model"].upper(), r["method"], ours, f"{pm} ± {ps}"])
+        parts += [f"## {title}", "", markdown_table(["model", "method", "ours", f"paper ({col})"],
+                                                    body), ""]
+    held = [m.upper() for m, c in claim.items() if c["holds"]]
+    parts += ["## The paper's claim", "",
+              "Proposed lowers the numerical error per image and per misidentified image without "
+              "raising the error rate (beyond one standard deviation): "
+              f"holds for {len(held)} of {len(claim)} models ({', '.join(held) or 'none'}).", ""]
+    parts += [markdown_table(
+        ["model", "lower num. error", "lower num. error (mis.)", "error rate not raised",
+         "not raised (strict)", "holds"],
+        [[m.upper(), c["lower_numeric_error"], c["lower_numeric_error_mis"],
+          c["error_rate_not_raised"], c["error_rate_not_raised_strict"], c["holds"]]
+         for m, c in claim.items()]), ""]
+    parts += ["Figures: `fig5_error_counts.png` (number of appearances of each numerical error), "
+              "`fig6_error_rates.png` (rate of appearance)."]
+    return "\n".join(parts)
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    """Run the experiment; returns the results dict also written to ``results.json``."""
+    p = base_parser(NAME, __doc__.strip().splitlines()[0])
+    p.add_argument("--models", default=",".join(MODELS), help="comma-separated: dnn,cnn,rnn")
+    p.add_argument("--alpha", type=float, default=0.05, help="numeric-loss scale (paper: 0.05)")
+    p.add_argument("--beta", type=float, default=0.9, help="CE weight (paper: 0.9)")
+    args = p.parse_args(argv)
+    models = [m.strip().lower() for m in args.models.split(",") if m.strip()]
+    unknown = sorted(set(models) - set(MODELS))
+    if unknown:
+        p.error(f"--models takes dnn, cnn, rnn. Received: {unknown}")
+
+    start = time.perf_counter()
+    data = load_data(args)
+    default_epochs, default_batch = DEFAULTS[
+        "digits" if data["source"] == "sklearn" else data["source"]]
+    epochs = args.epochs or (1 if args.quick else default_epochs)
+    batch_size = args.batch_size or default_batch
+    n_trials = args.trials or (2 if args.quick else 3)
+    out = resolve_out(args, NAME)
+    print(f"[{NAME}] data: {data['description']}", flush=True)
+    print(f"[{NAME}] test: {data['split']}; {len(data['y_train'])} train / "
+          f"{len(data['y_test'])} test; {epochs} epochs, batch {batch_size}, {n_trials} trials",
+          flush=True)
+
+    trials: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for model in models:
+        for method in METHODS:
+            for t in range(n_trials):
+                r = run_trial(model, method, data, epochs=epochs, batch_size=batch_size,
+                              seed=args.seed + t, alpha=args.alpha, beta=args.beta)
+                trials.setdefault((model, method), []).append(r)
+                print(f"[{NAME}] {model.upper()} {method:8s} trial {t + 1}/{n_trials}: "
+                      f"error {100 * r['error_rate']:.2f}%  num.err/img {r['numeric_error']:.3f}  "
+                      f"num.err/mis {r['numeric_error_mis']:.3f}  ({r['train_seconds']:.1f}s)",
+                      flush=True)
+
+    rows = summarise(trials, data["paper_column"])
+    claim = check_claim(rows)
+    hists = {m.upper(): {r["method"]: r["histogram_mean"] for r in rows if r["model"] == m}
+             for m in models}
+    plot_error_histograms(out / "fig5_error_counts.png", hists,
+                          title="Fig. 5: number of appearances of each numerical error")
+    plot_error_histograms(out / "fig6_error_rates.png", hists, rates=True,
+                          title="Fig. 6: rate of appearance of each numerical error")
+    markdown = render_markdown(rows, claim, data, n_trials)
+    results = {
+        "experiment": NAME, "paper_id": PAPER,
+        "data": {"source": data["source"], "description": data["description"],
+                 "split": data["split"], "n_train": int(len(data["y_train"])),
+                 "n_test": int(len(data["y_test"])), "paper_column": data["paper_column"]},
+        "rows": rows, "claim": claim, "paper": _paper_block(),
+        "wall_seconds": time.perf_counter() - start,
+    }
+    config = config_of(args, epochs=epochs, batch_size=batch_size, trials=n_trials,
+                       models=models, optimizer="Adam(1e-3)", out=str(out))
+    write_results(out, results, config, markdown)
+    print(markdown)
+    print(f"[{NAME}] wrote {out}/results.json, results.md, config.json, fig5/fig6 PNGs "
+          f"in {results['wall_seconds']:.0f}s", flush=True)
+    return results
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
