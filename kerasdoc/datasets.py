@@ -70,6 +70,7 @@ def load_tfds_mnist(split: str = "train", data_dir: str | None = None
     """MNIST from TensorFlow Datasets as arrays (downloads where a network allows it)."""
     import tensorflow_datasets as tfds
 
-    x, y = tfds.as_numpy(tfds.load("mnist", split=split, batch_size=-1, as_supervised=True,
-                                   data_dir=data_dir))
-    return x.astype("float32") / 255.0, y.astype("int64")
+    # Batches of 4,096 rather than batch_size=-1, which aborts the process on TFDS mock data.
+    ds = tfds.load("mnist", split=split, as_supervised=True, data_dir=data_dir).batch(4096)
+    xs, ys = zip(*tfds.as_numpy(ds))
+    return np.concatenate(xs).astype("float32") / 255.0, np.concatenate(ys).astype("int64")

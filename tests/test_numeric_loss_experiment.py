@@ -93,3 +93,13 @@ def test_real_kannada_files_load(shared_data):
                                   folder / "kannada-labels-idx1-ubyte.gz")
     assert x.shape == (10000, 28, 28, 1) and x.dtype == np.float32 and 0 <= x.min() < x.max() <= 1
     assert np.bincount(y).tolist() == [1000] * 10
+
+
+def test_mnist_through_tensorflow_datasets_mock_data(tmp_path):
+    tfds = pytest.importorskip("tensorflow_datasets")
+    with tfds.testing.mock_data(num_examples=40):
+        x, y = datasets.load_tfds_mnist("train")
+        assert x.shape == (40, 28, 28, 1) and x.dtype == np.float32 and x.max() <= 1.0
+        res = exp.main(["--data", "mnist", "--models", "dnn", "--trials", "1", "--epochs", "1",
+                        "--out", str(tmp_path)])
+    assert res["data"]["description"].startswith("MNIST") and res["data"]["n_test"] == 40
