@@ -55,6 +55,7 @@ from generators.files import (
 )
 from generators.ops import INTERPOLATIONS, PADDING_MODES, RESIZE_MODES, decode_image, resize_image
 from generators.ops import to_grayscale as _to_gray
+from generators.sources import load_tfds
 from generators.splits import stratified_split
 
 CLASS_MODES = ("categorical", "sparse", "binary", "raw", None)
@@ -280,11 +281,11 @@ class ImageDataGenerator:
 
     def _pipeline(self, ds: tf.data.Dataset, n: int, load: Callable, *, has_y: bool,
                   batch_size: int, shuffle: bool, seed: int | None,
-                  augment: bool) -> tf.data.Dataset:
+                  augment: bool, buffer: int | None = None) -> tf.data.Dataset:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1. Received: batch_size={batch_size}")
         if shuffle and n > 1:
-            ds = ds.shuffle(n, seed=seed, reshuffle_each_iteration=True)
+            ds = ds.shuffle(buffer or n, seed=seed, reshuffle_each_iteration=True)
         if augment:
             rnd = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
             ds = tf.data.Dataset.zip((ds, rnd))
@@ -369,6 +370,87 @@ class ImageDataGenerator:
                     class_indices={str(i): i for i in range(num)},
                     class_mode="raw" if y is not None else None, image_shape=x.shape[1:],
                     shuffle=shuffle, seed=seed)
+
+    def flow_from_tfds(self, name: str, split: str = "train",
+                       target_size: tuple[int, int] | None = None, color_mode: str | None = None,
+                       class_mode: str | None = "sparse", batch_size: int = 32,
+                       shuffle: bool | None = None, seed: int | None = None,
+                       subset: str | None = None, interpolation: str = "bilinear",
+                       resize_mode: str = "stretch", padding_mode: str = "zeros",
+                       augment: bool | None = None, data_dir: str | Path | None = None,
+                       download: bool = False, shuffle_buffer: int = 10000) -> Flow:
+        """A flow over a TensorFlow Datasets set: ``mnist``, ``mnist_corrupted/<name>``,
+        ``svhn_cropped`` (seeds 002 and 003), or any set with ``image`` / ``label`` features.
+
+        Args:
+            name: str. The tfds name, e.g. ``"mnist_corrupted/shot_noise"``.
+            split: str. A tfds split expression.
+            target_size: (height, width) or None (keep the stored size).
+            color_mode: ``"grayscale"``, ``"rgb"`` or None (keep the stored channels).
+            class_mode: ``"sparse"`` (default), ``"categorical"``, ``"binary"`` or None.
+            shuffle_buffer: int. Shuffle buffer (decoded images), capped at the set's size.
+            data_dir, download: passed to ``tfds.load`` (no download by default).
+            other arguments: as :meth:`flow_from_directory`.
+
+        Returns:
+            A :class:`Flow` whose ``classes`` are the labels in file order.
+
+        Example:
+            >>> import tensorflow_datasets as tfds
+            >>> with tfds.testing.mock_data(num_examples=6):
+            ...     f = ImageDataGenerator(rescale=1 / 255).flow_from_tfds(
+            ...         "svhn_cropped", "test", color_mode="grayscale", batch_size=4)
+            >>> f.samples, f.image_shape, next(iter(f))[0].shape
+            (6, (32, 32, 1), TensorShape([4, 32, 32, 1]))
+        """
+        _check_choice(class_mode, ("categorical", "sparse", "binary", None), "class_mode")
+        if color_mode is not None:
+            _check_choice(color_mode, COLOR_MODES, "color_mode")
+        ds, labels, names = load_tfds(name, split, data_dir=data_dir, download=download)
+        n = len(labels)
+        if n == 0:
+            raise ValueError(f"tfds {name!r} split {split!r} is empty")
+        num_classes = len(names)
+        if class_mode == "binary" and num_classes != 2:
+            raise ValueError(f"class_mode='binary' needs exactly 2 classes. "
+                             f"Received: {num_classes} classes")
+        idx = self._subset_indices(labels, n, subset)
+        if len(idx) < n:
+            mask = np.zeros(n, bool)
+            mask[idx] = True
+            keep = tf.constant(mask)
+            ds = ds.enumerate().filter(lambda i, el: tf.gather(keep, i)).map(lambda i, el: el)
+        labels = labels[idx]
+        stored = ds.element_spec[0].shape
+        channels = COLOR_MODES[color_mode] if color_mode else int(stored[-1])
+        shape = tuple(target_size) if target_size else tuple(stored[:2])
+        shuffle = (subset != "validation") if shuffle is None else bool(shuffle)
+        augment = self._wants_augment(augment, subset)
+
+        def load(image, label, rnd):
+            img = tf.cast(image, tf.float32)
+            if channels == 1 and img.shape[-1] == 3:
+                img = tf.image.rgb_to_grayscale(img)
+            elif channels == 3 and img.shape[-1] == 1:
+                img = tf.repeat(img, 3, axis=-1)
+            if target_size:
+                img = resize_image(img, target_size, mode=resize_mode, padding_mode=padding_mode,
+                                   interpolation=interpolation)
+            img = self._finish_image(img, rnd)
+            if class_mode is None:
+                return img
+            if class_mode == "categorical":
+                return img, tf.one_hot(label, num_classes)
+            return img, (tf.cast(label, tf.float32) if class_mode == "binary"
+                         else tf.cast(label, tf.int32))
+
+        ds = self._pipeline(ds, len(labels), load, has_y=True, batch_size=batch_size,
+                            shuffle=shuffle, seed=seed, augment=augment,
+                            buffer=min(len(labels), shuffle_buffer))
+        return Flow(ds, samples=len(labels), batch_size=batch_size,
+                    class_indices={str(c): i for i, c in enumerate(names)}, classes=labels,
+                    class_mode=class_mode, image_shape=(*shape, channels), shuffle=shuffle,
+                    seed=seed)
 
     # ------------------------------------------------------------------ files
     def _file_flow(self, paths: list[str], labels: np.ndarray | None, class_indices: dict,
