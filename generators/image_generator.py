@@ -53,7 +53,14 @@ from generators.files import (
     resolve_archive_path,
     resolve_under,
 )
-from generators.ops import INTERPOLATIONS, PADDING_MODES, RESIZE_MODES, decode_image, resize_image
+from generators.ops import (
+    INTERPOLATIONS,
+    PADDING_MODES,
+    RESIZE_MODES,
+    decode_image,
+    match_channels,
+    resize_image,
+)
 from generators.ops import to_grayscale as _to_gray
 from generators.sources import load_tfds
 from generators.splits import stratified_split
@@ -456,8 +463,8 @@ class ImageDataGenerator:
     def _file_flow(self, paths: list[str], labels: np.ndarray | None, class_indices: dict,
                    filenames: list[str], *, target_size, color_mode, class_mode, batch_size,
                    shuffle, seed, subset, interpolation, crop, resize_mode, padding_mode,
-                   on_bad, check, augment, skipped=(), raw_targets: np.ndarray | None = None
-                   ) -> Flow:
+                   on_bad, check, augment, skipped=(), raw_targets: np.ndarray | None = None,
+                   cache: bool | str = False) -> Flow:
         _check_choice(color_mode, COLOR_MODES, "color_mode")
         _check_choice(class_mode, CLASS_MODES, "class_mode")
         _check_choice(interpolation, INTERPOLATIONS, "interpolation")
@@ -507,18 +514,35 @@ class ImageDataGenerator:
         tiff = np.asarray([f == "tiff" for f in formats], bool)
         any_tiff = bool(tiff.any())
 
-        def load(path, is_tiff, *rest):
-            *target, rnd = rest
-            img = decode_image(tf.io.read_file(path), channels, is_tiff if any_tiff else False)
+        def read(path, is_tiff):
+            img = decode_image(tf.io.read_file(path), channels, is_tiff if any_tiff else False,
+                               keep_gray=True)
             if crop is not None:
                 img = crop(img)
             img = resize_image(img, target_size, mode=resize_mode, padding_mode=padding_mode,
                                interpolation=interpolation)
-            img = self._finish_image(img, rnd)
+            return match_channels(img, channels)
+
+        def load(path, is_tiff, *rest):
+            *target, rnd = rest
+            img = self._finish_image(read(path, is_tiff), rnd)
+            return (img, target[0]) if target else img
+
+        def to_cache(path, is_tiff, *target):
+            img = tf.cast(tf.round(tf.clip_by_value(read(path, is_tiff), 0.0, 255.0)), tf.uint8)
+            return (img, *target)
+
+        def from_cache(img, *rest):
+            *target, rnd = rest
+            img = self._finish_image(tf.cast(img, tf.float32), rnd)
             return (img, target[0]) if target else img
 
         parts = (paths, tiff) if targets is None else (paths, tiff, targets)
         ds = tf.data.Dataset.from_tensor_slices(parts)
+        if cache:
+            ds = ds.map(to_cache, num_parallel_calls=AUTOTUNE, deterministic=True)
+            ds = ds.cache("" if cache is True else str(cache))
+            load = from_cache
         ds = self._pipeline(ds, len(paths), load, has_y=True, batch_size=batch_size,
                             shuffle=shuffle, seed=seed, augment=augment)
         return Flow(ds, samples=len(paths), batch_size=batch_size, class_indices=class_indices,
@@ -537,7 +561,8 @@ class ImageDataGenerator:
                             crop: str | crops_lib.Crop | Callable | None = None,
                             resize_mode: str = "stretch", padding_mode: str = "zeros",
                             on_bad: str = "raise", follow_links: bool = False,
-                            augment: bool | None = None, check: bool = True) -> Flow:
+                            augment: bool | None = None, check: bool = True,
+                            cache: bool | str = False) -> Flow:
         """A flow over an ImageNet-style folder ``directory/<class>/<image>``.
 
         ``directory`` may go through a ``.tgz`` / ``.tar`` / ``.zip`` archive, e.g.
@@ -567,6 +592,10 @@ class ImageDataGenerator:
             follow_links: bool. Follow symbolic links to class folders.
             augment: bool or None. None: augment unless ``subset="validation"``.
             check: bool. Check each file's header and trailer first (microseconds per file).
+            cache: bool or str. Keep the decoded, cropped and resized images (as uint8, clipped
+                and rounded) after the first pass: True in memory, a path on disk (tf.data
+                file cache). Augmentation, ``preprocessing_function`` and ``rescale`` still run
+                every epoch, after the cache. Memory: ``samples * h * w * c`` bytes.
 
         Returns:
             A :class:`Flow`.
@@ -594,7 +623,7 @@ class ImageDataGenerator:
                                class_mode=class_mode, batch_size=batch_size, shuffle=shuffle,
                                seed=seed, subset=subset, interpolation=interpolation, crop=crop,
                                resize_mode=resize_mode, padding_mode=padding_mode, on_bad=on_bad,
-                               check=check, augment=augment, skipped=skipped)
+                               check=check, augment=augment, skipped=skipped, cache=cache)
 
     def flow_from_labelfile(self, label_file: str | Path, root: str | Path,
                             target_size: tuple[int, int] | None = (256, 256),
@@ -606,7 +635,7 @@ class ImageDataGenerator:
                             crop: str | crops_lib.Crop | Callable | None = None,
                             resize_mode: str = "stretch", padding_mode: str = "zeros",
                             on_bad: str = "raise", augment: bool | None = None,
-                            check: bool = True) -> Flow:
+                            check: bool = True, cache: bool | str = False) -> Flow:
         """A flow over an RVL-CDIP label file (``relative/path label`` per line) under ``root``.
 
         Paper: the RVL-CDIP blog (seed 001) parses these files into path / label lists.
@@ -657,7 +686,7 @@ class ImageDataGenerator:
                                class_mode=class_mode, batch_size=batch_size, shuffle=shuffle,
                                seed=seed, subset=subset, interpolation=interpolation, crop=crop,
                                resize_mode=resize_mode, padding_mode=padding_mode, on_bad=on_bad,
-                               check=check, augment=augment)
+                               check=check, augment=augment, cache=cache)
 
     def flow_from_dataframe(self, dataframe: Any, directory: str | Path | None = None,
                             x_col: str = "filename", y_col: str | None = "class",
@@ -669,7 +698,7 @@ class ImageDataGenerator:
                             crop: str | crops_lib.Crop | Callable | None = None,
                             resize_mode: str = "stretch", padding_mode: str = "zeros",
                             on_bad: str = "raise", augment: bool | None = None,
-                            check: bool = True) -> Flow:
+                            check: bool = True, cache: bool | str = False) -> Flow:
         """A flow over a table of file names and labels (a pandas DataFrame or a dict of lists).
 
         Args:
@@ -732,4 +761,4 @@ class ImageDataGenerator:
                                batch_size=batch_size, shuffle=shuffle, seed=seed, subset=subset,
                                interpolation=interpolation, crop=crop, resize_mode=resize_mode,
                                padding_mode=padding_mode, on_bad=on_bad, check=check,
-                               augment=augment, raw_targets=raw)
+                               augment=augment, raw_targets=raw, cache=cache)

@@ -285,3 +285,17 @@ def test_rvl_cdip_labelfile_top_crop(shared_data):
     assert np.bincount(f.classes).tolist() == [15] * 16
     x, y = next(iter(f))
     assert x.shape == (16, 256, 256, 3) and y.numpy().argmax(1).tolist() == [0] * 15 + [1]
+
+
+def test_cache_keeps_decoded_images_and_still_augments(tmp_path, folder):
+    plain = ImageDataGenerator().flow_from_directory(folder, (5, 5), shuffle=False)
+    cached = ImageDataGenerator().flow_from_directory(folder, (5, 5), shuffle=False, cache=True)
+    ref = np.concatenate([x.numpy() for x, _ in plain])
+    for _ in range(2):
+        got = np.concatenate([x.numpy() for x, _ in cached])
+        np.testing.assert_allclose(got, ref, atol=0.5)
+    on_disk = ImageDataGenerator(noise_stddev=5.0).flow_from_directory(
+        folder, (5, 5), shuffle=False, cache=str(tmp_path / "cache"), seed=0)
+    a, b = (np.concatenate([x.numpy() for x, _ in on_disk]) for _ in range(2))
+    assert not np.array_equal(a, b)  # augmentation runs after the cache, every epoch
+    assert list(tmp_path.glob("cache*"))
