@@ -260,6 +260,7 @@ class ImageDataGenerator:
         return bool(augment) and self.augmentation.active
 
     def _finish_image(self, img: tf.Tensor, rnd: tf.Tensor | None) -> tf.Tensor:
+        img = tf.cast(img, tf.float32)
         if self.grayscale:
             img = _to_gray(img)
         if rnd is not None:
@@ -286,24 +287,54 @@ class ImageDataGenerator:
             return labels.astype(np.int32)
         return np.eye(num_classes, dtype=np.float32)[labels]
 
-    def _pipeline(self, ds: tf.data.Dataset, n: int, load: Callable, *, has_y: bool,
-                  batch_size: int, shuffle: bool, seed: int | None,
-                  augment: bool, buffer: int | None = None) -> tf.data.Dataset:
+    def _pipeline(self, ds: tf.data.Dataset, n: int, load: Callable | None, *,
+                  batch_size: int, shuffle: bool, seed: int | None, augment: bool,
+                  buffer: int | None = None) -> tf.data.Dataset:
+        """shuffle -> per-image ``load`` (+ augmentation and finishing) -> batch -> prefetch.
+
+        ``load(*element)`` returns ``image`` or ``(image, *targets)`` before augmentation,
+        ``preprocessing_function`` and ``rescale``. Without augmentation and
+        ``preprocessing_function``, the finishing (grayscale, rescale, cast) runs once per batch,
+        vectorised, instead of once per image.
+        """
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1. Received: batch_size={batch_size}")
         if shuffle and n > 1:
             ds = ds.shuffle(buffer or n, seed=seed, reshuffle_each_iteration=True)
+        per_batch = not augment and self.preprocessing_function is None
+
+        def split(out):
+            return (out[0], tuple(out[1:])) if isinstance(out, tuple) else (out, ())
+
+        def call(el):
+            el = el if isinstance(el, tuple) else (el,)
+            return split(load(*el) if load is not None else el)
+
+        def join(img, rest):
+            return (img, *rest) if rest else img
+
         if augment:
             rnd = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
             ds = tf.data.Dataset.zip((ds, rnd))
 
-            def fn(el, r):
-                return load(*el, r) if has_y else load(el, r)
+            def per_image(el, r):
+                img, rest = call(el)
+                return join(self._finish_image(img, tf.cast(r, tf.int64)), rest)
+        elif per_batch:
+            per_image = None if load is None else (lambda *el: join(*call(el)))
         else:
-            def fn(*el):
-                return load(*el, None)
-        ds = ds.map(fn, num_parallel_calls=AUTOTUNE, deterministic=True)
-        return ds.batch(batch_size).prefetch(AUTOTUNE)
+            def per_image(*el):
+                img, rest = call(el)
+                return join(self._finish_image(img, None), rest)
+        if per_image is not None:
+            ds = ds.map(per_image, num_parallel_calls=AUTOTUNE, deterministic=True)
+        ds = ds.batch(batch_size)
+        if per_batch:
+            def finish(*el):
+                return join(self._finish_image(el[0], None), tuple(el[1:]))
+
+            ds = ds.map(finish, num_parallel_calls=AUTOTUNE, deterministic=True)
+        return ds.prefetch(AUTOTUNE)
 
     # ------------------------------------------------------------------ arrays
     def flow(self, x: np.ndarray, y: np.ndarray | None = None, batch_size: int = 32,
@@ -364,14 +395,9 @@ class ImageDataGenerator:
         shuffle = (subset != "validation") if shuffle is None else bool(shuffle)
         augment = self._wants_augment(augment, subset)
 
-        def load(*el):
-            *data, rnd = el
-            img = self._finish_image(tf.cast(data[0], tf.float32), rnd)
-            return img if len(data) == 1 else (img, *data[1:])
-
         ds = tf.data.Dataset.from_tensor_slices(tuple(parts) if len(parts) > 1 else parts[0])
-        ds = self._pipeline(ds, len(x), load, has_y=len(parts) > 1, batch_size=batch_size,
-                            shuffle=shuffle, seed=seed, augment=augment)
+        ds = self._pipeline(ds, len(x), None, batch_size=batch_size, shuffle=shuffle, seed=seed,
+                            augment=augment)
         num = int(classes.max()) + 1 if classes is not None and len(classes) else 0
         return Flow(ds, samples=len(x), batch_size=batch_size, classes=classes,
                     class_indices={str(i): i for i in range(num)},
@@ -434,7 +460,7 @@ class ImageDataGenerator:
         shuffle = (subset != "validation") if shuffle is None else bool(shuffle)
         augment = self._wants_augment(augment, subset)
 
-        def load(image, label, rnd):
+        def load(image, label):
             img = tf.cast(image, tf.float32)
             if channels == 1 and img.shape[-1] == 3:
                 img = tf.image.rgb_to_grayscale(img)
@@ -443,7 +469,6 @@ class ImageDataGenerator:
             if target_size:
                 img = resize_image(img, target_size, mode=resize_mode, padding_mode=padding_mode,
                                    interpolation=interpolation)
-            img = self._finish_image(img, rnd)
             if class_mode is None:
                 return img
             if class_mode == "categorical":
@@ -451,9 +476,8 @@ class ImageDataGenerator:
             return img, (tf.cast(label, tf.float32) if class_mode == "binary"
                          else tf.cast(label, tf.int32))
 
-        ds = self._pipeline(ds, len(labels), load, has_y=True, batch_size=batch_size,
-                            shuffle=shuffle, seed=seed, augment=augment,
-                            buffer=min(len(labels), shuffle_buffer))
+        ds = self._pipeline(ds, len(labels), load, batch_size=batch_size, shuffle=shuffle,
+                            seed=seed, augment=augment, buffer=min(len(labels), shuffle_buffer))
         return Flow(ds, samples=len(labels), batch_size=batch_size,
                     class_indices={str(c): i for i, c in enumerate(names)}, classes=labels,
                     class_mode=class_mode, image_shape=(*shape, channels), shuffle=shuffle,
@@ -523,28 +547,22 @@ class ImageDataGenerator:
                                interpolation=interpolation)
             return match_channels(img, channels)
 
-        def load(path, is_tiff, *rest):
-            *target, rnd = rest
-            img = self._finish_image(read(path, is_tiff), rnd)
-            return (img, target[0]) if target else img
+        def load(path, is_tiff, *target):
+            img = read(path, is_tiff)
+            return (img, *target) if target else img
 
         def to_cache(path, is_tiff, *target):
             img = tf.cast(tf.round(tf.clip_by_value(read(path, is_tiff), 0.0, 255.0)), tf.uint8)
-            return (img, *target)
-
-        def from_cache(img, *rest):
-            *target, rnd = rest
-            img = self._finish_image(tf.cast(img, tf.float32), rnd)
-            return (img, target[0]) if target else img
+            return (img, *target) if target else img
 
         parts = (paths, tiff) if targets is None else (paths, tiff, targets)
         ds = tf.data.Dataset.from_tensor_slices(parts)
         if cache:
             ds = ds.map(to_cache, num_parallel_calls=AUTOTUNE, deterministic=True)
             ds = ds.cache("" if cache is True else str(cache))
-            load = from_cache
-        ds = self._pipeline(ds, len(paths), load, has_y=True, batch_size=batch_size,
-                            shuffle=shuffle, seed=seed, augment=augment)
+            load = None
+        ds = self._pipeline(ds, len(paths), load, batch_size=batch_size, shuffle=shuffle,
+                            seed=seed, augment=augment)
         return Flow(ds, samples=len(paths), batch_size=batch_size, class_indices=class_indices,
                     classes=labels, filenames=filenames,
                     filepaths=[os.path.abspath(p) for p in paths], class_mode=class_mode,
