@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from generators.sources import load_idx
+from generators.sources import load_idx, load_tfds
 
 
 def load_sklearn_digits(size: int = 28) -> tuple[np.ndarray, np.ndarray]:
@@ -67,10 +67,11 @@ def parse_idx_spec(spec: str) -> tuple[Path, Path]:
 
 def load_tfds_mnist(split: str = "train", data_dir: str | None = None
                     ) -> tuple[np.ndarray, np.ndarray]:
-    """MNIST from TensorFlow Datasets as arrays (downloads where a network allows it)."""
+    """MNIST from TensorFlow Datasets as arrays (``generators.load_tfds``; downloads where a
+    network allows it)."""
     import tensorflow_datasets as tfds
 
+    ds, _, _ = load_tfds("mnist", split, data_dir=data_dir, download=True, count=False)
     # Batches of 4,096 rather than batch_size=-1, which aborts the process on TFDS mock data.
-    ds = tfds.load("mnist", split=split, as_supervised=True, data_dir=data_dir).batch(4096)
-    xs, ys = zip(*tfds.as_numpy(ds))
+    xs, ys = zip(*tfds.as_numpy(ds.batch(4096)))
     return np.concatenate(xs).astype("float32") / 255.0, np.concatenate(ys).astype("int64")
