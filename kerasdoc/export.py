@@ -503,3 +503,93 @@ def resolve_version_dir(path: str | Path) -> Path:
             return p / str(versions[-1])
     raise FileNotFoundError(f"{p} is not a SavedModel folder (no saved_model.pb) nor a folder "
                             "of numbered versions.")
+
+
+# --------------------------------------------------------------------------------------------
+# Model cards (.keras side-car) and local prediction
+# --------------------------------------------------------------------------------------------
+
+def model_card_path(model_file: str | Path) -> Path:
+    """``run/model.keras`` -> ``run/model.kerasdoc.json`` (class names and preprocessing)."""
+    p = Path(model_file)
+    return p.with_name(p.stem + ".kerasdoc.json")
+
+
+def write_model_card(model_file: str | Path, class_names: Sequence[str],
+                     preprocessing: Preprocessing, **extra: Any) -> Path:
+    """Write the side-car JSON that ``kerasdoc export`` / ``predict`` read next to a ``.keras``.
+
+    Args:
+        model_file: str or Path. The ``.keras`` file it describes.
+        class_names: sequence of str. One per output.
+        preprocessing: Preprocessing. What training used.
+        **extra: more JSON-safe facts (data path, epochs ...).
+
+    Returns:
+        The card's path.
+    """
+    path = model_card_path(model_file)
+    card = {"class_names": [str(c) for c in class_names],
+            "preprocessing": preprocessing.get_config(), **extra}
+    path.write_text(json.dumps(card, indent=2, default=str), encoding="utf-8")
+    return path
+
+
+def read_model_card(model_file: str | Path, model: keras.Model | None = None
+                    ) -> tuple[list[str], Preprocessing]:
+    """Class names and preprocessing of a ``.keras`` file: its card, else defaults for ``model``."""
+    path = model_card_path(model_file)
+    if path.is_file():
+        card = json.loads(path.read_text(encoding="utf-8"))
+        return list(card["class_names"]), Preprocessing.from_config(card["preprocessing"])
+    if model is None:
+        raise FileNotFoundError(f"{path} is missing and no model was given for defaults.")
+    return ([str(i) for i in range(model.output_shape[-1])], Preprocessing.for_model(model))
+
+
+class Predictor:
+    """Classify encoded images with an exported SavedModel or a ``.keras`` file, locally.
+
+    Both paths run the same decode / preprocess graph (:func:`decode_and_preprocess`).
+
+    Args:
+        target: str or Path. A version folder (or ``base_dir/name`` for its latest version), or
+            a ``.keras`` file (with its ``.kerasdoc.json`` card when there is one).
+
+    Example:
+        >>> p = Predictor("saved_models/invoice")  # doctest: +SKIP
+        >>> p.predict([open("page.jpg", "rb").read()])[0]["class_names"]  # doctest: +SKIP
+        'invoice'
+    """
+
+    def __init__(self, target: str | Path):
+        t = Path(target)
+        if t.suffix == ".keras":
+            from kerasdoc.training.resilient import load_keras_model
+
+            self.model = load_keras_model(t, compile=False)
+            self.class_names, self.preprocessing = read_model_card(t, self.model)
+            self._fn = None
+        else:
+            version_dir = resolve_version_dir(t)
+            self._loaded = tf.saved_model.load(str(version_dir))
+            self._fn = self._loaded.signatures["serving_default"]
+            meta = read_export_metadata(version_dir)
+            self.class_names = meta["class_names"]
+            self.preprocessing = Preprocessing.from_config(meta["preprocessing"][0])
+        self.target = t
+
+    def predict(self, images: Sequence[bytes]) -> list[dict[str, Any]]:
+        """One dict per image: ``probabilities`` (list), ``class_ids``, ``class_names``,
+        ``probability`` (of the predicted class)."""
+        if self._fn is not None:
+            out = self._fn(images=tf.constant(list(images), tf.string))
+            probs = out["probabilities"].numpy()
+        else:
+            x = tf.stack([decode_and_preprocess(tf.constant(b), self.preprocessing)
+                          for b in images])
+            probs = np.asarray(self.model.predict(x, verbose=0), np.float32)
+        ids = probs.argmax(axis=-1)
+        return [{"probabilities": p.tolist(), "class_ids": int(i),
+                 "class_names": self.class_names[int(i)], "probability": float(p[int(i)])}
+                for p, i in zip(probs, ids)]
