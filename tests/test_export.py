@@ -239,7 +239,7 @@ def fake_server(exported):
     server.shutdown()
 
 
-def test_rest_body_decodes_to_the_signature_inputs(exported, images, fake_server):
+def test_rest_body_decodes_to_the_signature_inputs(exported, images, fake_server, capsys):
     model, path = exported
     gray, rgb = images
     files = [_encode(gray, "PNG"), _encode(rgb, "JPEG")]
@@ -254,6 +254,21 @@ def test_rest_body_decodes_to_the_signature_inputs(exported, images, fake_server
                                direct["probabilities"].numpy(), atol=1e-6)
     assert [p["class_names"] for p in preds] == \
         [n.decode() for n in direct["class_names"].numpy()]
+    # `kerasdoc predict NAME IMAGE... --server URL` prints the server's answer.
+    from kerasdoc.cli import main
+
+    tmp = Path(path).parent.parent
+    (tmp / "a.png").write_bytes(files[0])
+    (tmp / "b.jpg").write_bytes(files[1])
+    assert main(["predict", "docs", str(tmp / "a.png"), str(tmp / "b.jpg"),
+                 "--server", fake_server]) == 0
+    rows = [line.split("\t") for line in capsys.readouterr().out.strip().splitlines()]
+    assert [r[1] for r in rows] == [p["class_names"] for p in preds]
+    np.testing.assert_allclose([float(r[2]) for r in rows],
+                               direct["probabilities"].numpy().max(-1), atol=1e-5)
+    assert _FakeServing.bodies[-1]["instances"][0]["b64"] == body["instances"][0]["b64"]
+    assert main(["predict", "other", str(tmp / "a.png"), "--server", fake_server]) == 2
+    assert "HTTP 404" in capsys.readouterr().err
     with pytest.raises(ValueError, match="HTTP 404: no model"):
         predict_rest(predict_url(fake_server, "other"), files)
     with pytest.raises(ConnectionError, match="Cannot reach"):
