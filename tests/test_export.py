@@ -92,10 +92,30 @@ def test_layout_versions_and_no_overwrite(tmp_path):
     assert meta["class_names"] == CLASSES and meta["preprocessing"][0]["image_size"] == [20, 20]
 
 
-def test_saved_model_cli_show_lists_named_signatures(exported):
+@pytest.fixture(scope="module")
+def saved_model_cli(exported, images, tmp_path_factory):
+    """`saved_model_cli show --all` and `saved_model_cli run` on a PNG, run side by side."""
     _, path = exported
-    out = subprocess.run([SAVED_MODEL_CLI, "show", "--all", "--dir", str(path)],
-                         capture_output=True, text=True, check=True).stdout
+    tmp = tmp_path_factory.mktemp("cli")
+    np.save(tmp / "in.npy", np.array([_encode(images[0], "PNG")], dtype=object),
+            allow_pickle=True)
+    cmds = {"show": [SAVED_MODEL_CLI, "show", "--all", "--dir", str(path)],
+            "run": [SAVED_MODEL_CLI, "run", "--dir", str(path), "--tag_set", "serve",
+                    "--signature_def", "serving_default", "--inputs",
+                    f"images={tmp / 'in.npy'}", "--outdir", str(tmp / "o")]}
+    procs = {k: subprocess.Popen(c, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for k, c in cmds.items()}
+    outs = {}
+    for k, proc in procs.items():
+        out, err = proc.communicate(timeout=240)
+        assert proc.returncode == 0, err
+        outs[k] = out
+    outs["outdir"] = tmp / "o"
+    return outs
+
+
+def test_saved_model_cli_show_lists_named_signatures(saved_model_cli):
+    out = saved_model_cli["show"]
     for sig in ("serving_default", "predict_tensor", "predict_tensor_uint8"):
         assert f"signature_def['{sig}']" in out
     for name in ("probabilities", "class_ids", "class_names", "top_k_probabilities",
@@ -104,20 +124,14 @@ def test_saved_model_cli_show_lists_named_signatures(exported):
     assert "dtype: DT_STRING" in out and "inputs['images']" in out
 
 
-def test_saved_model_cli_run_matches_keras_probabilities(exported, images, tmp_path):
-    model, path = exported
+def test_saved_model_cli_run_matches_keras_probabilities(exported, images, saved_model_cli):
+    model, _ = exported
     gray, _ = images
-    png = _encode(gray, "PNG")
-    np.save(tmp_path / "in.npy", np.array([png], dtype=object), allow_pickle=True)
-    subprocess.run([SAVED_MODEL_CLI, "run", "--dir", str(path), "--tag_set", "serve",
-                    "--signature_def", "serving_default", "--inputs",
-                    f"images={tmp_path / 'in.npy'}", "--outdir", str(tmp_path / "o")],
-                   capture_output=True, text=True, check=True)
-    probs = np.load(tmp_path / "o" / "probabilities.npy")
+    probs = np.load(saved_model_cli["outdir"] / "probabilities.npy")
     # Reference: the Keras model on the image rescaled by numpy (same size: no resize).
     want = model.predict(gray[None].astype("float32") / 255.0, verbose=0)
     np.testing.assert_allclose(probs, want, atol=1e-5)
-    names = np.load(tmp_path / "o" / "class_names.npy", allow_pickle=True)
+    names = np.load(saved_model_cli["outdir"] / "class_names.npy", allow_pickle=True)
     assert names[0].decode() == CLASSES[int(want.argmax())]
 
 
