@@ -11,9 +11,9 @@ Builds ``resnet18`` from the registry (the invoice paper's 000 baseline; a ResNe
 * its ``serving_default`` signature on JPEG bytes (decode + preprocessing inside), what TF
   Serving runs.
 
-Each figure is the median of ``--repeats`` timed calls after warm-up calls, all in the same
-process, and is printed as a ratio to ``model.predict`` (timings on a shared machine are noisy;
-the ratios in one run are what to compare).
+Each figure is the median of ``--repeats`` timed calls after warm-up calls, the four paths
+interleaved round robin in the same process, and is printed as a ratio to ``model.predict``
+(timings on a shared machine are noisy; the ratios in one run are what to compare).
 
 Usage::
 
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import tempfile
 import time
@@ -55,16 +56,23 @@ def build_resnet18(size: int, num_classes: int) -> keras.Model:
     return keras.Model(inp, out, name="resnet18_blocks")
 
 
-def median_seconds(fn: Callable[[], object], repeats: int, warmup: int = 2) -> float:
-    """Median wall time of ``fn()`` over ``repeats`` calls after ``warmup`` calls."""
-    for _ in range(warmup):
-        fn()
-    times = []
+def median_seconds(fns: dict[str, Callable[[], object]], repeats: int,
+                   warmup: int = 2) -> dict[str, float]:
+    """Median wall time of each ``fn()`` over ``repeats`` rounds after ``warmup`` calls each.
+
+    The calls are interleaved round robin (A B C D, A B C D, ...), so a change in machine load
+    during the run hits every path alike and the ratios stay comparable.
+    """
+    for fn in fns.values():
+        for _ in range(warmup):
+            fn()
+    times: dict[str, list[float]] = {k: [] for k in fns}
     for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+        for k, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()
+            times[k].append(time.perf_counter() - t0)
+    return {k: statistics.median(v) for k, v in times.items()}
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -104,16 +112,12 @@ def main(argv: list[str] | None = None) -> dict:
             got = tensor_sig(images=pix_t)["probabilities"].numpy()
             max_diff = float(np.abs(got - ref).max())
             reps = max(3, args.repeats if batch == 1 else args.repeats // 4)
-            t = {
-                "model.predict": median_seconds(
-                    lambda x=x: model.predict(x, verbose=0), reps),
-                "model(x) direct call": median_seconds(
-                    lambda x=x: model(x, training=False), reps),
-                "SavedModel predict_tensor": median_seconds(
-                    lambda p=pix_t: tensor_sig(images=p), reps),
-                "SavedModel serving_default (JPEG bytes)": median_seconds(
-                    lambda j=jpegs: bytes_sig(images=j), reps),
-            }
+            t = median_seconds({
+                "model.predict": lambda x=x: model.predict(x, verbose=0),
+                "model(x) direct call": lambda x=x: model(x, training=False),
+                "SavedModel predict_tensor": lambda p=pix_t: tensor_sig(images=p),
+                "SavedModel serving_default (JPEG bytes)": lambda j=jpegs: bytes_sig(images=j),
+            }, reps)
             base = t["model.predict"]
             for name, sec in t.items():
                 rows.append([batch, name, f"{sec * 1000:.1f}", f"{sec / base:.2f}"])
@@ -128,8 +132,10 @@ def main(argv: list[str] | None = None) -> dict:
 
     print()
     print(markdown_table(["batch", "path", "median ms", "ratio to model.predict"], rows))
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    print(f"load average (1 min) at the end: {load}; cores: {os.cpu_count()}")
     result = {"model": model.name, "parameters": int(model.count_params()),
-              "image_size": args.image_size, "figures": figures}
+              "image_size": args.image_size, "figures": figures, "load_average": load}
     if args.out:
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
