@@ -424,7 +424,9 @@ def load_file_list(path: str | Path) -> dict:
     """Load a list written by :func:`save_file_list` (``{"paths", "labels", ...}``).
 
     Args:
-        path: str or Path. A ``.json``, ``.joblib`` or ``.pkl`` file.
+        path: str or Path. A ``.json``, ``.joblib`` or ``.pkl`` file. Warning: ``.joblib`` /
+            ``.pkl`` files are unpickled, which can run arbitrary code: load only lists you
+            wrote (a ``UserWarning`` says so each time); JSON is the safe format.
 
     Returns:
         A dict with ``paths`` (list of str), ``labels`` (list of int or None) and any extras.
@@ -432,7 +434,10 @@ def load_file_list(path: str | Path) -> dict:
     Example:
         >>> import tempfile, os
         >>> p = save_file_list(os.path.join(tempfile.mkdtemp(), "l.joblib"), ["a"], [1])
-        >>> load_file_list(p)["paths"]
+        >>> import warnings
+        >>> with warnings.catch_warnings():
+        ...     warnings.simplefilter("ignore")
+        ...     load_file_list(p)["paths"]
         ['a']
     """
     path = Path(path)
@@ -444,8 +449,12 @@ def load_file_list(path: str | Path) -> dict:
         except json.JSONDecodeError as e:
             raise ValueError(f"{path}: not valid JSON ({e})") from e
     elif path.suffix in (".joblib", ".pkl", ".pickle"):
+        import warnings
+
         import joblib
 
+        warnings.warn(f"Loading {path} with joblib/pickle runs code stored in the file; load "
+                      "only files you trust.", UserWarning, stacklevel=2)
         obj = joblib.load(path)
     else:
         raise ValueError(f"unknown list format {path.suffix!r} for {path}; expected .json, "

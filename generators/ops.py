@@ -70,6 +70,16 @@ def decode_image(contents: tf.Tensor, channels: int,
     native = keep_gray and channels == 3
 
     def _tf():
+        if channels == 1:
+            # TF's BMP and GIF decoders cannot give 1 channel: decode RGB, then luminance.
+            rgb_only = tf.logical_or(tf.equal(tf.strings.substr(contents, 0, 3), "GIF"),
+                                     tf.equal(tf.strings.substr(contents, 0, 2), "BM"))
+            return tf.cond(
+                rgb_only,
+                lambda: tf.image.rgb_to_grayscale(tf.cast(tf.io.decode_image(
+                    contents, channels=3, expand_animations=False), tf.float32)),
+                lambda: tf.cast(tf.io.decode_image(contents, channels=1,
+                                                   expand_animations=False), tf.float32))
         img = tf.io.decode_image(contents, channels=0 if native else channels,
                                  expand_animations=False)
         img = tf.cast(img, tf.float32)
