@@ -23,7 +23,25 @@ def base_parser(name: str, description: str) -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="base random seed")
     p.add_argument("--quick", action="store_true", help="tiny run for tests and smoke checks")
     p.add_argument("--out", default=None, help=f"output folder (default: results/{name})")
+    p.add_argument("--strategy", default="auto",
+                   choices=("auto", "one", "mirrored", "multiworker", "tpu"),
+                   help="tf.distribute strategy (kerasdoc.distribute.get_strategy)")
+    p.add_argument("--mixed-precision", action="store_true",
+                   help="mixed_float16 on GPU, mixed_bfloat16 elsewhere")
     return p
+
+
+def strategy_of(args: argparse.Namespace):
+    """The run's ``tf.distribute`` strategy (call before other TF work); sets the dtype policy.
+
+    Build and compile models inside ``strategy.scope()`` and scale the batch with
+    ``kerasdoc.distribute.global_batch_size(args.batch_size, strategy)``.
+    """
+    from kerasdoc import distribute
+
+    strategy = distribute.get_strategy(args.strategy)
+    distribute.set_mixed_precision(args.mixed_precision)
+    return strategy
 
 
 def resolve_out(args: argparse.Namespace, name: str) -> Path:

@@ -35,9 +35,10 @@ from typing import Any
 import keras
 import numpy as np
 
-from experiments._common import Timer, base_parser, config_of, resolve_out
+from experiments._common import Timer, base_parser, config_of, resolve_out, strategy_of
 from generators.splits import stratified_split
 from kerasdoc import datasets
+from kerasdoc.distribute import describe, global_batch_size
 from kerasdoc.losses import CombinedNumericLoss
 from kerasdoc.metrics import (
     NumericError,
@@ -138,17 +139,24 @@ def load_data(args) -> dict[str, Any]:
 
 
 def run_trial(model_name: str, method: str, data: dict[str, Any], *, epochs: int,
-              batch_size: int, seed: int, alpha: float, beta: float) -> dict[str, Any]:
-    """Train one model with one loss and one seed; return the three indicators and a histogram."""
+              batch_size: int, seed: int, alpha: float, beta: float,
+              strategy=None) -> dict[str, Any]:
+    """Train one model with one loss and one seed; return the three indicators and a histogram.
+
+    ``batch_size`` is the global batch; the model is built and compiled in ``strategy.scope()``.
+    """
+    import tensorflow as tf
+
     keras.utils.set_random_seed(seed)
     x, y = data["x_train"], data["y_train"]
-    model = get_model(f"digits_{model_name}", input_shape=x.shape[1:], num_classes=10)
-    if method == "baseline":
-        loss = keras.losses.SparseCategoricalCrossentropy()
-    else:
-        loss = CombinedNumericLoss(alpha=alpha, beta=beta)
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=loss,
-                  metrics=["accuracy", NumericError()])
+    with (strategy or tf.distribute.get_strategy()).scope():
+        model = get_model(f"digits_{model_name}", input_shape=x.shape[1:], num_classes=10)
+        if method == "baseline":
+            loss = keras.losses.SparseCategoricalCrossentropy()
+        else:
+            loss = CombinedNumericLoss(alpha=alpha, beta=beta)
+        model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=loss,
+                      metrics=["accuracy", NumericError()])
     with Timer() as t:
         model.fit(x, y, epochs=epochs, batch_size=batch_size, shuffle=True, verbose=0)
     probs = model.predict(data["x_test"], batch_size=512, verbose=0)
@@ -273,11 +281,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         p.error(f"--models takes dnn, cnn, rnn. Received: {unknown}")
 
     start = time.perf_counter()
+    strategy = strategy_of(args)
     data = load_data(args)
     default_epochs, default_batch = DEFAULTS[
         "digits" if data["source"] == "sklearn" else data["source"]]
     epochs = args.epochs or (1 if args.quick else default_epochs)
-    batch_size = args.batch_size or default_batch
+    batch_size = global_batch_size(args.batch_size or default_batch, strategy)
     n_trials = args.trials or (2 if args.quick else 3)
     out = resolve_out(args, NAME)
     print(f"[{NAME}] data: {data['description']}", flush=True)
@@ -290,7 +299,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         for method in METHODS:
             for t in range(n_trials):
                 r = run_trial(model, method, data, epochs=epochs, batch_size=batch_size,
-                              seed=args.seed + t, alpha=args.alpha, beta=args.beta)
+                              seed=args.seed + t, alpha=args.alpha, beta=args.beta,
+                              strategy=strategy)
                 trials.setdefault((model, method), []).append(r)
                 print(f"[{NAME}] {model.upper()} {method:8s} trial {t + 1}/{n_trials}: "
                       f"error {100 * r['error_rate']:.2f}%  num.err/img {r['numeric_error']:.3f}  "
@@ -315,6 +325,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "wall_seconds": time.perf_counter() - start,
     }
     config = config_of(args, epochs=epochs, batch_size=batch_size, trials=n_trials,
+                       strategy_resolved=describe(strategy),
                        models=models, optimizer="Adam(1e-3)", out=str(out))
     write_results(out, results, config, markdown)
     print(markdown)

@@ -103,3 +103,12 @@ def test_mnist_through_tensorflow_datasets_mock_data(tmp_path):
         res = exp.main(["--data", "mnist", "--models", "dnn", "--trials", "1", "--epochs", "1",
                         "--out", str(tmp_path)])
     assert res["data"]["description"].startswith("MNIST") and res["data"]["n_test"] == 40
+
+
+def test_runs_under_a_named_strategy_and_records_it(tmp_path):
+    res = exp.main(["--quick", "--models", "dnn", "--trials", "1", "--strategy", "mirrored",
+                    "--out", str(tmp_path)])
+    config = json.loads((tmp_path / "config.json").read_text())
+    assert config["strategy_resolved"]["strategy"] == "MirroredStrategy"
+    assert config["batch_size"] == 64 * config["strategy_resolved"]["replicas_in_sync"]
+    assert 0.0 <= res["rows"][0]["error_rate_mean"] <= 1.0

@@ -6,7 +6,7 @@ these are the standard small Keras models for 28x28 digits that the paper's sett
 size is small, the architecture of the models used was set to be simple", Keras on Colab)
 evidently refers to: the Keras ``mnist_mlp``, ``mnist_cnn`` and an LSTM over image rows. All three
 end in a softmax, which the numeric loss needs (it takes expected values under the predicted
-distribution).
+distribution); the softmax is kept in float32 under mixed precision.
 """
 
 from __future__ import annotations
@@ -51,7 +51,8 @@ def build_digits_dnn(
     for i in (1, 2):
         x = layers.Dense(hidden_units, activation="relu", name=f"dense{i}")(x)
         x = layers.Dropout(dropout, name=f"dropout{i}")(x)
-    outputs = layers.Dense(num_classes, activation="softmax", name="predictions")(x)
+    outputs = layers.Dense(num_classes, activation="softmax", dtype="float32",
+                           name="predictions")(x)
     return keras.Model(inputs, outputs, name=name)
 
 
@@ -89,7 +90,8 @@ def build_digits_cnn(
     x = layers.Flatten(name="flatten")(x)
     x = layers.Dense(128, activation="relu", name="dense")(x)
     x = layers.Dropout(0.5, name="dropout2")(x)
-    outputs = layers.Dense(num_classes, activation="softmax", name="predictions")(x)
+    outputs = layers.Dense(num_classes, activation="softmax", dtype="float32",
+                           name="predictions")(x)
     return keras.Model(inputs, outputs, name=name)
 
 
@@ -124,5 +126,6 @@ def build_digits_rnn(
     inputs = keras.Input(input_shape, name="image")
     x = layers.Reshape((h, w * c), name="rows")(inputs)
     x = layers.LSTM(units, name="lstm")(x)
-    outputs = layers.Dense(num_classes, activation="softmax", name="predictions")(x)
+    outputs = layers.Dense(num_classes, activation="softmax", dtype="float32",
+                           name="predictions")(x)
     return keras.Model(inputs, outputs, name=name)
