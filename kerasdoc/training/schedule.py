@@ -301,6 +301,11 @@ def lr_suggestions(lrs: Sequence[float], smoothed: Sequence[float]) -> dict[str,
     lrs_a, loss_a = np.asarray(lrs, float), np.asarray(smoothed, float)
     ok = np.isfinite(loss_a)
     lrs_a, loss_a = lrs_a[ok], loss_a[ok]
+    # as fastai's plot: leave out the first points (smoothing warm-up) and the last (divergence)
+    skip_start, skip_end = min(10, len(lrs_a) // 10), min(5, len(lrs_a) // 10)
+    if len(lrs_a) - skip_start - skip_end >= 3:
+        lrs_a = lrs_a[skip_start:len(lrs_a) - skip_end]
+        loss_a = loss_a[skip_start:len(loss_a) - skip_end]
     if len(lrs_a) < 3:
         raise ValueError(f"Too few finite points in the LR sweep ({len(lrs_a)}) to suggest a "
                          "learning rate: run more iterations or start lower.")
