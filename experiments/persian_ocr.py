@@ -53,8 +53,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs3", type=int, default=2, help="stage 3 epochs (resized)")
     p.add_argument("--lr1", type=float, default=3e-3, help="stage 1 max LR (fastai default)")
     p.add_argument("--lr2", type=float, nargs=2, default=None, metavar=("START", "END"),
-                   help="stage 2/3 slice(START, END); default: END = the LR finder's valley "
+                   help="stage 2 slice(START, END); default: END = the LR finder's valley "
                         "suggestion (clipped to [1e-5, lr1]), START = END / 100")
+    p.add_argument("--lr3-div", type=float, default=10.0,
+                   help="stage 3 (resized) uses stage 2's slice divided by this (the report: "
+                        "slice(1e-6, 1e-3) then slice(1e-6, 1e-4) at 352 px)")
     p.add_argument("--train-fraction", type=float, default=1.0,
                    help="stratified share of the training folder used (for time)")
     p.add_argument("--valid-fraction", type=float, default=1.0,
@@ -211,7 +214,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                          args.lr1, args, log)
     stages.append(s1)
     confused1 = interp1.most_confused(2)
-    log(f"[{NAME}] most_confused(min_val=2) after stage 1: {confused1}")
+    log(f"[{NAME}] most_confused(min_val=2) after stage 1 (top 12): {confused1[:12]}")
 
     unfreeze(model)
     log(f"[{NAME}] lr_find ({args.lr_find_iters} iterations, unfrozen) ...")
@@ -234,14 +237,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if resize_to:
         model = with_input_size(model, resize_to)
         train, valid, _ = data.flows(resize_to)
+        lr3 = slice(lr2.start / args.lr3_div, lr2.stop / args.lr3_div)
         s3, interp = _stage(f"stage3 (progressive resize {size}->{resize_to})", model, train,
-                            valid, names, args.epochs3, lr2, args, log)
+                            valid, names, args.epochs3, lr3, args, log)
         stages.append(s3)
         final_size = resize_to
 
     # Interpretation of the final model (``interp`` is the last stage's)
     confused = interp.most_confused(2)
-    log(f"[{NAME}] most_confused(min_val=2), final: {confused}")
+    log(f"[{NAME}] most_confused(min_val=2), final (top 12): {confused[:12]}")
     report = interp.classification_report()
     plots = {
         "top_losses": interp.plot_top_losses(9, out / "top_losses.png"),
@@ -274,7 +278,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         + "The report's own 18 classes (Persian characters and form words) are not available; "
           "its error rates are printed beside ours for reference only.",
         "stages": stages, "lr_find": {"suggestions": finder.suggestions,
-                                      "lr2": [lr2.start, lr2.stop]},
+                                      "lr2": [lr2.start, lr2.stop],
+                                      "lr3_div": args.lr3_div},
         "most_confused_stage1": confused1, "most_confused": confused,
         "classification_report": report, "paper_errors": PAPER_ERRORS,
         "wall_s": round(total, 1), "model_file": model_path,
@@ -290,9 +295,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "", markdown_table(["stage", "epochs", "error rate (ours)", "error rate (report, 224 px)",
                             "wall s"], rows), "",
         f"LR finder suggestions: {', '.join(f'{k} {v:.2e}' for k, v in finder.suggestions.items())}"
-        f"; stage 2/3 used slice({lr2.start:.1e}, {lr2.stop:.1e}).", "",
-        f"most_confused(min_val=2) after stage 1: {confused1}", "",
-        f"most_confused(min_val=2), final: {confused}", "",
+        f"; stage 2 used slice({lr2.start:.1e}, {lr2.stop:.1e})"
+        + (f", stage 3 the same / {args.lr3_div:g}." if resize_to else "."), "",
+        f"most_confused(min_val=2) after stage 1 (top 12 of {len(confused1)}): {confused1[:12]}",
+        "", f"most_confused(min_val=2), final (top 12 of {len(confused)}): {confused[:12]}", "",
         "```", report, "```", "", results["note"], "", f"Total wall time: {total:.0f} s.",
     ])
     write_results(out, results, config_of(args, input_size=size, resize_to=resize_to,
