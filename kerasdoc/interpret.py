@@ -13,7 +13,7 @@ Example:
     ...                       keras.layers.Dense(3, activation="softmax", name="predictions")])
     >>> x, y = np.random.rand(12, 4, 4, 1).astype("float32"), np.arange(12) % 3
     >>> interp = Interpretation.from_model(m, (x, y), ["a", "b", "c"])
-    >>> interp.confusion_matrix().sum()
+    >>> int(interp.confusion_matrix().sum())
     12
 """
 

@@ -45,10 +45,10 @@ def one_cycle_values(step: int, total: int, lr_max: float, *, div: float = 25.0,
     ``lr_max / final_div`` while the momentum goes back up.
 
     Example:
-        >>> one_cycle_values(0, 100, 1.0)
-        (0.04, 0.95)
-        >>> one_cycle_values(25, 100, 1.0)
-        (1.0, 0.85)
+        >>> [round(v, 4) for v in one_cycle_values(0, 100, 1.0)]
+        [0.04, 0.95]
+        >>> [round(v, 4) for v in one_cycle_values(25, 100, 1.0)]
+        [1.0, 0.85]
     """
     if total < 1:
         raise ValueError(f"total steps must be >= 1. Received: total={total}")
