@@ -15,7 +15,8 @@ Example:
     >>> m = get_model("resnet34", input_shape=(32, 32, 3), num_classes=3)
     >>> [len(g) for g in layer_groups(m)][-1]
     10
-    >>> freeze(m); m.get_layer("stage1_block1_1_conv").trainable
+    >>> _ = freeze(m)
+    >>> m.get_layer("stage1_block1_1_conv").trainable
     False
 """
 
