@@ -55,6 +55,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--lr2", type=float, nargs=2, default=None, metavar=("START", "END"),
                    help="stage 2 slice(START, END); default: END = the LR finder's valley "
                         "suggestion (clipped to [1e-5, lr1]), START = END / 100")
+    p.add_argument("--lr2-from", default="valley", choices=("valley", "steepest", "minimum"),
+                   help="which LR finder suggestion sets END when --lr2 is not given")
     p.add_argument("--lr3-div", type=float, default=10.0,
                    help="stage 3 (resized) uses stage 2's slice divided by this (the report: "
                         "slice(1e-6, 1e-3) then slice(1e-6, 1e-4) at 352 px)")
@@ -217,7 +219,13 @@ def _stage(name, model, train, valid, names, epochs, lr, args, log) -> tuple[dic
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Run the Persian OCR workflow and write results; returns the results dict."""
-    from kerasdoc.interpret import activation_map, apply_kernel, grad_cam, plot_heatmap
+    from kerasdoc.interpret import (
+        Interpretation,
+        activation_map,
+        apply_kernel,
+        grad_cam,
+        plot_heatmap,
+    )
     from kerasdoc.reporting import markdown_table, plot_history, write_results
     from kerasdoc.training import freeze, lr_find, unfreeze, with_input_size
 
@@ -278,7 +286,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if args.lr2:
         lr2 = slice(*args.lr2)
     else:
-        end = float(np.clip(finder.suggestions["valley"], 1e-5, args.lr1))
+        end = float(np.clip(finder.suggestions[args.lr2_from], 1e-5, args.lr1))
         lr2 = slice(end / 100, end)
     s2, interp = _stage("stage2 (unfrozen, discriminative)", model, train, valid, names,
                         args.epochs2, lr2, args, log)
@@ -288,9 +296,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if resize_to:
         model = with_input_size(model, resize_to)
         train, valid, _ = data.flows(resize_to)
+        before = Interpretation.from_model(model, valid, names).error_rate()
+        log(f"[{NAME}] error rate at {resize_to} px before stage 3: {before:.4f}")
         lr3 = slice(lr2.start / args.lr3_div, lr2.stop / args.lr3_div)
         s3, interp = _stage(f"stage3 (progressive resize {size}->{resize_to})", model, train,
                             valid, names, args.epochs3, lr3, args, log)
+        s3["error_rate_before"] = before
         stages.append(s3)
         final_size = resize_to
 
@@ -347,8 +358,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                             "wall s"], rows), "",
         f"LR finder suggestions: {', '.join(f'{k} {v:.2e}' for k, v in finder.suggestions.items())}"
         f"; stage 2 used slice({lr2.start:.1e}, {lr2.stop:.1e})"
+        + (f" (END = the {args.lr2_from} suggestion)" if not args.lr2 else "")
         + (f", stage 3 the same / {args.lr3_div:g}." if resize_to else "."), "",
         f"most_confused(min_val=2) after stage 1 (top 12 of {len(confused1)}): {confused1[:12]}",
+        "", (f"Error rate at {resize_to} px before stage 3 trains: "
+             f"{stages[-1]['error_rate_before']:.4f}." if resize_to else ""),
         "", f"most_confused(min_val=2), final (top 12 of {len(confused)}): {confused[:12]}", "",
         "```", report, "```", "", results["note"], "", f"Total wall time: {total:.0f} s.",
     ])

@@ -191,6 +191,8 @@ def test_fit_one_cycle_schedules_lr_and_beta1_in_the_optimizer():
     expected = [one_cycle_values(i, 8, 1e-2) for i in range(8)]
     np.testing.assert_allclose(seen, expected, rtol=1e-5)
     assert len(h.history["lr"]) == 2 and h.history["mom"][-1] == pytest.approx(expected[-1][1])
+    with pytest.raises(ValueError, match="one array of shape"):
+        fit_one_cycle(m, x, 1)
     ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(32)
     h2 = fit_one_cycle(m, ds, 1, 1e-3, verbose=0)
     assert len(h2.one_cycle.lrs) == 2

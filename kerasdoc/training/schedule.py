@@ -114,6 +114,9 @@ class OneCycleScheduler(keras.callbacks.Callback):
 
 
 def _steps_per_epoch(data, batch_size: int | None, steps_per_epoch: int | None) -> int:
+    if isinstance(data, np.ndarray):
+        raise ValueError(f"data must be (x, y) arrays or a dataset of (x, y) batches. Received "
+                         f"one array of shape {data.shape}.")
     if steps_per_epoch:
         return int(steps_per_epoch)
     if isinstance(data, tf.data.Dataset):
