@@ -225,7 +225,7 @@ def fit_one_cycle(model: keras.Model, data, epochs: int,
                               final_div=final_div, moms=moms)
     x, y, bs = _fit_args(data, batch_size)
     history = model.fit(x, y, batch_size=bs, epochs=epochs, steps_per_epoch=steps_per_epoch,
-                        validation_data=validation_data,
+                        validation_data=validation_data, shuffle=y is not None,
                         callbacks=[sched, *(callbacks or [])], verbose=verbose)
     history.one_cycle = sched
     history.group_lrs = rates
@@ -386,7 +386,8 @@ def lr_find(model: keras.Model, data, *, start_lr: float = 1e-7, end_lr: float =
     steps = _steps_per_epoch(data, batch_size, None)
     epochs = math.ceil(num_iter / max(1, steps))
     try:
-        model.fit(x, y, batch_size=bs, epochs=epochs, callbacks=[sweep], verbose=0)
+        model.fit(x, y, batch_size=bs, epochs=epochs, callbacks=[sweep], verbose=0,
+                  shuffle=y is not None)
     finally:
         for w, v in zip(model.weights, saved):
             w.assign(v)
