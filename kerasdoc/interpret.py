@@ -1,0 +1,381 @@
+"""Interpretation of a trained classifier: top losses, confusion matrix, most-confused pairs,
+class activation maps, Grad-CAM and the hand-made 3x3 kernel demo.
+
+Paper: seeds/004 (Kendal, Persian OCR report): ``ClassificationInterpretation.from_learner`` then
+``plot_top_losses(9)`` ("prediction / actual / loss / probability"), ``plot_confusion_matrix()``,
+``most_confused(min_val=2)``; the heatmap of the last convolutional block averaged over its 512
+channels, overlaid on the image (``hook_output`` / ``hooked_backward``); and the edge kernel
+``[[0, -5/3, 1], [-5/3, -5/3, 1], [1, 1, 1]] / 6`` applied with ``F.conv2d``.
+
+Example:
+    >>> import keras, numpy as np
+    >>> m = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Flatten(name="f"),
+    ...                       keras.layers.Dense(3, activation="softmax", name="predictions")])
+    >>> x, y = np.random.rand(12, 4, 4, 1).astype("float32"), np.arange(12) % 3
+    >>> interp = Interpretation.from_model(m, (x, y), ["a", "b", "c"])
+    >>> int(interp.confusion_matrix().sum())
+    12
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from kerasdoc.reporting import plot_confusion_matrix as _plot_cm
+
+EDGE_KERNEL = np.array([[0.0, -5 / 3, 1.0], [-5 / 3, -5 / 3, 1.0], [1.0, 1.0, 1.0]]) / 6
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _show(ax, image: np.ndarray) -> None:
+    img = np.asarray(image, dtype="float32")
+    lo, hi = float(img.min()), float(img.max())
+    img = (img - lo) / (hi - lo) if hi > lo else np.zeros_like(img)
+    if img.ndim == 3 and img.shape[-1] == 1:
+        img = img[..., 0]
+    ax.imshow(img, cmap="gray" if img.ndim == 2 else None)
+    ax.axis("off")
+
+
+def _collect(data, batch_size: int) -> tuple[tf.data.Dataset, np.ndarray | None, np.ndarray]:
+    """``(dataset of images, images as array or None, labels)`` from arrays or a dataset."""
+    if isinstance(data, tuple):
+        if len(data) != 2:
+            raise ValueError(f"data must be (x, y) or a dataset of (x, y) batches. Received a "
+                             f"tuple of {len(data)}.")
+        x, y = np.asarray(data[0]), np.asarray(data[1])
+        if len(x) != len(y):
+            raise ValueError(f"x and y differ in length: {len(x)} images, {len(y)} labels.")
+        return tf.data.Dataset.from_tensor_slices(x).batch(batch_size), x, y
+    if hasattr(data, "dataset") and not isinstance(data, tf.data.Dataset):
+        data = data.dataset
+    if not isinstance(data, tf.data.Dataset):
+        raise ValueError(f"data must be (x, y) arrays or a tf.data.Dataset of (x, y) batches. "
+                         f"Received: {type(data).__name__}")
+    xs, ys = [], []
+    for xb, yb in data:
+        xs.append(np.asarray(xb))
+        ys.append(np.asarray(yb))
+    x = np.concatenate(xs)
+    y = np.concatenate(ys)
+    if y.ndim == 2:  # one-hot
+        y = y.argmax(axis=1)
+    return tf.data.Dataset.from_tensor_slices(x).batch(batch_size), x, y
+
+
+@dataclass
+class Interpretation:
+    """Predictions, targets and losses of a model on a data set, computed once (fastai style).
+
+    Paper: seeds/004 (``ClassificationInterpretation.from_learner(learn)``).
+
+    Attributes:
+        probs: (n, n_classes) predicted probabilities.
+        targets: (n,) true class indices.
+        losses: (n,) cross-entropy of each sample.
+        class_names: names of the classes, by index.
+        images: (n, ...) the images (for the top-losses plot), or None.
+        model: the model (for heatmaps).
+    """
+
+    probs: np.ndarray
+    targets: np.ndarray
+    losses: np.ndarray
+    class_names: list[str]
+    images: np.ndarray | None = None
+    model: keras.Model | None = None
+
+    @classmethod
+    def from_model(cls, model: keras.Model, data, class_names: Sequence[str] | None = None, *,
+                   batch_size: int = 64) -> Interpretation:
+        """Run ``model`` over ``data`` once and keep predictions, targets and losses.
+
+        Args:
+            model: keras.Model with a softmax output.
+            data: ``(x, y)`` arrays (``y`` class indices) or a ``tf.data.Dataset`` of
+                ``(x, y)`` batches (or an object with ``.dataset``).
+            class_names: names by class index (default: "0", "1", ...).
+            batch_size: int. For array data. Defaults to 64.
+
+        Returns:
+            An :class:`Interpretation`.
+
+        Example:
+            See the module docstring.
+        """
+        ds, x, y = _collect(data, batch_size)
+        probs = np.asarray(model.predict(ds, verbose=0), dtype="float64")
+        if probs.ndim != 2:
+            raise ValueError(f"Expected (n, n_classes) predictions; got shape {probs.shape}.")
+        n_classes = probs.shape[1]
+        y = np.asarray(y).astype(int).reshape(-1)
+        if len(y) != len(probs):
+            raise ValueError(f"{len(y)} labels for {len(probs)} predictions.")
+        if y.min(initial=0) < 0 or y.max(initial=0) >= n_classes:
+            raise ValueError(f"Labels must be in [0, {n_classes}); found {y.min()}..{y.max()}.")
+        names = [str(c) for c in class_names] if class_names is not None else [
+            str(i) for i in range(n_classes)]
+        if len(names) != n_classes:
+            raise ValueError(f"{len(names)} class names for a model with {n_classes} outputs: "
+                             f"{names}")
+        losses = -np.log(np.clip(probs[np.arange(len(y)), y], 1e-12, 1.0))
+        return cls(probs, y, losses, names, x, model)
+
+    @property
+    def preds(self) -> np.ndarray:
+        """Predicted class indices."""
+        return self.probs.argmax(axis=1)
+
+    def error_rate(self) -> float:
+        """Fraction of wrong predictions."""
+        return float(np.mean(self.preds != self.targets))
+
+    def top_losses(self, k: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The ``k`` largest losses and their sample indices, largest first (fastai order)."""
+        order = np.argsort(-self.losses, kind="stable")
+        if k is not None:
+            order = order[:k]
+        return self.losses[order], order
+
+    def confusion_matrix(self) -> np.ndarray:
+        """Counts, rows actual and columns predicted."""
+        n = len(self.class_names)
+        cm = np.zeros((n, n), dtype=int)
+        np.add.at(cm, (self.targets, self.preds), 1)
+        return cm
+
+    def most_confused(self, min_val: int = 1) -> list[tuple[str, str, int]]:
+        """``[(actual, predicted, count), ...]`` off the diagonal, count >= ``min_val``,
+        most frequent first (fastai ``most_confused``)."""
+        cm = self.confusion_matrix()
+        np.fill_diagonal(cm, 0)
+        pairs = [(self.class_names[i], self.class_names[j], int(cm[i, j]))
+                 for i, j in zip(*np.nonzero(cm >= max(min_val, 1)))]
+        return sorted(pairs, key=lambda p: (-p[2], p[0], p[1]))
+
+    def classification_report(self, *, as_dict: bool = False) -> str | dict[str, Any]:
+        """scikit-learn's per-class precision / recall / F1 report."""
+        from sklearn.metrics import classification_report
+
+        return classification_report(self.targets, self.preds,
+                                     labels=list(range(len(self.class_names))),
+                                     target_names=self.class_names, zero_division=0,
+                                     output_dict=as_dict, digits=4)
+
+    def plot_confusion_matrix(self, path: str | Path, *, normalize: bool = False,
+                              title: str = "Confusion matrix") -> Path:
+        """Save the confusion matrix (``kerasdoc.reporting.plot_confusion_matrix``)."""
+        return _plot_cm(self.confusion_matrix(), self.class_names, path, title=title,
+                        normalize=normalize)
+
+    def plot_top_losses(self, k: int, path: str | Path, *, heatmap: bool = False,
+                        cols: int = 3) -> Path:
+        """Save a grid of the ``k`` worst samples titled prediction / actual / loss / probability.
+
+        Args:
+            k: int. Number of samples.
+            path: where to save the PNG.
+            heatmap: bool. Overlay the Grad-CAM heatmap of the predicted class.
+            cols: int. Columns in the grid. Defaults to 3.
+
+        Returns:
+            The PNG's path.
+        """
+        if self.images is None:
+            raise ValueError("plot_top_losses needs the images: build the Interpretation from "
+                             "(x, y) arrays or a dataset.")
+        plt = _pyplot()
+        losses, idx = self.top_losses(k)
+        rows = max(1, int(np.ceil(len(idx) / cols)))
+        fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 3.4 * rows), squeeze=False)
+        for ax in axes.ravel():
+            ax.axis("off")
+        for ax, i, loss in zip(axes.ravel(), idx, losses):
+            _show(ax, self.images[i])
+            pred = int(self.preds[i])
+            if heatmap and self.model is not None:
+                hm = grad_cam(self.model, self.images[i], class_index=pred)
+                h, w = self.images[i].shape[:2]
+                ax.imshow(hm, alpha=0.6, extent=(0, w, h, 0), interpolation="bilinear",
+                          cmap="magma")
+            ax.set_title(f"{self.class_names[pred]}/{self.class_names[self.targets[i]]}/"
+                         f"{loss:.2f}/{self.probs[i, self.targets[i]]:.2f}", fontsize=9)
+        fig.suptitle("prediction/actual/loss/probability")
+        fig.tight_layout()
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, dpi=100)
+        plt.close(fig)
+        return path
+
+
+def last_conv_layer(model: keras.Model) -> str:
+    """Name of the last layer with a 4-D (N, H, W, C) output: the last convolutional block."""
+    for layer in reversed(model.layers):
+        try:
+            shape = layer.output.shape
+        except (AttributeError, ValueError):
+            continue
+        if len(shape) == 4 and not isinstance(layer, keras.layers.InputLayer):
+            return layer.name
+    raise ValueError(f"Model {model.name!r} has no layer with a 4-D (N, H, W, C) output.")
+
+
+def _single_input(model: keras.Model):
+    if len(model.inputs) != 1:
+        raise ValueError(f"Model {model.name!r} must have one image input; it has "
+                         f"{len(model.inputs)}.")
+    return model.inputs[0]
+
+
+def _prep(image) -> np.ndarray:
+    img = np.asarray(image, dtype="float32")
+    if img.ndim == 3:
+        img = img[None]
+    if img.ndim != 4 or img.shape[0] != 1:
+        raise ValueError(f"Expected one image (H, W, C) or (1, H, W, C); got shape {img.shape}.")
+    return img
+
+
+def activation_map(model: keras.Model, image, *, layer_name: str | None = None) -> np.ndarray:
+    """The report's heatmap: the last conv block's activations averaged over channels.
+
+    Paper: seeds/004 (``acts = hook_a.stored[0]; avg_acts = acts.mean(0)``: an 11x11 map at
+    352 px for ResNet-34).
+
+    Args:
+        model: keras.Model.
+        image: one image, (H, W, C) or (1, H, W, C), preprocessed as the model expects.
+        layer_name: str. The layer to read (default: :func:`last_conv_layer`).
+
+    Returns:
+        A (h, w) float array (the layer's grid, not resized).
+
+    Example:
+        >>> m = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(2, 3, name="c")])
+        >>> activation_map(m, np.ones((8, 8, 1))).shape
+        (6, 6)
+    """
+    name = layer_name or last_conv_layer(model)
+    sub = keras.Model(_single_input(model), model.get_layer(name).output)
+    acts = np.asarray(sub(_prep(image), training=False))[0]
+    return acts.mean(axis=-1)
+
+
+def grad_cam(model: keras.Model, image, *, class_index: int | None = None,
+             layer_name: str | None = None) -> np.ndarray:
+    """Grad-CAM (Selvaraju et al. 2017): channels weighted by the mean gradient of the class
+    score, summed, ReLU, scaled to [0, 1].
+
+    Paper: seeds/004 (``hooked_backward`` stores the activations and the gradient of
+    ``preds[0, cat]`` at the last conv block). The class score is the ``logits`` layer's output
+    where the model has one (the pre-softmax score, as in the report), else the output.
+
+    Args:
+        model: keras.Model.
+        image: one image, (H, W, C) or (1, H, W, C).
+        class_index: int. Class to explain (default: the predicted one).
+        layer_name: str. The conv layer (default: :func:`last_conv_layer`).
+
+    Returns:
+        A (h, w) float array in [0, 1].
+
+    Example:
+        >>> m = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(2, 3, name="c"),
+        ...                       keras.layers.GlobalAveragePooling2D(name="p"),
+        ...                       keras.layers.Dense(2, name="logits")])
+        >>> float(grad_cam(m, np.random.rand(8, 8, 1)).max()) <= 1.0
+        True
+    """
+    name = layer_name or last_conv_layer(model)
+    names = {layer.name for layer in model.layers}
+    score_out = model.get_layer("logits").output if "logits" in names else model.outputs[0]
+    sub = keras.Model(_single_input(model), [model.get_layer(name).output, score_out])
+    x = tf.constant(_prep(image))
+    with tf.GradientTape() as tape:
+        acts, scores = sub(x, training=False)
+        if class_index is None:
+            class_index = int(tf.argmax(scores[0]))
+        if not 0 <= class_index < scores.shape[-1]:
+            raise ValueError(f"class_index must be in [0, {scores.shape[-1]}). "
+                             f"Received: class_index={class_index}")
+        score = scores[0, class_index]
+    grads = tape.gradient(score, acts)[0].numpy()
+    acts = acts[0].numpy()
+    weights = grads.mean(axis=(0, 1))
+    cam = np.maximum((acts * weights).sum(axis=-1), 0)
+    return cam / cam.max() if cam.max() > 0 else cam
+
+
+def plot_heatmap(image, heatmap: np.ndarray, path: str | Path, *, title: str = "") -> Path:
+    """Save ``image`` with ``heatmap`` overlaid (bilinear, magma, alpha 0.6), as the report."""
+    plt = _pyplot()
+    img = np.asarray(image)
+    if img.ndim == 4:
+        img = img[0]
+    h, w = img.shape[:2]
+    fig, ax = plt.subplots(figsize=(4, 4))
+    _show(ax, img)
+    ax.imshow(heatmap, alpha=0.6, extent=(0, w, h, 0), interpolation="bilinear", cmap="magma")
+    if title:
+        ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def apply_kernel(image, kernel=EDGE_KERNEL, path: str | Path | None = None) -> np.ndarray:
+    """Convolve an image with a hand-made 3x3 kernel, summed over channels (``F.conv2d(t, k)``).
+
+    Paper: seeds/004 ("Convolution kernel": ``k = tensor([[0, -5/3, 1], [-5/3, -5/3, 1],
+    [1, 1, 1]]).expand(1, 3, 3, 3) / 6``; ``edge = F.conv2d(t[None], k)``; ``show_image(edge)``).
+    No padding, stride 1, as ``F.conv2d``: an (H, W) image gives (H - 2, W - 2).
+
+    Args:
+        image: (H, W) or (H, W, C) array.
+        kernel: (3, 3) array, applied to every channel and summed. Defaults to the report's.
+        path: str or Path. If given, the filtered image is saved there as a PNG.
+
+    Returns:
+        The (H - kh + 1, W - kw + 1) filtered image (float32).
+
+    Example:
+        >>> img = np.zeros((6, 6, 3)); img[:, 3:] = 1.0
+        >>> apply_kernel(img).shape
+        (4, 4)
+    """
+    img = np.asarray(image, dtype="float32")
+    if img.ndim == 2:
+        img = img[..., None]
+    k = np.asarray(kernel, dtype="float32")
+    if img.ndim != 3 or k.ndim != 2:
+        raise ValueError(f"Expected an (H, W[, C]) image and a 2-D kernel; got shapes {img.shape}"
+                         f" and {k.shape}.")
+    if img.shape[0] < k.shape[0] or img.shape[1] < k.shape[1]:
+        raise ValueError(f"Image {img.shape[:2]} is smaller than the kernel {k.shape}.")
+    k4 = np.repeat(k[:, :, None, None], img.shape[-1], axis=2)
+    out = tf.nn.conv2d(img[None], k4, strides=1, padding="VALID").numpy()[0, :, :, 0]
+    if path is not None:
+        plt = _pyplot()
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        plt.imsave(path, out, cmap="gray")
+    return out

@@ -1,0 +1,117 @@
+"""Interpretation, heatmaps and the kernel demo (seeds/004)."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from kerasdoc.interpret import (
+    EDGE_KERNEL,
+    Interpretation,
+    activation_map,
+    apply_kernel,
+    grad_cam,
+    last_conv_layer,
+    plot_heatmap,
+)
+
+
+def _interp():
+    probs = np.array([[0.9, 0.05, 0.05],   # 0 -> 0
+                      [0.1, 0.8, 0.1],     # 0 -> 1
+                      [0.2, 0.7, 0.1],     # 0 -> 1
+                      [0.1, 0.1, 0.8],     # 1 -> 2
+                      [0.05, 0.9, 0.05],   # 1 -> 1
+                      [0.6, 0.2, 0.2]])    # 2 -> 0
+    targets = np.array([0, 0, 0, 1, 1, 2])
+    losses = -np.log(probs[np.arange(6), targets])
+    return Interpretation(probs, targets, losses, ["a", "b", "c"])
+
+
+def test_confusion_most_confused_top_losses():
+    it = _interp()
+    np.testing.assert_array_equal(it.confusion_matrix(), [[1, 2, 0], [0, 1, 1], [1, 0, 0]])
+    assert it.most_confused() == [("a", "b", 2), ("b", "c", 1), ("c", "a", 1)]
+    assert it.most_confused(min_val=2) == [("a", "b", 2)]
+    losses, idx = it.top_losses(2)
+    assert idx.tolist() == [1, 3]  # p(true) 0.1 twice: stable order
+    np.testing.assert_allclose(losses, [-np.log(0.1)] * 2)
+    assert it.error_rate() == pytest.approx(4 / 6)
+    rep = it.classification_report(as_dict=True)
+    assert rep["a"]["recall"] == pytest.approx(1 / 3)
+    assert "precision" in it.classification_report()
+
+
+def _tiny_model():
+    inp = keras.Input((8, 8, 1), name="image")
+    x = keras.layers.Conv2D(4, 3, padding="same", activation="relu", name="conv")(inp)
+    x = keras.layers.GlobalAveragePooling2D(name="pool")(x)
+    x = keras.layers.Dense(3, name="logits")(x)
+    return keras.Model(inp, keras.layers.Activation("softmax", name="predictions")(x))
+
+
+def test_from_model_arrays_and_dataset_agree(tmp_path):
+    m = _tiny_model()
+    rng = np.random.default_rng(0)
+    x, y = rng.random((20, 8, 8, 1)).astype("float32"), np.arange(20) % 3
+    a = Interpretation.from_model(m, (x, y), ["a", "b", "c"], batch_size=7)
+    ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(6)
+    b = Interpretation.from_model(m, ds, ["a", "b", "c"])
+    np.testing.assert_allclose(a.probs, b.probs, rtol=1e-5)
+    np.testing.assert_allclose(a.losses, -np.log(a.probs[np.arange(20), y]), rtol=1e-6)
+    assert a.confusion_matrix().sum() == 20
+    for path in (a.plot_top_losses(4, tmp_path / "top.png", heatmap=True),
+                 a.plot_confusion_matrix(tmp_path / "cm.png")):
+        assert path.stat().st_size > 1000
+    with pytest.raises(ValueError, match="2 class names for a model with 3 outputs"):
+        Interpretation.from_model(m, (x, y), ["a", "b"])
+    with pytest.raises(ValueError, match="differ in length"):
+        Interpretation.from_model(m, (x, y[:5]))
+
+
+def test_activation_map_is_the_channel_mean():
+    m = _tiny_model()
+    img = np.random.default_rng(1).random((8, 8, 1)).astype("float32")
+    acts = np.asarray(keras.Model(m.input, m.get_layer("conv").output)(img[None]))[0]
+    assert last_conv_layer(m) == "conv"
+    np.testing.assert_allclose(activation_map(m, img), acts.mean(-1), rtol=1e-5)
+
+
+def test_grad_cam_finds_the_region_that_drives_the_class():
+    # conv = identity on the pixel; class 1's logit = the mean activation; only the top-left
+    # quadrant of the image is bright, so Grad-CAM must peak there.
+    inp = keras.Input((8, 8, 1), name="image")
+    x = keras.layers.Conv2D(1, 1, use_bias=False, name="conv")(inp)
+    x = keras.layers.GlobalAveragePooling2D(name="pool")(x)
+    x = keras.layers.Dense(2, name="logits")(x)
+    m = keras.Model(inp, keras.layers.Activation("softmax", name="predictions")(x))
+    m.get_layer("conv").set_weights([np.ones((1, 1, 1, 1))])
+    m.get_layer("logits").set_weights([np.array([[-1.0, 1.0]]), np.zeros(2)])
+    img = np.zeros((8, 8, 1), "float32")
+    img[:4, :4] = 1.0
+    cam = grad_cam(m, img, class_index=1)
+    assert cam.max() == pytest.approx(1.0)
+    assert cam[:4, :4].min() == pytest.approx(1.0) and cam[4:, 4:].max() == 0.0
+    assert grad_cam(m, img, class_index=0).max() == 0.0  # class 0 is hurt by the bright region
+    with pytest.raises(ValueError, match="class_index must be in"):
+        grad_cam(m, img, class_index=5)
+
+
+def test_kernel_demo_matches_a_manual_correlation(tmp_path):
+    np.testing.assert_allclose(EDGE_KERNEL[0], [0, -5 / 18, 1 / 6])
+    rng = np.random.default_rng(2)
+    img = rng.random((7, 9, 3)).astype("float32")
+    out = apply_kernel(img, path=tmp_path / "edge.png")
+    manual = np.zeros((5, 7))
+    for i in range(5):
+        for j in range(7):
+            manual[i, j] = (img[i:i + 3, j:j + 3, :] * EDGE_KERNEL[:, :, None]).sum()
+    np.testing.assert_allclose(out, manual, rtol=1e-5, atol=1e-6)
+    assert (tmp_path / "edge.png").stat().st_size > 100
+    with pytest.raises(ValueError, match="smaller than the kernel"):
+        apply_kernel(np.zeros((2, 2)))
+
+
+def test_plot_heatmap(tmp_path):
+    p = plot_heatmap(np.zeros((8, 8, 3)), np.eye(4), tmp_path / "hm.png", title="t")
+    assert p.stat().st_size > 1000
