@@ -3,7 +3,9 @@
 ``freeze`` / ``unfreeze`` by layer group, ``fit_one_cycle`` (learning rate and Adam ``beta_1``
 scheduled around ``fit``), ``lr_find`` (range test, plot and suggestions, weights restored),
 discriminative learning rates (:class:`DiscriminativeAdam`, ``lr_max=slice(1e-6, 1e-4)``),
-progressive resizing (:func:`with_input_size`) and :func:`transfer_weights` by layer name.
+progressive resizing (:func:`with_input_size`) and :func:`transfer_weights` by layer name;
+and resumable, fault-tolerant training (:mod:`kerasdoc.training.resilient`: atomic
+``BackupAndRestore``, NaN-safe checkpoints, :func:`fit_resilient`).
 
 Example:
     >>> from kerasdoc.training import lr_range
@@ -19,6 +21,12 @@ from kerasdoc.training.groups import (
     unfreeze,
 )
 from kerasdoc.training.optim import DiscriminativeAdam, lr_range
+from kerasdoc.training.resilient import (
+    AtomicBackupAndRestore,
+    AtomicModelCheckpoint,
+    fit_resilient,
+    load_keras_model,
+)
 from kerasdoc.training.schedule import (
     LRFinderResult,
     OneCycleScheduler,
@@ -32,15 +40,19 @@ from kerasdoc.training.schedule import (
 from kerasdoc.training.transfer import transfer_weights, with_input_size
 
 __all__ = [
+    "AtomicBackupAndRestore",
+    "AtomicModelCheckpoint",
     "DiscriminativeAdam",
     "LRFinderResult",
     "OneCycleScheduler",
     "compile_discriminative",
     "fit_one_cycle",
+    "fit_resilient",
     "freeze",
     "group_lr_multipliers",
     "is_head_layer",
     "layer_groups",
+    "load_keras_model",
     "lr_find",
     "lr_range",
     "lr_suggestions",
