@@ -28,7 +28,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from experiments._common import Timer, base_parser, config_of, resolve_out
+from experiments._common import Timer, base_parser, config_of, resolve_out, strategy_of
 
 NAME = "persian-ocr"
 PAPER = "004"
@@ -219,6 +219,7 @@ def _stage(name, model, train, valid, names, epochs, lr, args, log) -> tuple[dic
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Run the Persian OCR workflow and write results; returns the results dict."""
+    from kerasdoc.distribute import describe, global_batch_size
     from kerasdoc.interpret import (
         Interpretation,
         activation_map,
@@ -230,6 +231,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     from kerasdoc.training import freeze, lr_find, unfreeze, with_input_size
 
     args = _parser().parse_args(argv)
+    strategy = strategy_of(args)  # models are built in its scope; fit follows the model's
     out = resolve_out(args, NAME)
     keras.utils.set_random_seed(args.seed)
     quick = args.quick
@@ -240,7 +242,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         args.lr_find_iters = min(args.lr_find_iters, 12)
     if args.epochs:
         args.epochs1 = args.epochs2 = args.epochs3 = args.epochs
-    batch = args.batch_size or (64 if not quick else 32)
+    batch = global_batch_size(args.batch_size or (64 if not quick else 32), strategy)
 
     def log(msg: str) -> None:
         print(msg, flush=True)
@@ -256,12 +258,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     train, valid, names = data.flows(size)
     if args.source_idx:
         with Timer() as t_src:
-            args.weights = str(_train_source(args, size, batch, out, log))
+            with strategy.scope():
+                args.weights = str(_train_source(args, size, batch, out, log))
         source_s = round(t_src.seconds, 1)
     else:
         source_s = None
     mean, std = _channel_stats(train)
-    model = _build(args, size, len(names), mean, std)
+    with strategy.scope():
+        model = _build(args, size, len(names), mean, std)
     weights_desc = (f"{model.name} trained on {args.source_idx[0]} ({args.source_epochs} "
                     f"epochs), transferred by layer name" if args.source_idx else args.weights)
     weights_note = (f"source weights: {weights_desc}" if args.weights else NO_IMAGENET)
@@ -294,7 +298,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     final_size = size
     if resize_to:
-        model = with_input_size(model, resize_to)
+        with strategy.scope():
+            model = with_input_size(model, resize_to)
         train, valid, _ = data.flows(resize_to)
         before = Interpretation.from_model(model, valid, names).error_rate()
         log(f"[{NAME}] error rate at {resize_to} px before stage 3: {before:.4f}")
@@ -367,7 +372,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "```", report, "```", "", results["note"], "", f"Total wall time: {total:.0f} s.",
     ])
     write_results(out, results, config_of(args, input_size=size, resize_to=resize_to,
-                                          batch_size=batch, lr2=[lr2.start, lr2.stop]), md)
+                                          batch_size=batch, lr2=[lr2.start, lr2.stop],
+                                          strategy_resolved=describe(strategy)), md)
     log(md)
     return results
 

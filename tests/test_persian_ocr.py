@@ -81,6 +81,8 @@ def test_quick_run_on_generated_demo_data(tmp_path):
     md = (tmp_path / "results.md").read_text()
     assert "0.025282" in md and "generated demo data" in md
     assert json.loads((tmp_path / "results.json").read_text())["final_input_size"] == 32
+    config = json.loads((tmp_path / "config.json").read_text())
+    assert config["strategy_resolved"]["replicas_in_sync"] == 1 and config["strategy"] == "auto"
 
 
 @pytest.mark.slow
