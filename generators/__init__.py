@@ -1,7 +1,10 @@
 """ImageDataGenerator-style data pipelines on ``tf.data``.
 
 Keras 3 removed ``keras.preprocessing.image.ImageDataGenerator``; this package gives code written
-for it a home that runs on ``tf.data`` (parallel decode, prefetch, ``tf.distribute``-ready).
+for it a home that runs on ``tf.data`` (parallel decode, prefetch, ``tf.distribute``-ready):
+``ImageDataGenerator(...).flow / flow_from_directory / flow_from_labelfile / flow_from_dataframe``
+return a :class:`Flow`, a ``tf.data.Dataset`` with ``class_indices``, ``classes``, ``filenames``,
+``samples``, ``num_classes`` and ``batch_size``. Crop functions live in ``generators.crops``.
 
 Example:
     >>> from generators import stratified_split
@@ -10,7 +13,29 @@ Example:
     (4, 2)
 """
 
+from generators import crops
+from generators.augment import Augmentation
+from generators.files import (
+    RVL_CDIP_CLASSES,
+    BadImageFile,
+    check_files,
+    extract_archive,
+    image_size,
+    list_image_folder,
+    load_file_list,
+    parse_label_file,
+    resolve_archive_path,
+    save_file_list,
+    sniff_image,
+)
+from generators.image_generator import Flow, ImageDataGenerator
+from generators.ops import decode_image, resize_image, to_grayscale
 from generators.sources import load_idx
 from generators.splits import stratified_split
 
-__all__ = ["load_idx", "stratified_split"]
+__all__ = [
+    "Augmentation", "BadImageFile", "Flow", "ImageDataGenerator", "RVL_CDIP_CLASSES",
+    "check_files", "crops", "decode_image", "extract_archive", "image_size", "list_image_folder",
+    "load_file_list", "load_idx", "parse_label_file", "resize_image", "resolve_archive_path",
+    "save_file_list", "sniff_image", "stratified_split", "to_grayscale",
+]

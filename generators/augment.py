@@ -1,0 +1,208 @@
+"""Random augmentation inside the tf graph, with ``ImageDataGenerator``'s parameters.
+
+Paper: the invoice paper (seed 000) augments grayscale photos with rotation, flips, scaling,
+colour jitter and noise; the Persian OCR report (seed 004) warns that flips change the meaning
+of text (``get_transforms(do_flip=False)``). So every default here is *off*: a text-safe
+generator turns on only what is safe (small rotation, shifts, zoom, brightness / contrast,
+noise) and leaves ``horizontal_flip`` / ``vertical_flip`` False.
+
+Randomness is stateless: each image gets a seed pair from ``tf.data.Dataset.random`` (reproducible
+with the flow's ``seed`` and different every epoch), so runs repeat exactly and parallel maps
+stay deterministic.
+
+Example:
+    >>> import tensorflow as tf
+    >>> aug = Augmentation(rotation_range=10, brightness_range=(0.9, 1.1))
+    >>> aug.apply(tf.zeros((8, 8, 1)), tf.constant([1, 2], tf.int64)).shape
+    TensorShape([8, 8, 1])
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+
+import tensorflow as tf
+
+FILL_MODES = ("constant", "nearest", "reflect", "wrap")
+
+
+def _pair(value, name: str, around_one: bool = False) -> tuple[float, float] | None:
+    if value is None or value == 0:
+        return None
+    if isinstance(value, int | float):
+        v = float(value)
+        if v < 0:
+            raise ValueError(f"{name} must be >= 0. Received: {name}={value}")
+        return (1.0 - v, 1.0 + v) if around_one else (-v, v)
+    try:
+        lo, hi = (float(v) for v in value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number or a (low, high) pair. "
+                         f"Received: {name}={value!r}") from None
+    if lo > hi:
+        raise ValueError(f"{name} must have low <= high. Received: {name}={value!r}")
+    return lo, hi
+
+
+@dataclass(frozen=True)
+class Augmentation:
+    """Random transforms of one float image with values in ``[0, 255]``.
+
+    Args:
+        rotation_range: float. Degrees; a rotation uniform in ``[-r, r]``.
+        width_shift_range: float. Horizontal shift; a fraction of the width if < 1, else pixels.
+        height_shift_range: float. Vertical shift; same convention.
+        zoom_range: float or (low, high). Scale factors ``[1 - z, 1 + z]`` or ``[low, high]``
+            (independently for x and y, as Keras' ``ImageDataGenerator``).
+        shear_range: float. Shear angle in degrees, uniform in ``[-s, s]``.
+        horizontal_flip: bool. Flip left-right with probability 0.5 (not for text!).
+        vertical_flip: bool. Flip up-down with probability 0.5 (not for text!).
+        brightness_range: (low, high) or None. Multiply by a factor in ``[low, high]``.
+        contrast_range: (low, high) or None. Scale the deviation from the image mean.
+        channel_shift_range: float. Add one value uniform in ``[-r, r]`` to all channels.
+        noise_stddev: float. Standard deviation of additive Gaussian noise, in pixel units (0-255).
+        grayscale_probability: float. Convert to grayscale (kept at the channel count) with this
+            probability.
+        fill_mode: ``"constant"``, ``"nearest"``, ``"reflect"`` or ``"wrap"`` for pixels moved in
+            from outside by the geometric transform.
+        cval: float. Fill value for ``fill_mode="constant"``.
+        interpolation: ``"bilinear"`` or ``"nearest"`` for the geometric transform.
+    """
+
+    rotation_range: float = 0.0
+    width_shift_range: float = 0.0
+    height_shift_range: float = 0.0
+    zoom_range: float | tuple[float, float] = 0.0
+    shear_range: float = 0.0
+    horizontal_flip: bool = False
+    vertical_flip: bool = False
+    brightness_range: tuple[float, float] | None = None
+    contrast_range: tuple[float, float] | None = None
+    channel_shift_range: float = 0.0
+    noise_stddev: float = 0.0
+    grayscale_probability: float = 0.0
+    fill_mode: str = "nearest"
+    cval: float = 0.0
+    interpolation: str = "bilinear"
+
+    def __post_init__(self):
+        if self.fill_mode not in FILL_MODES:
+            raise ValueError(f"fill_mode must be one of {FILL_MODES}. "
+                             f"Received: fill_mode={self.fill_mode!r}")
+        if self.interpolation not in ("bilinear", "nearest"):
+            raise ValueError("interpolation must be 'bilinear' or 'nearest'. "
+                             f"Received: interpolation={self.interpolation!r}")
+        for name in ("rotation_range", "width_shift_range", "height_shift_range", "shear_range",
+                     "channel_shift_range", "noise_stddev"):
+            v = getattr(self, name)
+            if not isinstance(v, int | float) or v < 0:
+                raise ValueError(f"{name} must be a number >= 0. Received: {name}={v!r}")
+        if not 0.0 <= self.grayscale_probability <= 1.0:
+            raise ValueError("grayscale_probability must be in [0, 1]. "
+                             f"Received: grayscale_probability={self.grayscale_probability}")
+        _pair(self.zoom_range, "zoom_range", around_one=True)
+        for name in ("brightness_range", "contrast_range"):
+            v = getattr(self, name)
+            if v is not None:
+                lo, hi = _pair(tuple(v), name)
+                if lo < 0:
+                    raise ValueError(f"{name} factors must be >= 0. Received: {name}={v!r}")
+
+    @property
+    def active(self) -> bool:
+        """Whether any transform is turned on."""
+        return any(getattr(self, f.name) != f.default for f in fields(self)
+                   if f.name not in ("fill_mode", "cval", "interpolation"))
+
+    @property
+    def geometric(self) -> bool:
+        """Whether a rotation / shift / zoom / shear is turned on."""
+        return bool(self.rotation_range or self.width_shift_range or self.height_shift_range
+                    or _pair(self.zoom_range, "zoom_range", True) or self.shear_range)
+
+    def apply(self, image: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
+        """Transform one image ``(h, w, c)`` (float, 0-255) with a stateless seed pair.
+
+        Args:
+            image: float tensor ``(h, w, c)`` with a static channel count.
+            seed: int64 tensor of shape ``(2,)``. The same seed gives the same transform.
+
+        Returns:
+            The transformed float32 image, same shape, values clipped to ``[0, 255]``.
+
+        Example:
+            >>> import tensorflow as tf
+            >>> a = Augmentation(horizontal_flip=True)
+            >>> x = tf.reshape(tf.range(4.0), (1, 4, 1))
+            >>> sorted(a.apply(x, tf.constant([0, 1], tf.int64))[0, :, 0].numpy().tolist())
+            [0.0, 1.0, 2.0, 3.0]
+        """
+        image = tf.convert_to_tensor(image, tf.float32)
+        seed = tf.cast(seed, tf.int64)
+
+        def s(k: int) -> tf.Tensor:
+            return tf.stack([seed[0], seed[1] + 7919 * k])
+
+        def u(k: int, lo: float, hi: float, shape=()) -> tf.Tensor:
+            return tf.random.stateless_uniform(shape, s(k), lo, hi)
+
+        if self.geometric:
+            image = self._affine(image, u)
+        if self.horizontal_flip:
+            image = tf.cond(u(10, 0.0, 1.0) < 0.5, lambda: tf.reverse(image, [1]), lambda: image)
+        if self.vertical_flip:
+            image = tf.cond(u(11, 0.0, 1.0) < 0.5, lambda: tf.reverse(image, [0]), lambda: image)
+        if self.brightness_range is not None:
+            lo, hi = self.brightness_range
+            image = image * u(12, float(lo), float(hi))
+        if self.contrast_range is not None:
+            lo, hi = self.contrast_range
+            mean = tf.reduce_mean(image, axis=[0, 1], keepdims=True)
+            image = (image - mean) * u(13, float(lo), float(hi)) + mean
+        if self.channel_shift_range:
+            r = float(self.channel_shift_range)
+            image = image + u(14, -r, r)
+        if self.grayscale_probability:
+            image = tf.cond(u(15, 0.0, 1.0) < self.grayscale_probability,
+                            lambda: _gray_keep(image), lambda: image)
+        if self.noise_stddev:
+            image = image + tf.random.stateless_normal(tf.shape(image), s(16),
+                                                       stddev=float(self.noise_stddev))
+        return tf.clip_by_value(image, 0.0, 255.0)
+
+    def _affine(self, image: tf.Tensor, u) -> tf.Tensor:
+        h = tf.cast(tf.shape(image)[0], tf.float32)
+        w = tf.cast(tf.shape(image)[1], tf.float32)
+        theta = u(1, -1.0, 1.0) * (self.rotation_range * math.pi / 180.0)
+        wsr, hsr = float(self.width_shift_range), float(self.height_shift_range)
+        tx = u(2, -wsr, wsr) * (w if wsr < 1 else 1.0) if wsr else tf.constant(0.0)
+        ty = u(3, -hsr, hsr) * (h if hsr < 1 else 1.0) if hsr else tf.constant(0.0)
+        shear = u(4, -1.0, 1.0) * (self.shear_range * math.pi / 180.0)
+        zr = _pair(self.zoom_range, "zoom_range", around_one=True) or (1.0, 1.0)
+        zx, zy = u(5, zr[0], zr[1]), u(6, zr[0], zr[1])
+        c, sn = tf.cos(theta), tf.sin(theta)
+        # Output -> input mapping (as Keras' legacy ImageDataGenerator composes it):
+        # M = T(centre) . R . T(shift) . Shear . Zoom . T(-centre)
+        zero, one = tf.constant(0.0), tf.constant(1.0)
+        rot = tf.stack([[c, -sn, zero], [sn, c, zero], [zero, zero, one]])
+        shift = tf.stack([[one, zero, tx], [zero, one, ty], [zero, zero, one]])
+        shr = tf.stack([[one, -tf.sin(shear), zero], [zero, tf.cos(shear), zero],
+                        [zero, zero, one]])
+        zoom = tf.stack([[zx, zero, zero], [zero, zy, zero], [zero, zero, one]])
+        cx, cy = (w - 1.0) / 2.0, (h - 1.0) / 2.0
+        to_c = tf.stack([[one, zero, cx], [zero, one, cy], [zero, zero, one]])
+        from_c = tf.stack([[one, zero, -cx], [zero, one, -cy], [zero, zero, one]])
+        m = to_c @ rot @ shift @ shr @ zoom @ from_c
+        flat = tf.reshape(m, [9])[:8] / m[2, 2]
+        out = tf.raw_ops.ImageProjectiveTransformV3(
+            images=image[tf.newaxis], transforms=flat[tf.newaxis],
+            output_shape=tf.shape(image)[:2], fill_value=float(self.cval),
+            interpolation=self.interpolation.upper(), fill_mode=self.fill_mode.upper())
+        return tf.ensure_shape(out[0], image.shape)
+
+
+def _gray_keep(image: tf.Tensor) -> tf.Tensor:
+    if image.shape[-1] == 1:
+        return image
+    return tf.repeat(tf.image.rgb_to_grayscale(image), image.shape[-1], axis=-1)

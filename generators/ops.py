@@ -1,0 +1,170 @@
+"""In-graph image ops: decoding (any channel count / bit depth), aspect-aware resizing.
+
+Paper: the Persian OCR report (seed 004) resizes with fastai's ``padding_mode`` (``zeros`` or
+``reflection``); the invoice paper (seed 000) converts photos to grayscale. Everything here is
+TensorFlow ops on float32 images with values in ``[0, 255]``, so it runs inside ``tf.data``.
+
+Example:
+    >>> import tensorflow as tf
+    >>> img = tf.ones((10, 20, 3))
+    >>> resize_image(img, (16, 16), mode="pad", padding_mode="zeros").shape
+    TensorShape([16, 16, 3])
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import tensorflow as tf
+
+RESIZE_MODES = ("stretch", "pad", "crop")
+PADDING_MODES = ("zeros", "reflection")
+INTERPOLATIONS = ("nearest", "bilinear", "bicubic", "area", "lanczos3", "lanczos5", "gaussian",
+                  "mitchellcubic")
+
+
+def _pil_decode(data: bytes, channels: int) -> np.ndarray:
+    """Decode one image with PIL (used for TIFF, which tf.io cannot read)."""
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as im:
+        if im.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+            arr = np.asarray(im, dtype=np.float64)
+            top = 65535.0 if im.mode.startswith("I;16") or arr.max() > 255 else 255.0
+            im = Image.fromarray(np.clip(arr / top * 255.0 + 0.5, 0, 255).astype(np.uint8))
+        im = im.convert("L" if channels == 1 else "RGB")
+        arr = np.asarray(im, dtype=np.uint8)
+    return arr.reshape(arr.shape[0], arr.shape[1], channels)
+
+
+def decode_image(contents: tf.Tensor, channels: int,
+                 is_tiff: tf.Tensor | bool = False) -> tf.Tensor:
+    """Decode encoded image bytes to float32 ``(h, w, channels)`` with values in ``[0, 255]``.
+
+    JPEG / PNG / GIF / BMP go through ``tf.io.decode_image`` (16-bit PNG is scaled to 8 bits,
+    RGBA loses alpha, grayscale is replicated to 3 channels, RGB is converted to luminance for
+    1 channel); TIFF (single page) goes through PIL in a ``tf.numpy_function``.
+
+    Args:
+        contents: scalar string tensor. The file bytes.
+        channels: int. 1 (grayscale) or 3 (RGB).
+        is_tiff: bool or scalar bool tensor. Whether the bytes are a TIFF.
+
+    Returns:
+        A float32 tensor of shape ``(h, w, channels)``.
+
+    Example:
+        >>> import tensorflow as tf
+        >>> png = tf.io.encode_png(tf.zeros((2, 3, 4), tf.uint8))
+        >>> decode_image(png, 3).shape
+        TensorShape([2, 3, 3])
+    """
+    if channels not in (1, 3):
+        raise ValueError(f"channels must be 1 or 3. Received: channels={channels}")
+
+    def _tf():
+        img = tf.io.decode_image(contents, channels=channels, expand_animations=False)
+        return tf.cast(img, tf.float32)
+
+    def _tiff():
+        img = tf.numpy_function(lambda b: _pil_decode(b, channels), [contents], tf.uint8,
+                                stateful=False)
+        return tf.cast(tf.reshape(img, tf.stack([tf.shape(img)[0], tf.shape(img)[1], channels])),
+                       tf.float32)
+
+    if isinstance(is_tiff, bool):
+        img = _tiff() if is_tiff else _tf()
+    else:
+        img = tf.cond(is_tiff, _tiff, _tf)
+    return tf.ensure_shape(img, [None, None, channels])
+
+
+def _reflect_index(n_out: tf.Tensor, n_in: tf.Tensor, before: tf.Tensor) -> tf.Tensor:
+    """Indices into a length-``n_in`` axis that reflect it (without repeating the edge) to
+    ``n_out`` entries with ``before`` entries in front; works for any pad size."""
+    k = tf.range(n_out) - before
+    period = tf.maximum(2 * n_in - 2, 1)
+    k = tf.math.floormod(k, period)
+    return tf.where(k >= n_in, period - k, k)
+
+
+def resize_image(image: tf.Tensor, size: tuple[int, int], *, mode: str = "stretch",
+                 padding_mode: str = "zeros", interpolation: str = "bilinear") -> tf.Tensor:
+    """Resize one image to ``size = (height, width)`` with a choice of aspect handling.
+
+    Paper: seed 004's fastai ``transform(size=..., padding_mode='reflection')``.
+
+    Args:
+        image: float tensor ``(h, w, c)``.
+        size: (int, int). Target height and width.
+        mode: ``"stretch"`` (ignore aspect), ``"pad"`` (fit inside, keep aspect, pad the rest)
+            or ``"crop"`` (cover, keep aspect, centre crop).
+        padding_mode: ``"zeros"`` or ``"reflection"`` (mirror the image into the padding).
+        interpolation: a ``tf.image.resize`` method name, e.g. ``"bilinear"``.
+
+    Returns:
+        A float32 tensor ``(height, width, c)``.
+
+    Example:
+        >>> import tensorflow as tf
+        >>> resize_image(tf.ones((4, 8, 1)), (8, 8), mode="pad", padding_mode="reflection").shape
+        TensorShape([8, 8, 1])
+    """
+    if mode not in RESIZE_MODES:
+        raise ValueError(f"resize mode must be one of {RESIZE_MODES}. Received: mode={mode!r}")
+    if padding_mode not in PADDING_MODES:
+        raise ValueError(f"padding_mode must be one of {PADDING_MODES}. "
+                         f"Received: padding_mode={padding_mode!r}")
+    if interpolation not in INTERPOLATIONS:
+        raise ValueError(f"interpolation must be one of {INTERPOLATIONS}. "
+                         f"Received: interpolation={interpolation!r}")
+    th, tw = int(size[0]), int(size[1])
+    image = tf.convert_to_tensor(image, tf.float32)
+    if image.shape[0] == th and image.shape[1] == tw:
+        return image
+    if mode == "stretch":
+        return tf.image.resize(image, (th, tw), method=interpolation)
+    h = tf.cast(tf.shape(image)[0], tf.float32)
+    w = tf.cast(tf.shape(image)[1], tf.float32)
+    scale = (tf.minimum if mode == "pad" else tf.maximum)(th / h, tw / w)
+    nh = tf.clip_by_value(tf.cast(tf.round(h * scale), tf.int32), 1, 1 << 30)
+    nw = tf.clip_by_value(tf.cast(tf.round(w * scale), tf.int32), 1, 1 << 30)
+    if mode == "pad":
+        nh, nw = tf.minimum(nh, th), tf.minimum(nw, tw)
+    resized = tf.image.resize(image, tf.stack([nh, nw]), method=interpolation)
+    if mode == "crop":
+        top, left = (nh - th) // 2, (nw - tw) // 2
+        out = resized[top:top + th, left:left + tw]
+        return tf.ensure_shape(out, [th, tw, image.shape[-1]])
+    top, left = (th - nh) // 2, (tw - nw) // 2
+    if padding_mode == "zeros":
+        out = tf.image.pad_to_bounding_box(resized, top, left, th, tw)
+    else:
+        rows = _reflect_index(th, nh, top)
+        cols = _reflect_index(tw, nw, left)
+        out = tf.gather(tf.gather(resized, rows, axis=0), cols, axis=1)
+    return tf.ensure_shape(out, [th, tw, image.shape[-1]])
+
+
+def to_grayscale(image: tf.Tensor, keep_channels: bool = True) -> tf.Tensor:
+    """Luminance of an RGB image (ITU-R 601), replicated to 3 channels when ``keep_channels``.
+
+    Paper: seed 000 converts the invoice photos to grayscale before training.
+
+    Args:
+        image: float tensor ``(..., h, w, c)``; with ``c == 1`` it is returned as is.
+        keep_channels: bool. Replicate the luminance to the input's channel count.
+
+    Returns:
+        A float tensor with 1 or ``c`` channels.
+
+    Example:
+        >>> import tensorflow as tf
+        >>> float(to_grayscale(tf.constant([[[255., 0., 0.]]]))[0, 0, 1])  # doctest: +ELLIPSIS
+        76.2...
+    """
+    if image.shape[-1] == 1:
+        return image
+    gray = tf.image.rgb_to_grayscale(image)
+    return tf.repeat(gray, image.shape[-1], axis=-1) if keep_channels else gray
