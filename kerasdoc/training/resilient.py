@@ -1,0 +1,347 @@
+"""Resumable, fault-tolerant training: atomic backups, atomic checkpoints, NaN guard, safe loading.
+
+None of the five papers (000-004) says what happens when a long run dies; their users train for
+hours on shared or pre-emptible machines. This module makes ``fit`` survive that:
+
+* :class:`AtomicBackupAndRestore` is ``keras.callbacks.BackupAndRestore`` whose backup (weights,
+  optimizer state, epoch, history so far) is written atomically: a process killed at any moment
+  (SIGKILL included) leaves either the previous or the new backup, never a torn one. Re-running
+  the same ``fit`` resumes after the last completed epoch.
+* :class:`AtomicModelCheckpoint` writes the ``.keras`` model through a temporary file and
+  ``os.replace`` and never writes weights holding NaN / Inf.
+* :func:`resilient_callbacks` adds ``keras.callbacks.TerminateOnNaN``; :func:`fit_resilient`
+  wires it all around ``model.fit``.
+* :func:`load_keras_model` loads with ``safe_mode=True``; :func:`load_pickle` loads joblib /
+  pickle files only from a path the user names, with a warning.
+
+Resuming gives the weights an uninterrupted run would have (within float tolerance) when the
+data order of an epoch does not depend on how many epochs ran before in the same process (no
+shuffling, or a shuffle seeded per epoch) and ops are deterministic
+(``tf.config.experimental.enable_op_determinism()``).
+
+Example:
+    >>> import tempfile, numpy as np, keras
+    >>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, name="d")])
+    >>> model.compile("sgd", "mse")
+    >>> x, y = np.ones((8, 4)), np.zeros((8, 2))
+    >>> history = fit_resilient(model, x, y, epochs=2, out_dir=tempfile.mkdtemp(), verbose=0)
+    >>> len(history["loss"])
+    2
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+
+from kerasdoc.distribute import is_chief, task_id, tf_config
+
+METADATA = "training_metadata.json"
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    """Write ``text`` to ``path`` via a temporary file in the same folder and ``os.replace``."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_save_model(model: keras.Model, path: str | Path) -> Path:
+    """``model.save(path)`` through a temporary ``.keras`` file and ``os.replace``.
+
+    Args:
+        model: keras.Model.
+        path: str or Path ending in ``.keras``.
+
+    Returns:
+        The path written.
+
+    Example:
+        >>> import tempfile, keras
+        >>> m = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1, name="d")])
+        >>> atomic_save_model(m, tempfile.mkdtemp() + "/m.keras").name
+        'm.keras'
+    """
+    path = Path(path)
+    if path.suffix != ".keras":
+        raise ValueError(f"Model files must end in .keras. Received: {path}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".keras", dir=path.parent)
+    os.close(fd)
+    try:
+        model.save(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def weights_are_finite(model: keras.Model) -> bool:
+    """True when no weight of ``model`` is NaN or infinite."""
+    return all(np.all(np.isfinite(w)) for w in model.get_weights())
+
+
+class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
+    """``BackupAndRestore`` with atomic backups and the training history kept across restarts.
+
+    Each backup is ``ckpt-<epoch>.weights.h5`` (model and optimizer state) written under a
+    temporary name and renamed, then ``training_metadata.json`` naming it (epoch, batch,
+    history so far) written the same way; older checkpoints are removed afterwards. At every
+    instant the metadata names a complete file. In a multi-worker run each task backs up into
+    its own sub-folder (``backup_dir/<type>-<index>``), since workers hold the same weights.
+
+    Args:
+        backup_dir: str. Folder of the backup (created).
+        save_freq: ``"epoch"`` or an int (every that many batches).
+        delete_checkpoint: bool. Remove the backup when training ends normally.
+
+    Example:
+        >>> cb = AtomicBackupAndRestore(tempfile.mkdtemp())  # doctest: +SKIP
+    """
+
+    def __init__(self, backup_dir: str, save_freq: str | int = "epoch",
+                 delete_checkpoint: bool = True):
+        backup_dir = str(backup_dir)
+        if tf_config():
+            backup_dir = os.path.join(backup_dir, task_id())
+        super().__init__(backup_dir, save_freq=save_freq, double_checkpoint=False,
+                         delete_checkpoint=delete_checkpoint)
+        self._meta_path = os.path.join(backup_dir, METADATA)
+        self.restored_epoch = 0
+        self.past_history: dict[str, list[float]] = {}
+        self._history: dict[str, list[float]] = {}
+
+    # -- restoring -----------------------------------------------------------------------
+    def _read_metadata(self) -> dict[str, Any] | None:
+        if not os.path.isfile(self._meta_path):
+            return None
+        with open(self._meta_path, encoding="utf-8") as f:
+            return json.load(f)
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self._load_model()
+
+    def _load_model(self) -> None:
+        meta = self._read_metadata()
+        if meta is None:
+            self.restored_epoch = 0
+            self._history = {}
+            return
+        if not self.model.built:
+            raise ValueError(f"Model {self.model.name!r} must be built before fit() to restore "
+                             f"the backup in {self.backup_dir}.")
+        weights = os.path.join(self.backup_dir, meta["weights"])
+        if not os.path.isfile(weights):
+            raise FileNotFoundError(f"Backup metadata {self._meta_path} names {weights}, which "
+                                    "is missing; delete the folder to start over.")
+        if self.model.optimizer is not None and not self.model.optimizer.built:
+            self.model.optimizer.build(self.model.trainable_variables)
+        self.model.load_weights(weights)
+        self.restored_epoch = int(meta["epoch"])
+        self.model._initial_epoch = self.restored_epoch
+        self._history = {k: list(v) for k, v in meta.get("history", {}).items()}
+        self.past_history = {k: list(v) for k, v in self._history.items()}
+
+    # -- saving --------------------------------------------------------------------------
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        for k, v in (logs or {}).items():
+            self._history.setdefault(k, []).append(float(v))
+        super().on_epoch_end(epoch, logs)
+
+    def _save_model(self) -> None:
+        if not weights_are_finite(self.model):
+            return  # keep the last good backup (TerminateOnNaN stops the run)
+        os.makedirs(self.backup_dir, exist_ok=True)
+        name = f"ckpt-{self._current_epoch}-{self._last_batch_seen}.weights.h5"
+        final = os.path.join(self.backup_dir, name)
+        tmp = os.path.join(self.backup_dir, f".tmp-{os.getpid()}-{name}")
+        self.model.save_weights(tmp, overwrite=True)
+        os.replace(tmp, final)
+        atomic_write_text(self._meta_path, json.dumps({
+            "epoch": self._current_epoch, "batch": self._last_batch_seen, "weights": name,
+            "history": self._history}))
+        for p in Path(self.backup_dir).glob("ckpt-*.weights.h5"):
+            if p.name != name:
+                p.unlink(missing_ok=True)
+
+    def on_train_end(self, logs: dict | None = None) -> None:
+        if not weights_are_finite(self.model):
+            warnings.warn(f"Training ended with NaN/Inf weights; the last good backup stays in "
+                          f"{self.backup_dir} (lower the learning rate and re-run to resume).",
+                          stacklevel=2)
+            return
+        super().on_train_end(logs)
+
+    @property
+    def history(self) -> dict[str, list[float]]:
+        """Per-epoch logs of every epoch trained so far, restored epochs included."""
+        return {k: list(v) for k, v in self._history.items()}
+
+
+class AtomicModelCheckpoint(keras.callbacks.Callback):
+    """Save the model to ``filepath`` (``.keras``) after each epoch, atomically.
+
+    With ``monitor`` set, only improvements of that log are saved. An epoch whose weights hold
+    NaN or Inf is never written (the previous good file stays).
+
+    Args:
+        filepath: str or Path ending in ``.keras``.
+        monitor: str or None. Log to watch (e.g. ``"val_loss"``); None saves every epoch.
+        mode: ``"min"`` or ``"max"``.
+    """
+
+    def __init__(self, filepath: str | Path, monitor: str | None = None, mode: str = "min"):
+        super().__init__()
+        self.filepath = Path(filepath)
+        if self.filepath.suffix != ".keras":
+            raise ValueError(f"Checkpoint path must end in .keras. Received: {self.filepath}")
+        if mode not in ("min", "max"):
+            raise ValueError(f"mode must be 'min' or 'max'. Received: mode={mode!r}")
+        self.monitor, self.mode = monitor, mode
+        self.best: float | None = None
+        self.saved_epochs: list[int] = []
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        if not is_chief():
+            return
+        if not weights_are_finite(self.model):
+            warnings.warn(f"Epoch {epoch + 1}: weights hold NaN/Inf; {self.filepath} not "
+                          "overwritten.", stacklevel=2)
+            return
+        if self.monitor is not None:
+            value = (logs or {}).get(self.monitor)
+            if value is None or not np.isfinite(value):
+                return
+            better = self.best is None or (value < self.best if self.mode == "min"
+                                           else value > self.best)
+            if not better:
+                return
+            self.best = float(value)
+        atomic_save_model(self.model, self.filepath)
+        self.saved_epochs.append(epoch)
+
+
+def resilient_callbacks(out_dir: str | Path, *, save_freq: str | int = "epoch",
+                        checkpoint: bool = True, monitor: str | None = None,
+                        ) -> list[keras.callbacks.Callback]:
+    """``[AtomicBackupAndRestore, TerminateOnNaN, AtomicModelCheckpoint]`` under ``out_dir``.
+
+    Args:
+        out_dir: str or Path. The run folder; the backup goes to ``out_dir/backup``, the
+            checkpoint to ``out_dir/checkpoint.keras``.
+        save_freq: backup frequency, ``"epoch"`` or a number of batches.
+        checkpoint: bool. Include the ``.keras`` checkpoint.
+        monitor: str or None. Checkpoint only improvements of this log.
+
+    Returns:
+        A list of callbacks, the backup first.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    cbs: list[keras.callbacks.Callback] = [
+        AtomicBackupAndRestore(str(out / "backup"), save_freq=save_freq),
+        keras.callbacks.TerminateOnNaN(),
+    ]
+    if checkpoint:
+        cbs.append(AtomicModelCheckpoint(out / "checkpoint.keras", monitor=monitor))
+    return cbs
+
+
+def fit_resilient(model: keras.Model, x: Any, y: Any = None, *, epochs: int,
+                  out_dir: str | Path, callbacks: list | None = None,
+                  save_freq: str | int = "epoch", checkpoint: bool = True,
+                  **fit_kwargs: Any) -> dict[str, list[float]]:
+    """``model.fit`` that resumes from ``out_dir/backup`` and guards against NaN.
+
+    Calling it again with the same ``out_dir`` after a crash continues after the last
+    completed epoch. The model must be compiled.
+
+    Args:
+        model: keras.Model, compiled.
+        x, y: training data as for ``fit`` (arrays or a ``tf.data.Dataset``).
+        epochs: int. Total epochs (including those done before a restart).
+        out_dir: str or Path. Run folder (backup and checkpoint).
+        callbacks: more callbacks.
+        save_freq: backup frequency.
+        checkpoint: bool. Keep ``out_dir/checkpoint.keras``.
+        **fit_kwargs: passed to ``fit`` (``batch_size``, ``validation_data``, ``shuffle`` ...).
+
+    Returns:
+        The history of all epochs (restored ones included) as ``{log: [value per epoch]}``.
+    """
+    if model.optimizer is None:
+        raise ValueError(f"Model {model.name!r} must be compiled before fit_resilient.")
+    cbs = resilient_callbacks(out_dir, save_freq=save_freq, checkpoint=checkpoint)
+    backup = cbs[0]
+    model.fit(x, y, epochs=epochs, callbacks=cbs + list(callbacks or []), **fit_kwargs)
+    model._initial_epoch = None
+    return backup.history
+
+
+def load_keras_model(path: str | Path, *, custom_objects: dict | None = None,
+                     compile: bool = True) -> keras.Model:
+    """Load a ``.keras`` file with ``safe_mode=True`` (no arbitrary code from Lambda layers).
+
+    Args:
+        path: str or Path. A ``.keras`` file.
+        custom_objects: extra objects not registered with ``register_keras_serializable``.
+        compile: bool. Restore the training configuration.
+
+    Returns:
+        The model.
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: not a ``.keras`` file, or one that needs unsafe deserialisation.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"Model file {p} does not exist.")
+    if p.suffix != ".keras":
+        raise ValueError(f"Expected a .keras model file. Received: {p}")
+    import kerasdoc.losses  # noqa: F401 - register the project's custom objects
+    import kerasdoc.metrics  # noqa: F401
+    import kerasdoc.models  # noqa: F401
+    try:
+        return keras.saving.load_model(p, custom_objects=custom_objects, compile=compile,
+                                       safe_mode=True)
+    except ValueError as e:
+        raise ValueError(f"Cannot load {p} with safe_mode=True: {e}") from e
+
+
+def load_pickle(path: str | Path) -> Any:
+    """Load a joblib / pickle file the user named explicitly.
+
+    Warning: unpickling runs code chosen by whoever wrote the file. Only load files you made
+    or trust; this function never searches for files on its own and warns on every call.
+
+    Args:
+        path: str or Path. A ``.joblib`` / ``.pkl`` / ``.pickle`` file.
+
+    Returns:
+        The unpickled object.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"Pickle file {p} does not exist.")
+    warnings.warn(f"Loading {p} with joblib/pickle runs code stored in the file; load only "
+                  "files you trust.", UserWarning, stacklevel=2)
+    import joblib
+
+    return joblib.load(p)

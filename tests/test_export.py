@@ -1,0 +1,360 @@
+"""TF Serving export: layout, signatures, saved_model_cli, fresh-process loading, REST bodies."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+
+from kerasdoc.export import (
+    Predictor,
+    Preprocessing,
+    decode_and_preprocess,
+    export_for_serving,
+    next_version,
+    preprocess_images,
+    read_export_metadata,
+    read_image_file,
+    resolve_version_dir,
+)
+from kerasdoc.serving_client import (
+    build_predict_request,
+    decode_request_instances,
+    predict_rest,
+    predict_url,
+)
+
+SAVED_MODEL_CLI = str(Path(sys.executable).with_name("saved_model_cli"))
+CLASSES = ["invoice", "receipt", "letter"]
+
+
+def _encode(array: np.ndarray, fmt: str) -> bytes:
+    buf = io.BytesIO()
+    img = Image.fromarray(array.squeeze(-1) if array.shape[-1] == 1 else array)
+    img.save(buf, format=fmt)
+    return buf.getvalue()
+
+
+def _model(shape=(20, 20, 1), name="m"):
+    keras.utils.set_random_seed(1)
+    inp = keras.Input(shape, name=f"{name}_input")
+    x = keras.layers.Conv2D(4, 3, activation="relu", name=f"{name}_conv")(inp)
+    x = keras.layers.GlobalAveragePooling2D(name=f"{name}_gap")(x)
+    x = keras.layers.Dense(3, name=f"{name}_logits",
+                           kernel_initializer=keras.initializers.RandomNormal(0, 3))(x)
+    out = keras.layers.Activation("softmax", name=f"{name}_softmax")(x)
+    return keras.Model(inp, out, name=name)
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    base = tmp_path_factory.mktemp("saved_models")
+    model = _model()
+    path = export_for_serving(model, "docs", base, class_names=CLASSES, top_k=2)
+    return model, path
+
+
+@pytest.fixture(scope="module")
+def images():
+    rng = np.random.RandomState(0)
+    gray = rng.randint(0, 256, (20, 20, 1)).astype(np.uint8)
+    rgb = rng.randint(0, 256, (37, 29, 3)).astype(np.uint8)
+    return gray, rgb
+
+
+def test_layout_versions_and_no_overwrite(tmp_path):
+    model = _model()
+    p1 = export_for_serving(model, "docs", tmp_path, class_names=CLASSES)
+    p2 = export_for_serving(model, "docs", tmp_path, class_names=CLASSES)
+    assert (p1.name, p2.name) == ("1", "2") and next_version(tmp_path / "docs") == 3
+    for p in (p1, p2):
+        assert (p / "saved_model.pb").is_file() and (p / "variables").is_dir()
+        assert (p / "assets" / "class_names.txt").read_text().split() == CLASSES
+    before = (p2 / "saved_model.pb").stat().st_mtime_ns
+    with pytest.raises(FileExistsError, match=r"docs/2 already exists"):
+        export_for_serving(model, "docs", tmp_path, version=2, class_names=CLASSES)
+    assert (p2 / "saved_model.pb").stat().st_mtime_ns == before
+    assert sorted(os.listdir(tmp_path / "docs")) == ["1", "2"]  # no temporary folder left
+    p7 = export_for_serving(model, "docs", tmp_path, version=7, class_names=CLASSES)
+    assert p7.name == "7" and resolve_version_dir(tmp_path / "docs") == p7
+    meta = read_export_metadata(p7)
+    assert meta["class_names"] == CLASSES and meta["preprocessing"][0]["image_size"] == [20, 20]
+
+
+def test_saved_model_cli_show_lists_named_signatures(exported):
+    _, path = exported
+    out = subprocess.run([SAVED_MODEL_CLI, "show", "--all", "--dir", str(path)],
+                         capture_output=True, text=True, check=True).stdout
+    for sig in ("serving_default", "predict_tensor", "predict_tensor_uint8"):
+        assert f"signature_def['{sig}']" in out
+    for name in ("probabilities", "class_ids", "class_names", "top_k_probabilities",
+                 "top_k_class_ids", "top_k_class_names"):
+        assert f"outputs['{name}']" in out
+    assert "dtype: DT_STRING" in out and "inputs['images']" in out
+
+
+def test_saved_model_cli_run_matches_keras_probabilities(exported, images, tmp_path):
+    model, path = exported
+    gray, _ = images
+    png = _encode(gray, "PNG")
+    np.save(tmp_path / "in.npy", np.array([png], dtype=object), allow_pickle=True)
+    subprocess.run([SAVED_MODEL_CLI, "run", "--dir", str(path), "--tag_set", "serve",
+                    "--signature_def", "serving_default", "--inputs",
+                    f"images={tmp_path / 'in.npy'}", "--outdir", str(tmp_path / "o")],
+                   capture_output=True, text=True, check=True)
+    probs = np.load(tmp_path / "o" / "probabilities.npy")
+    # Reference: the Keras model on the image rescaled by numpy (same size: no resize).
+    want = model.predict(gray[None].astype("float32") / 255.0, verbose=0)
+    np.testing.assert_allclose(probs, want, atol=1e-5)
+    names = np.load(tmp_path / "o" / "class_names.npy", allow_pickle=True)
+    assert names[0].decode() == CLASSES[int(want.argmax())]
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "BMP", "GIF", "JPEG"])
+def test_serving_default_decodes_every_format(exported, images, fmt):
+    model, path = exported
+    loaded = tf.saved_model.load(str(path))
+    _, rgb = images
+    data = _encode(rgb, fmt)
+    out = loaded.signatures["serving_default"](images=tf.constant([data, data]))
+    if fmt == "JPEG":  # lossy: libjpeg settings differ between decoders; use TF's pixels
+        decoded = tf.io.decode_jpeg(data, channels=3).numpy().astype(np.float32)
+    else:  # decoded by PIL, independently of TensorFlow
+        decoded = np.array(Image.open(io.BytesIO(data)).convert("RGB"), np.float32)
+        if fmt != "GIF":  # GIF quantises colours to a palette
+            np.testing.assert_array_equal(decoded, rgb)
+    luma = decoded @ np.array([0.2989, 0.587, 0.114], np.float32)
+    x = tf.image.resize(luma[..., None], (20, 20)).numpy()[None] / 255.0
+    want = model.predict(x, verbose=0)
+    np.testing.assert_allclose(out["probabilities"].numpy()[0], want[0], atol=1e-5)
+    np.testing.assert_allclose(out["probabilities"].numpy()[1], want[0], atol=1e-5)
+    assert out["top_k_class_ids"].shape == (2, 2)
+    assert [n.decode() for n in out["top_k_class_names"].numpy()[0]] == \
+        [CLASSES[i] for i in np.argsort(-want[0])[:2]]
+
+
+def test_predict_tensor_signatures_take_float_and_uint8(exported, images):
+    model, path = exported
+    loaded = tf.saved_model.load(str(path))
+    _, rgb = images
+    batch = np.stack([rgb, rgb[::-1]])
+    f = loaded.signatures["predict_tensor"](images=tf.constant(batch, tf.float32))
+    u = loaded.signatures["predict_tensor_uint8"](images=tf.constant(batch, tf.uint8))
+    want = model.predict(preprocess_images(tf.constant(batch), Preprocessing((20, 20))),
+                         verbose=0)
+    np.testing.assert_allclose(f["probabilities"].numpy(), want, atol=1e-5)
+    np.testing.assert_allclose(u["probabilities"].numpy(), want, atol=1e-5)
+    assert f["class_ids"].dtype == tf.int64 and f["probabilities"].dtype == tf.float32
+
+
+def test_fresh_process_without_kerasdoc_serves_it(exported, images, tmp_path):
+    model, path = exported
+    gray, _ = images
+    (tmp_path / "img.png").write_bytes(_encode(gray, "PNG"))
+    code = (
+        "import sys, json, tensorflow as tf\n"
+        f"m = tf.saved_model.load({str(path)!r})\n"
+        f"data = open({str(tmp_path / 'img.png')!r}, 'rb').read()\n"
+        "out = m.signatures['serving_default'](images=tf.constant([data]))\n"
+        "assert not any(k.startswith('kerasdoc') for k in sys.modules)\n"
+        "print(json.dumps({'p': out['probabilities'].numpy().tolist(),"
+        " 'n': out['class_names'].numpy()[0].decode()}))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    res = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, check=True)
+    got = json.loads(res.stdout.strip().splitlines()[-1])
+    want = model.predict(gray[None].astype("float32") / 255.0, verbose=0)
+    np.testing.assert_allclose(got["p"], want, atol=1e-5)
+    assert got["n"] == CLASSES[int(want.argmax())]
+
+
+def _jsonable(a):
+    if isinstance(a, bytes):
+        return a.decode()
+    if isinstance(a, np.ndarray) and a.dtype == object:
+        return [_jsonable(x) for x in a]
+    return a.tolist()
+
+
+class _FakeServing(BaseHTTPRequestHandler):
+    """Answers TF Serving's REST :predict in the row format, from a loaded SavedModel."""
+
+    loaded = None
+    bodies: list = []
+
+    def do_POST(self):  # noqa: N802 - http.server's naming
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        type(self).bodies.append(body)
+        if not self.path.endswith(":predict") or "/v1/models/docs" not in self.path:
+            self.send_response(404)
+            self.end_headers()
+            self.wfile.write(json.dumps({"error": f"no model at {self.path}"}).encode())
+            return
+        fn = self.loaded.signatures[body["signature_name"]]
+        out = fn(images=tf.constant(decode_request_instances(body)))
+        n = len(body["instances"])
+        rows = [{k: _jsonable(v.numpy()[i]) for k, v in out.items()} for i in range(n)]
+        data = json.dumps({"predictions": rows}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def fake_server(exported):
+    _, path = exported
+    _FakeServing.loaded = tf.saved_model.load(str(path))
+    server = HTTPServer(("127.0.0.1", 0), _FakeServing)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+def test_rest_body_decodes_to_the_signature_inputs(exported, images, fake_server):
+    model, path = exported
+    gray, rgb = images
+    files = [_encode(gray, "PNG"), _encode(rgb, "JPEG")]
+    body = build_predict_request(files)
+    assert body["signature_name"] == "serving_default"
+    assert set(body["instances"][0]) == {"b64"}
+    assert decode_request_instances(json.loads(json.dumps(body))) == files
+    direct = tf.saved_model.load(str(path)).signatures["serving_default"](
+        images=tf.constant(files))
+    preds = predict_rest(predict_url(fake_server, "docs"), files)
+    np.testing.assert_allclose([p["probabilities"] for p in preds],
+                               direct["probabilities"].numpy(), atol=1e-6)
+    assert [p["class_names"] for p in preds] == \
+        [n.decode() for n in direct["class_names"].numpy()]
+    with pytest.raises(ValueError, match="HTTP 404: no model"):
+        predict_rest(predict_url(fake_server, "other"), files)
+    with pytest.raises(ConnectionError, match="Cannot reach"):
+        predict_rest("http://127.0.0.1:9/v1/models/docs:predict", files, timeout=5)
+
+
+def test_predict_url_forms():
+    assert predict_url("http://h:8501/", "a") == "http://h:8501/v1/models/a:predict"
+    assert predict_url("http://h:8501/v1/models/a/versions/2") == \
+        "http://h:8501/v1/models/a/versions/2:predict"
+    with pytest.raises(ValueError, match="names no model"):
+        predict_url("http://h:8501")
+    with pytest.raises(ValueError, match="http://"):
+        predict_url("h:8501", "a")
+
+
+def test_ensemble_of_models_with_different_inputs(tmp_path, images):
+    a, b = _model((20, 20, 1), "a"), _model((16, 16, 3), "b")
+    preps = [Preprocessing((20, 20), "grayscale"), Preprocessing((16, 16), "rgb", crop="top")]
+    path = export_for_serving([a, b], "ens", tmp_path, class_names=CLASSES,
+                              preprocessing=preps, ensemble_weights=[3, 1])
+    _, rgb = images
+    data = _encode(rgb, "PNG")
+    out = tf.saved_model.load(str(path)).signatures["serving_default"](
+        images=tf.constant([data]))
+    pa = a.predict(decode_and_preprocess(tf.constant(data), preps[0])[None], verbose=0)
+    pb = b.predict(decode_and_preprocess(tf.constant(data), preps[1])[None], verbose=0)
+    np.testing.assert_allclose(out["probabilities"].numpy(), 0.75 * pa + 0.25 * pb, atol=1e-5)
+    assert out["member_probabilities"].shape == (1, 2, 3)
+    np.testing.assert_allclose(out["member_probabilities"].numpy()[0, 1], pb[0], atol=1e-5)
+
+
+def test_mixed_precision_model_exports_float32(tmp_path, images):
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        model = _model()
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert model.layers[1].compute_dtype == "bfloat16"
+    path = export_for_serving(model, "mp", tmp_path, class_names=CLASSES)
+    out = tf.saved_model.load(str(path)).signatures["serving_default"](
+        images=tf.constant([_encode(images[0], "PNG")]))
+    assert out["probabilities"].dtype == tf.float32
+    np.testing.assert_allclose(out["probabilities"].numpy().sum(), 1.0, atol=1e-2)
+
+
+def test_crops_and_color_modes():
+    x = tf.reshape(tf.range(4 * 6, dtype=tf.float32), (4, 6, 1))
+    top = preprocess_images(x, Preprocessing((2, 6), crop="top", rescale=1.0))
+    np.testing.assert_array_equal(top.numpy()[..., 0], x.numpy()[:2, :, 0])
+    right = preprocess_images(x, Preprocessing((4, 3), crop="right", rescale=1.0))
+    np.testing.assert_array_equal(right.numpy()[..., 0], x.numpy()[:, 3:, 0])
+    center = preprocess_images(x, Preprocessing((2, 3), crop="center", rescale=1.0))
+    np.testing.assert_array_equal(center.numpy()[..., 0], x.numpy()[1:3, 1:4, 0])
+    rgb = preprocess_images(x, Preprocessing((4, 6), "rgb", rescale=1.0))
+    assert rgb.shape == (4, 6, 3)
+    rgba = tf.concat([tf.fill([4, 6, 3], 100.0), tf.zeros([4, 6, 1])], -1)
+    np.testing.assert_allclose(preprocess_images(rgba, Preprocessing((4, 6), rescale=1.0)),
+                               np.full((4, 6, 1), 100.0 * 0.9999), rtol=1e-5)
+
+
+def test_bad_arguments_raise_clear_errors(tmp_path):
+    model = _model()
+    with pytest.raises(ValueError, match="3 outputs"):
+        export_for_serving(model, "x", tmp_path, class_names=["a", "b"])
+    with pytest.raises(ValueError, match="name must be"):
+        export_for_serving(model, "../evil", tmp_path)
+    with pytest.raises(ValueError, match="takes 1 channels but preprocessing gives 3"):
+        export_for_serving(model, "x", tmp_path, preprocessing=Preprocessing((20, 20), "rgb"))
+    with pytest.raises(ValueError, match=r"resizes to \(16, 16\)"):
+        export_for_serving(model, "x", tmp_path, preprocessing=Preprocessing((16, 16)))
+    inp = keras.Input((4, 4, 1), name="i")
+    two = keras.Model(inp, [keras.layers.Flatten(name="f")(inp),
+                            keras.layers.Flatten(name="g")(inp)])
+    with pytest.raises(ValueError, match="2 outputs"):
+        export_for_serving(two, "x", tmp_path)
+    with pytest.raises(ValueError, match="color_mode"):
+        Preprocessing((4, 4), "cmyk")
+    with pytest.raises(ValueError, match="Unknown preprocessing keys"):
+        Preprocessing.from_config({"image_size": [4, 4], "mean": 0})
+
+
+def test_read_image_file_rejects_non_images_and_oversized(tmp_path, images):
+    (tmp_path / "notes.txt").write_text("not an image")
+    with pytest.raises(ValueError, match=r"notes.txt is not an image: expected JPEG, PNG"):
+        read_image_file(tmp_path / "notes.txt")
+    (tmp_path / "big.png").write_bytes(_encode(images[1], "PNG"))
+    with pytest.raises(ValueError, match=r"big.png is 29x37 = 1,073 pixels; the limit is 1,000"):
+        read_image_file(tmp_path / "big.png", max_pixels=1000)
+    with pytest.raises(ValueError, match="limit is 100 bytes"):
+        read_image_file(tmp_path / "big.png", max_bytes=100)
+    (tmp_path / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 20)
+    with pytest.raises(ValueError, match="header cannot be read"):
+        read_image_file(tmp_path / "broken.png")
+    with pytest.raises(FileNotFoundError, match="missing.png"):
+        read_image_file(tmp_path / "missing.png")
+
+
+def test_predictor_same_answer_from_keras_file_and_saved_model(tmp_path, images):
+    from kerasdoc.export import write_model_card
+    from kerasdoc.training.resilient import atomic_save_model
+
+    model = _model()
+    prep = Preprocessing((20, 20))
+    atomic_save_model(model, tmp_path / "model.keras")
+    write_model_card(tmp_path / "model.keras", CLASSES, prep)
+    path = export_for_serving(model, "p", tmp_path / "sm", class_names=CLASSES,
+                              preprocessing=prep)
+    data = [_encode(images[1], "JPEG"), _encode(images[0], "BMP")]
+    a = Predictor(tmp_path / "model.keras").predict(data)
+    b = Predictor(path.parent).predict(data)
+    np.testing.assert_allclose([r["probabilities"] for r in a],
+                               [r["probabilities"] for r in b], atol=1e-5)
+    assert [r["class_names"] for r in a] == [r["class_names"] for r in b]
