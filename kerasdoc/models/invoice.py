@@ -31,8 +31,10 @@ How each figure was traced (``benchmarks/invoice_param_search.py`` does the ResN
   widths); the first is chosen: stem 16 filters 7x7, widths 32-32-64-88, kernel sizes 3-3-5-3
   (one changed kernel size, as the paper says "the kernel size and number of hidden neurons are
   modified"). Its trainable count is exactly 701,283; Keras' count is 703,907 (+2 x 1,312 BN
-  statistics). Under Keras' count there are other exact configurations (the search prints them
-  with ``--all-conventions``); the paper's ResNet-18 figure rules that convention out.
+  statistics). Other conventions give other exact configurations (``--all-conventions``):
+  with Keras' count and bias-free convolutions, stem 8 7x7 and widths 32-48-80-104 with all
+  kernels 3x3 also reach 701,283, but it changes no kernel size (the paper says it did) and
+  counts in a convention the paper's ResNet-18 figure rules out.
 - AlexNet and ZFNet: conv 96-256-384-384-256 ending in a 2x2x256 map (64x64 input, ``same``
   padding), then FC 4096-4096-3. ZFNet (7x7 stride-2 first convolution, stride-2 second) gives
   the paper's 24,718,467 exactly on 3-channel input (``input_shape=(64, 64, 3)``); AlexNet (11x11
