@@ -133,9 +133,9 @@ def test_invoice_resnet_learns_a_trivial_split():
     import keras
 
     rng = np.random.default_rng(0)
-    x = np.concatenate([rng.uniform(0, 0.3, (16, 32, 32, 1)), rng.uniform(0.7, 1, (16, 32, 32, 1))])
+    x = np.concatenate([rng.uniform(0, 0.3, (16, 16, 16, 1)), rng.uniform(0.7, 1, (16, 16, 16, 1))])
     y = np.repeat([0, 1], 16)
-    m = get_model("invoice_resnet", input_shape=(32, 32, 1), num_classes=2)
+    m = get_model("invoice_resnet", input_shape=(16, 16, 1), num_classes=2)
     m.compile(optimizer=keras.optimizers.Adam(1e-2), loss="sparse_categorical_crossentropy",
               metrics=["accuracy"])
     hist = m.fit(x, y, epochs=10, batch_size=8, verbose=0)
