@@ -30,12 +30,22 @@ from generators.files import (
 )
 from generators.image_generator import Flow, ImageDataGenerator
 from generators.ops import decode_image, resize_image, to_grayscale
-from generators.sources import load_idx
-from generators.splits import stratified_split
+from generators.sources import MNIST_C_CORRUPTIONS, load_idx, load_tfds
+from generators.splits import stratified_split, subset_lists, train_val_test_split
 
 __all__ = [
-    "Augmentation", "BadImageFile", "Flow", "ImageDataGenerator", "RVL_CDIP_CLASSES",
-    "check_files", "crops", "decode_image", "extract_archive", "image_size", "list_image_folder",
-    "load_file_list", "load_idx", "parse_label_file", "resize_image", "resolve_archive_path",
-    "save_file_list", "sniff_image", "stratified_split", "to_grayscale",
+    "MNIST_C_CORRUPTIONS", "RVL_CDIP_CLASSES", "Augmentation", "BadImageFile", "Flow",
+    "ImageDataGenerator", "check_files", "crops", "decode_image", "extract_archive",
+    "image_size", "image_size_survey", "list_image_folder", "load_file_list", "load_idx",
+    "load_tfds", "parse_label_file", "resize_image", "resolve_archive_path", "save_file_list",
+    "sniff_image", "stratified_split", "subset_lists", "to_grayscale", "train_val_test_split",
 ]
+
+
+def __getattr__(name: str):
+    # imported lazily so that ``python -m generators.survey`` runs without a double import
+    if name == "image_size_survey":
+        from generators.survey import image_size_survey
+
+        return image_size_survey
+    raise AttributeError(f"module 'generators' has no attribute {name!r}")

@@ -53,8 +53,16 @@ from generators.files import (
     resolve_archive_path,
     resolve_under,
 )
-from generators.ops import INTERPOLATIONS, PADDING_MODES, RESIZE_MODES, decode_image, resize_image
+from generators.ops import (
+    INTERPOLATIONS,
+    PADDING_MODES,
+    RESIZE_MODES,
+    decode_image,
+    match_channels,
+    resize_image,
+)
 from generators.ops import to_grayscale as _to_gray
+from generators.sources import load_tfds
 from generators.splits import stratified_split
 
 CLASS_MODES = ("categorical", "sparse", "binary", "raw", None)
@@ -252,6 +260,7 @@ class ImageDataGenerator:
         return bool(augment) and self.augmentation.active
 
     def _finish_image(self, img: tf.Tensor, rnd: tf.Tensor | None) -> tf.Tensor:
+        img = tf.cast(img, tf.float32)
         if self.grayscale:
             img = _to_gray(img)
         if rnd is not None:
@@ -278,24 +287,54 @@ class ImageDataGenerator:
             return labels.astype(np.int32)
         return np.eye(num_classes, dtype=np.float32)[labels]
 
-    def _pipeline(self, ds: tf.data.Dataset, n: int, load: Callable, *, has_y: bool,
-                  batch_size: int, shuffle: bool, seed: int | None,
-                  augment: bool) -> tf.data.Dataset:
+    def _pipeline(self, ds: tf.data.Dataset, n: int, load: Callable | None, *,
+                  batch_size: int, shuffle: bool, seed: int | None, augment: bool,
+                  buffer: int | None = None) -> tf.data.Dataset:
+        """shuffle -> per-image ``load`` (+ augmentation and finishing) -> batch -> prefetch.
+
+        ``load(*element)`` returns ``image`` or ``(image, *targets)`` before augmentation,
+        ``preprocessing_function`` and ``rescale``. Without augmentation and
+        ``preprocessing_function``, the finishing (grayscale, rescale, cast) runs once per batch,
+        vectorised, instead of once per image.
+        """
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1. Received: batch_size={batch_size}")
         if shuffle and n > 1:
-            ds = ds.shuffle(n, seed=seed, reshuffle_each_iteration=True)
+            ds = ds.shuffle(buffer or n, seed=seed, reshuffle_each_iteration=True)
+        per_batch = not augment and self.preprocessing_function is None
+
+        def split(out):
+            return (out[0], tuple(out[1:])) if isinstance(out, tuple) else (out, ())
+
+        def call(el):
+            el = el if isinstance(el, tuple) else (el,)
+            return split(load(*el) if load is not None else el)
+
+        def join(img, rest):
+            return (img, *rest) if rest else img
+
         if augment:
             rnd = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
             ds = tf.data.Dataset.zip((ds, rnd))
 
-            def fn(el, r):
-                return load(*el, r) if has_y else load(el, r)
+            def per_image(el, r):
+                img, rest = call(el)
+                return join(self._finish_image(img, tf.cast(r, tf.int64)), rest)
+        elif per_batch:
+            per_image = None if load is None else (lambda *el: join(*call(el)))
         else:
-            def fn(*el):
-                return load(*el, None)
-        ds = ds.map(fn, num_parallel_calls=AUTOTUNE, deterministic=True)
-        return ds.batch(batch_size).prefetch(AUTOTUNE)
+            def per_image(*el):
+                img, rest = call(el)
+                return join(self._finish_image(img, None), rest)
+        if per_image is not None:
+            ds = ds.map(per_image, num_parallel_calls=AUTOTUNE, deterministic=True)
+        ds = ds.batch(batch_size)
+        if per_batch:
+            def finish(*el):
+                return join(self._finish_image(el[0], None), tuple(el[1:]))
+
+            ds = ds.map(finish, num_parallel_calls=AUTOTUNE, deterministic=True)
+        return ds.prefetch(AUTOTUNE)
 
     # ------------------------------------------------------------------ arrays
     def flow(self, x: np.ndarray, y: np.ndarray | None = None, batch_size: int = 32,
@@ -356,26 +395,100 @@ class ImageDataGenerator:
         shuffle = (subset != "validation") if shuffle is None else bool(shuffle)
         augment = self._wants_augment(augment, subset)
 
-        def load(*el):
-            *data, rnd = el
-            img = self._finish_image(tf.cast(data[0], tf.float32), rnd)
-            return img if len(data) == 1 else (img, *data[1:])
-
         ds = tf.data.Dataset.from_tensor_slices(tuple(parts) if len(parts) > 1 else parts[0])
-        ds = self._pipeline(ds, len(x), load, has_y=len(parts) > 1, batch_size=batch_size,
-                            shuffle=shuffle, seed=seed, augment=augment)
+        ds = self._pipeline(ds, len(x), None, batch_size=batch_size, shuffle=shuffle, seed=seed,
+                            augment=augment)
         num = int(classes.max()) + 1 if classes is not None and len(classes) else 0
         return Flow(ds, samples=len(x), batch_size=batch_size, classes=classes,
                     class_indices={str(i): i for i in range(num)},
                     class_mode="raw" if y is not None else None, image_shape=x.shape[1:],
                     shuffle=shuffle, seed=seed)
 
+    def flow_from_tfds(self, name: str, split: str = "train",
+                       target_size: tuple[int, int] | None = None, color_mode: str | None = None,
+                       class_mode: str | None = "sparse", batch_size: int = 32,
+                       shuffle: bool | None = None, seed: int | None = None,
+                       subset: str | None = None, interpolation: str = "bilinear",
+                       resize_mode: str = "stretch", padding_mode: str = "zeros",
+                       augment: bool | None = None, data_dir: str | Path | None = None,
+                       download: bool = False, shuffle_buffer: int = 10000) -> Flow:
+        """A flow over a TensorFlow Datasets set: ``mnist``, ``mnist_corrupted/<name>``,
+        ``svhn_cropped`` (seeds 002 and 003), or any set with ``image`` / ``label`` features.
+
+        Args:
+            name: str. The tfds name, e.g. ``"mnist_corrupted/shot_noise"``.
+            split: str. A tfds split expression.
+            target_size: (height, width) or None (keep the stored size).
+            color_mode: ``"grayscale"``, ``"rgb"`` or None (keep the stored channels).
+            class_mode: ``"sparse"`` (default), ``"categorical"``, ``"binary"`` or None.
+            shuffle_buffer: int. Shuffle buffer (decoded images), capped at the set's size.
+            data_dir, download: passed to ``tfds.load`` (no download by default).
+            other arguments: as :meth:`flow_from_directory`.
+
+        Returns:
+            A :class:`Flow` whose ``classes`` are the labels in file order.
+
+        Example:
+            >>> import tensorflow_datasets as tfds
+            >>> with tfds.testing.mock_data(num_examples=6):
+            ...     f = ImageDataGenerator(rescale=1 / 255).flow_from_tfds(
+            ...         "svhn_cropped", "test", color_mode="grayscale", batch_size=4)
+            >>> f.samples, f.image_shape, next(iter(f))[0].shape
+            (6, (32, 32, 1), TensorShape([4, 32, 32, 1]))
+        """
+        _check_choice(class_mode, ("categorical", "sparse", "binary", None), "class_mode")
+        if color_mode is not None:
+            _check_choice(color_mode, COLOR_MODES, "color_mode")
+        ds, labels, names = load_tfds(name, split, data_dir=data_dir, download=download)
+        n = len(labels)
+        if n == 0:
+            raise ValueError(f"tfds {name!r} split {split!r} is empty")
+        num_classes = len(names)
+        if class_mode == "binary" and num_classes != 2:
+            raise ValueError(f"class_mode='binary' needs exactly 2 classes. "
+                             f"Received: {num_classes} classes")
+        idx = self._subset_indices(labels, n, subset)
+        if len(idx) < n:
+            mask = np.zeros(n, bool)
+            mask[idx] = True
+            keep = tf.constant(mask)
+            ds = ds.enumerate().filter(lambda i, el: tf.gather(keep, i)).map(lambda i, el: el)
+        labels = labels[idx]
+        stored = ds.element_spec[0].shape
+        channels = COLOR_MODES[color_mode] if color_mode else int(stored[-1])
+        shape = tuple(target_size) if target_size else tuple(stored[:2])
+        shuffle = (subset != "validation") if shuffle is None else bool(shuffle)
+        augment = self._wants_augment(augment, subset)
+
+        def load(image, label):
+            img = tf.cast(image, tf.float32)
+            if channels == 1 and img.shape[-1] == 3:
+                img = tf.image.rgb_to_grayscale(img)
+            elif channels == 3 and img.shape[-1] == 1:
+                img = tf.repeat(img, 3, axis=-1)
+            if target_size:
+                img = resize_image(img, target_size, mode=resize_mode, padding_mode=padding_mode,
+                                   interpolation=interpolation)
+            if class_mode is None:
+                return img
+            if class_mode == "categorical":
+                return img, tf.one_hot(label, num_classes)
+            return img, (tf.cast(label, tf.float32) if class_mode == "binary"
+                         else tf.cast(label, tf.int32))
+
+        ds = self._pipeline(ds, len(labels), load, batch_size=batch_size, shuffle=shuffle,
+                            seed=seed, augment=augment, buffer=min(len(labels), shuffle_buffer))
+        return Flow(ds, samples=len(labels), batch_size=batch_size,
+                    class_indices={str(c): i for i, c in enumerate(names)}, classes=labels,
+                    class_mode=class_mode, image_shape=(*shape, channels), shuffle=shuffle,
+                    seed=seed)
+
     # ------------------------------------------------------------------ files
     def _file_flow(self, paths: list[str], labels: np.ndarray | None, class_indices: dict,
                    filenames: list[str], *, target_size, color_mode, class_mode, batch_size,
                    shuffle, seed, subset, interpolation, crop, resize_mode, padding_mode,
-                   on_bad, check, augment, skipped=(), raw_targets: np.ndarray | None = None
-                   ) -> Flow:
+                   on_bad, check, augment, skipped=(), raw_targets: np.ndarray | None = None,
+                   cache: bool | str = False) -> Flow:
         _check_choice(color_mode, COLOR_MODES, "color_mode")
         _check_choice(class_mode, CLASS_MODES, "class_mode")
         _check_choice(interpolation, INTERPOLATIONS, "interpolation")
@@ -425,20 +538,31 @@ class ImageDataGenerator:
         tiff = np.asarray([f == "tiff" for f in formats], bool)
         any_tiff = bool(tiff.any())
 
-        def load(path, is_tiff, *rest):
-            *target, rnd = rest
-            img = decode_image(tf.io.read_file(path), channels, is_tiff if any_tiff else False)
+        def read(path, is_tiff):
+            img = decode_image(tf.io.read_file(path), channels, is_tiff if any_tiff else False,
+                               keep_gray=True)
             if crop is not None:
                 img = crop(img)
             img = resize_image(img, target_size, mode=resize_mode, padding_mode=padding_mode,
                                interpolation=interpolation)
-            img = self._finish_image(img, rnd)
-            return (img, target[0]) if target else img
+            return match_channels(img, channels)
+
+        def load(path, is_tiff, *target):
+            img = read(path, is_tiff)
+            return (img, *target) if target else img
+
+        def to_cache(path, is_tiff, *target):
+            img = tf.cast(tf.round(tf.clip_by_value(read(path, is_tiff), 0.0, 255.0)), tf.uint8)
+            return (img, *target) if target else img
 
         parts = (paths, tiff) if targets is None else (paths, tiff, targets)
         ds = tf.data.Dataset.from_tensor_slices(parts)
-        ds = self._pipeline(ds, len(paths), load, has_y=True, batch_size=batch_size,
-                            shuffle=shuffle, seed=seed, augment=augment)
+        if cache:
+            ds = ds.map(to_cache, num_parallel_calls=AUTOTUNE, deterministic=True)
+            ds = ds.cache("" if cache is True else str(cache))
+            load = None
+        ds = self._pipeline(ds, len(paths), load, batch_size=batch_size, shuffle=shuffle,
+                            seed=seed, augment=augment)
         return Flow(ds, samples=len(paths), batch_size=batch_size, class_indices=class_indices,
                     classes=labels, filenames=filenames,
                     filepaths=[os.path.abspath(p) for p in paths], class_mode=class_mode,
@@ -455,7 +579,8 @@ class ImageDataGenerator:
                             crop: str | crops_lib.Crop | Callable | None = None,
                             resize_mode: str = "stretch", padding_mode: str = "zeros",
                             on_bad: str = "raise", follow_links: bool = False,
-                            augment: bool | None = None, check: bool = True) -> Flow:
+                            augment: bool | None = None, check: bool = True,
+                            cache: bool | str = False) -> Flow:
         """A flow over an ImageNet-style folder ``directory/<class>/<image>``.
 
         ``directory`` may go through a ``.tgz`` / ``.tar`` / ``.zip`` archive, e.g.
@@ -485,6 +610,10 @@ class ImageDataGenerator:
             follow_links: bool. Follow symbolic links to class folders.
             augment: bool or None. None: augment unless ``subset="validation"``.
             check: bool. Check each file's header and trailer first (microseconds per file).
+            cache: bool or str. Keep the decoded, cropped and resized images (as uint8, clipped
+                and rounded) after the first pass: True in memory, a path on disk (tf.data
+                file cache). Augmentation, ``preprocessing_function`` and ``rescale`` still run
+                every epoch, after the cache. Memory: ``samples * h * w * c`` bytes.
 
         Returns:
             A :class:`Flow`.
@@ -512,7 +641,7 @@ class ImageDataGenerator:
                                class_mode=class_mode, batch_size=batch_size, shuffle=shuffle,
                                seed=seed, subset=subset, interpolation=interpolation, crop=crop,
                                resize_mode=resize_mode, padding_mode=padding_mode, on_bad=on_bad,
-                               check=check, augment=augment, skipped=skipped)
+                               check=check, augment=augment, skipped=skipped, cache=cache)
 
     def flow_from_labelfile(self, label_file: str | Path, root: str | Path,
                             target_size: tuple[int, int] | None = (256, 256),
@@ -524,7 +653,7 @@ class ImageDataGenerator:
                             crop: str | crops_lib.Crop | Callable | None = None,
                             resize_mode: str = "stretch", padding_mode: str = "zeros",
                             on_bad: str = "raise", augment: bool | None = None,
-                            check: bool = True) -> Flow:
+                            check: bool = True, cache: bool | str = False) -> Flow:
         """A flow over an RVL-CDIP label file (``relative/path label`` per line) under ``root``.
 
         Paper: the RVL-CDIP blog (seed 001) parses these files into path / label lists.
@@ -575,7 +704,7 @@ class ImageDataGenerator:
                                class_mode=class_mode, batch_size=batch_size, shuffle=shuffle,
                                seed=seed, subset=subset, interpolation=interpolation, crop=crop,
                                resize_mode=resize_mode, padding_mode=padding_mode, on_bad=on_bad,
-                               check=check, augment=augment)
+                               check=check, augment=augment, cache=cache)
 
     def flow_from_dataframe(self, dataframe: Any, directory: str | Path | None = None,
                             x_col: str = "filename", y_col: str | None = "class",
@@ -587,7 +716,7 @@ class ImageDataGenerator:
                             crop: str | crops_lib.Crop | Callable | None = None,
                             resize_mode: str = "stretch", padding_mode: str = "zeros",
                             on_bad: str = "raise", augment: bool | None = None,
-                            check: bool = True) -> Flow:
+                            check: bool = True, cache: bool | str = False) -> Flow:
         """A flow over a table of file names and labels (a pandas DataFrame or a dict of lists).
 
         Args:
@@ -650,4 +779,4 @@ class ImageDataGenerator:
                                batch_size=batch_size, shuffle=shuffle, seed=seed, subset=subset,
                                interpolation=interpolation, crop=crop, resize_mode=resize_mode,
                                padding_mode=padding_mode, on_bad=on_bad, check=check,
-                               augment=augment, raw_targets=raw)
+                               augment=augment, raw_targets=raw, cache=cache)

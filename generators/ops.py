@@ -39,7 +39,7 @@ def _pil_decode(data: bytes, channels: int) -> np.ndarray:
 
 
 def decode_image(contents: tf.Tensor, channels: int,
-                 is_tiff: tf.Tensor | bool = False) -> tf.Tensor:
+                 is_tiff: tf.Tensor | bool = False, keep_gray: bool = False) -> tf.Tensor:
     """Decode encoded image bytes to float32 ``(h, w, channels)`` with values in ``[0, 255]``.
 
     JPEG / PNG / GIF / BMP go through ``tf.io.decode_image`` (16-bit PNG is scaled to 8 bits,
@@ -50,9 +50,13 @@ def decode_image(contents: tf.Tensor, channels: int,
         contents: scalar string tensor. The file bytes.
         channels: int. 1 (grayscale) or 3 (RGB).
         is_tiff: bool or scalar bool tensor. Whether the bytes are a TIFF.
+        keep_gray: bool. With ``channels=3``, leave a grayscale file at 1 channel (the channel
+            count is then dynamic: 1 or 3); resize first, then call :func:`match_channels`:
+            the same result as decoding to 3 channels, at a third of the resizing work (and
+            libjpeg's colour conversion skipped), which matters for scanned pages.
 
     Returns:
-        A float32 tensor of shape ``(h, w, channels)``.
+        A float32 tensor of shape ``(h, w, channels)`` (``(h, w, None)`` with ``keep_gray``).
 
     Example:
         >>> import tensorflow as tf
@@ -63,9 +67,16 @@ def decode_image(contents: tf.Tensor, channels: int,
     if channels not in (1, 3):
         raise ValueError(f"channels must be 1 or 3. Received: channels={channels}")
 
+    native = keep_gray and channels == 3
+
     def _tf():
-        img = tf.io.decode_image(contents, channels=channels, expand_animations=False)
-        return tf.cast(img, tf.float32)
+        img = tf.io.decode_image(contents, channels=0 if native else channels,
+                                 expand_animations=False)
+        img = tf.cast(img, tf.float32)
+        if native:  # 1 (gray) stays, 2 (gray + alpha) -> 1, 3 stays, 4 (RGBA) -> 3
+            c = tf.shape(img)[-1]
+            img = tf.cond(c <= 2, lambda: img[..., :1], lambda: img[..., :3])
+        return img
 
     def _tiff():
         img = tf.numpy_function(lambda b: _pil_decode(b, channels), [contents], tf.uint8,
@@ -77,7 +88,31 @@ def decode_image(contents: tf.Tensor, channels: int,
         img = _tiff() if is_tiff else _tf()
     else:
         img = tf.cond(is_tiff, _tiff, _tf)
-    return tf.ensure_shape(img, [None, None, channels])
+    return tf.ensure_shape(img, [None, None, None if native else channels])
+
+
+def match_channels(image: tf.Tensor, channels: int) -> tf.Tensor:
+    """Give an image of 1 or 3 channels (possibly unknown statically) ``channels`` channels:
+    gray is replicated to RGB, RGB becomes luminance.
+
+    Example:
+        >>> import tensorflow as tf
+        >>> match_channels(tf.ones((2, 2, 1)), 3).shape
+        TensorShape([2, 2, 3])
+    """
+    if image.shape[-1] == channels:
+        return image
+    if channels == 3:
+        if image.shape[-1] == 1:
+            return tf.repeat(image, 3, axis=-1)
+        out = tf.cond(tf.shape(image)[-1] == 1, lambda: tf.repeat(image[..., :1], 3, axis=-1),
+                      lambda: image[..., :3])
+    else:
+        if image.shape[-1] == 3:
+            return tf.image.rgb_to_grayscale(image)
+        out = tf.cond(tf.shape(image)[-1] == 1, lambda: image[..., :1],
+                      lambda: tf.image.rgb_to_grayscale(image[..., :3]))
+    return tf.ensure_shape(out, [*image.shape[:-1], channels])
 
 
 def _reflect_index(n_out: tf.Tensor, n_in: tf.Tensor, before: tf.Tensor) -> tf.Tensor:

@@ -142,7 +142,7 @@ def test_fit_evaluate_predict_take_flows_directly_and_order_is_repeatable(folder
     tr = gen.flow_from_directory(folder, (8, 8), "grayscale", batch_size=4, subset="training")
     va = gen.flow_from_directory(folder, (8, 8), "grayscale", batch_size=4, subset="validation")
     model = tiny_model((8, 8, 1), 3)
-    hist = model.fit(tr, validation_data=va, epochs=2, verbose=0)
+    hist = model.fit(tr, validation_data=va, epochs=2, verbose=0, shuffle=False)
     assert len(hist.history["loss"]) == 2 and "val_accuracy" in hist.history
     assert len(model.evaluate(va, verbose=0)) == 2
     p1, p2 = model.predict(va, verbose=0), model.predict(va, verbose=0)
@@ -285,3 +285,55 @@ def test_rvl_cdip_labelfile_top_crop(shared_data):
     assert np.bincount(f.classes).tolist() == [15] * 16
     x, y = next(iter(f))
     assert x.shape == (16, 256, 256, 3) and y.numpy().argmax(1).tolist() == [0] * 15 + [1]
+
+
+def test_cache_keeps_decoded_images_and_still_augments(tmp_path, folder):
+    plain = ImageDataGenerator().flow_from_directory(folder, (5, 5), shuffle=False)
+    cached = ImageDataGenerator().flow_from_directory(folder, (5, 5), shuffle=False, cache=True)
+    ref = np.concatenate([x.numpy() for x, _ in plain])
+    for _ in range(2):
+        got = np.concatenate([x.numpy() for x, _ in cached])
+        np.testing.assert_allclose(got, ref, atol=0.5)
+    on_disk = ImageDataGenerator(noise_stddev=5.0).flow_from_directory(
+        folder, (5, 5), shuffle=False, cache=str(tmp_path / "cache"), seed=0)
+    a, b = (np.concatenate([x.numpy() for x, _ in on_disk]) for _ in range(2))
+    assert not np.array_equal(a, b)  # augmentation runs after the cache, every epoch
+    assert list(tmp_path.glob("cache*"))
+
+
+_MIRRORED = r"""
+import os, sys
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
+import tensorflow as tf
+tf.config.set_logical_device_configuration(
+    tf.config.list_physical_devices("CPU")[0],
+    [tf.config.LogicalDeviceConfiguration(), tf.config.LogicalDeviceConfiguration()])
+import keras
+import numpy as np
+from generators import ImageDataGenerator
+gen = ImageDataGenerator(rescale=1 / 255, rotation_range=5, validation_split=0.25)
+tr = gen.flow_from_directory(sys.argv[1], (8, 8), "grayscale", batch_size=4, subset="training")
+va = gen.flow_from_directory(sys.argv[1], (8, 8), "grayscale", batch_size=4, subset="validation")
+strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+with strategy.scope():
+    m = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Flatten(name="flat"),
+                          keras.layers.Dense(3, activation="softmax", name="out")])
+    m.compile("adam", "categorical_crossentropy")
+h = m.fit(tr, validation_data=va, epochs=2, verbose=0)
+p = m.predict(va, verbose=0)
+print("OK", strategy.num_replicas_in_sync, len(h.history["loss"]), p.shape[0], va.samples)
+"""
+
+
+@pytest.mark.slow
+def test_fit_under_mirrored_strategy_with_two_cpu_replicas(folder):
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parents[1]
+    out = subprocess.run([sys.executable, "-c", _MIRRORED, str(folder)], cwd=repo,
+                         capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "PYTHONPATH": str(repo)})
+    assert out.returncode == 0, out.stderr[-3000:]
+    ok = [line for line in out.stdout.splitlines() if line.startswith("OK")][0].split()
+    assert ok[1:] == ["2", "2", ok[4], ok[4]]  # 2 replicas, 2 epochs, every sample predicted
