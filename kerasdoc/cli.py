@@ -4,6 +4,11 @@ Usage::
 
     kerasdoc list                      # registered models (parameter counts) and experiments
     kerasdoc reproduce NAME [flags...] # run one paper experiment; `kerasdoc reproduce NAME -h`
+    kerasdoc train MODEL --data DIR [--val DIR] [--epochs N] [--batch-size N] [--image-size H W]
+                   [--strategy auto|one|mirrored|multiworker] [--mixed-precision] [--out DIR]
+    kerasdoc evaluate MODEL_FILE --data DIR
+    kerasdoc export MODEL_FILE [MODEL_FILE...] --name NAME [--version N] [--base-dir DIR]
+    kerasdoc predict (SAVED_MODEL_DIR | MODEL_FILE | NAME) IMAGE... [--server URL]
 
 Each sub-command is a ``_cmd_<name>(args) -> int`` function with its parser added in
 :func:`build_parser`; ``main`` returns the process exit status.
@@ -49,6 +54,340 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     return 0
 
 
+def _fail(command: str, error: BaseException) -> int:
+    """Print a user error as one line (no traceback) and return exit status 2."""
+    print(f"kerasdoc {command}: {error}", file=sys.stderr)
+    return 2
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    try:
+        _train(args)
+    except (ValueError, FileNotFoundError, FileExistsError) as e:
+        return _fail("train", e)
+    return 0
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    try:
+        _evaluate(args)
+    except (ValueError, FileNotFoundError) as e:
+        return _fail("evaluate", e)
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    try:
+        _export(args)
+    except (ValueError, FileNotFoundError, FileExistsError) as e:
+        return _fail("export", e)
+    return 0
+
+
+def _cmd_predict(args: argparse.Namespace) -> int:
+    try:
+        return _predict(args)
+    except (ValueError, FileNotFoundError, ConnectionError) as e:
+        return _fail("predict", e)
+
+
+# --------------------------------------------------------------------------------------------
+# train / evaluate / export / predict (heavy imports stay inside, so `kerasdoc list` is fast)
+# --------------------------------------------------------------------------------------------
+
+def _default_input_shape(model_name: str) -> tuple[int, int, int] | None:
+    import inspect
+
+    from kerasdoc.models import model_spec
+
+    param = inspect.signature(model_spec(model_name).builder).parameters.get("input_shape")
+    if param is None or param.default is inspect.Parameter.empty:
+        return None
+    return tuple(param.default)
+
+
+def _train(args: argparse.Namespace) -> None:
+    import json
+    from pathlib import Path
+
+    # The strategy first: multi-worker collectives must be set up before TF initialises.
+    from kerasdoc import distribute
+
+    strategy = distribute.get_strategy(args.strategy)
+    import keras
+
+    from generators import ImageDataGenerator
+    from kerasdoc.export import Preprocessing, write_model_card
+    from kerasdoc.models import get_model
+    from kerasdoc.training.resilient import (
+        AtomicBackupAndRestore,
+        AtomicModelCheckpoint,
+        atomic_save_model,
+        atomic_write_text,
+        tensorboard_callback,
+    )
+
+    out = Path(args.out or Path("runs") / args.model)
+    model_file = out / "model.keras"
+    backup_dir = out / "backup"
+    if model_file.exists() and not backup_dir.exists() and not args.overwrite:
+        raise FileExistsError(f"{model_file} exists from a finished run; pass --overwrite to "
+                              "train again, or another --out.")
+    if args.epochs < 1 or args.batch_size < 1:
+        raise ValueError(f"--epochs and --batch-size must be positive. Received: "
+                         f"epochs={args.epochs}, batch_size={args.batch_size}")
+    default = _default_input_shape(args.model)
+    if args.image_size is None and (default is None or None in default[:2]):
+        raise ValueError(f"Model {args.model!r} has no fixed default input size; pass "
+                         "--image-size H W.")
+    size = tuple(args.image_size) if args.image_size else tuple(default[:2])
+    color = args.color_mode or ("grayscale" if default and default[-1] == 1 else "rgb")
+    prep = Preprocessing(size, color, crop=args.crop, resize_mode=args.resize_mode)
+    previous_policy = keras.mixed_precision.global_policy().name
+    policy = distribute.set_mixed_precision(args.mixed_precision)
+    try:
+        keras.utils.set_random_seed(args.seed)
+        batch = distribute.global_batch_size(args.batch_size, strategy)
+
+        gen = ImageDataGenerator(rescale=prep.rescale, validation_split=args.val_split
+                                 if not args.val else 0.0, validation_seed=args.seed)
+        subset = "training" if args.val_split and not args.val else None
+        train_flow = gen.flow_from_directory(args.data, **prep.flow_kwargs(), class_mode="sparse",
+                                             batch_size=batch, shuffle=True, seed=args.seed,
+                                             subset=subset)
+        class_names = sorted(train_flow.class_indices, key=train_flow.class_indices.get)
+        val_flow = None
+        if args.val:
+            val_flow = ImageDataGenerator(rescale=prep.rescale).flow_from_directory(
+                args.val, **prep.flow_kwargs(), classes=train_flow.class_indices,
+                class_mode="sparse", batch_size=batch, shuffle=False)
+        elif args.val_split:
+            val_flow = gen.flow_from_directory(args.data, **prep.flow_kwargs(), class_mode="sparse",
+                                               batch_size=batch, shuffle=False, subset="validation")
+        with strategy.scope():
+            model = get_model(args.model, input_shape=(*size, prep.channels),
+                              num_classes=len(class_names))
+            if model.outputs[0].dtype != "float32":  # mixed precision: float32 probabilities
+                out_t = keras.layers.Activation("linear", dtype="float32",
+                                                name="probabilities_float32")(model.outputs[0])
+                model = keras.Model(model.inputs, out_t, name=model.name)
+            model.compile(keras.optimizers.Adam(args.learning_rate),
+                          "sparse_categorical_crossentropy", metrics=["accuracy"])
+        print(f"kerasdoc train: {args.model} on {train_flow.samples} images of "
+              f"{len(class_names)} classes ({args.data}), "
+              f"{val_flow.samples if val_flow is not None else 0} validation images; "
+              f"{distribute.describe(strategy)['strategy']} with "
+              f"{strategy.num_replicas_in_sync} replica(s), global batch {batch}, policy {policy}",
+              flush=True)
+        out.mkdir(parents=True, exist_ok=True)
+        backup = AtomicBackupAndRestore(str(backup_dir))
+        callbacks = [backup, keras.callbacks.TerminateOnNaN(),
+                     AtomicModelCheckpoint(out / "checkpoint.keras")]
+        if distribute.is_chief():
+            callbacks.append(tensorboard_callback(out / "logs"))
+        model.fit(train_flow, validation_data=val_flow, epochs=args.epochs, callbacks=callbacks,
+                  shuffle=False, verbose=0 if args.quiet else 2)  # the flow shuffles
+        if backup.restored_epoch:
+            print(f"kerasdoc train: resumed after epoch {backup.restored_epoch} from {backup_dir}")
+        history = backup.history
+        if distribute.is_chief():
+            atomic_save_model(model, model_file)
+            write_model_card(model_file, class_names, prep, model=args.model, data=str(args.data),
+                             epochs=args.epochs, policy=policy,
+                             strategy=distribute.describe(strategy))
+            atomic_write_text(out / "history.json", json.dumps(history, indent=2))
+            (out / "checkpoint.keras").unlink(missing_ok=True)
+        last = {k: round(v[-1], 4) for k, v in history.items() if v}
+        print(f"kerasdoc train: wrote {model_file} ({len(history.get('loss', []))} epochs; last "
+              f"{last})")
+    finally:  # in-process callers (tests, notebooks) get their policy back
+        keras.mixed_precision.set_global_policy(previous_policy)
+
+
+def _flow_for(model_file: str, data: str, batch_size: int):
+    from generators import ImageDataGenerator
+    from kerasdoc.export import read_model_card
+    from kerasdoc.training.resilient import load_keras_model
+
+    model = load_keras_model(model_file)
+    class_names, prep = read_model_card(model_file, model)
+    flow = ImageDataGenerator(rescale=prep.rescale).flow_from_directory(
+        data, **prep.flow_kwargs(), classes=class_names, class_mode="sparse",
+        batch_size=batch_size, shuffle=False)
+    return model, class_names, flow
+
+
+def _evaluate(args: argparse.Namespace) -> None:
+    import numpy as np
+
+    from kerasdoc.reporting import markdown_table
+
+    model, class_names, flow = _flow_for(args.model_file, args.data, args.batch_size)
+    probs = model.predict(flow, verbose=0)
+    pred = probs.argmax(-1)
+    y = np.asarray(flow.classes)
+    k = len(class_names)
+    cm = np.zeros((k, k), np.int64)
+    np.add.at(cm, (y, pred), 1)
+    acc = float((pred == y).mean())
+    nll = float(-np.log(np.clip(probs[np.arange(len(y)), y], 1e-12, 1.0)).mean())
+    rows = [[c, int(cm[i].sum()), f"{cm[i, i] / max(cm[i].sum(), 1):.4f}"]
+            for i, c in enumerate(class_names)]
+    print(f"{args.model_file} on {args.data}: {len(y)} images, accuracy {acc:.4f}, "
+          f"loss {nll:.4f}")
+    print(markdown_table(["class", "images", "recall"], rows))
+    if args.out:
+        from kerasdoc.reporting import plot_confusion_matrix, write_json
+
+        results = {"model_file": str(args.model_file), "data": str(args.data),
+                   "images": int(len(y)), "accuracy": acc, "loss": nll,
+                   "class_names": class_names, "confusion_matrix": cm.tolist()}
+        write_json(f"{args.out}/results.json", results)
+        plot_confusion_matrix(cm, class_names, f"{args.out}/confusion.png")
+        print(f"wrote {args.out}/results.json and confusion.png")
+
+
+def _export(args: argparse.Namespace) -> None:
+    from kerasdoc.export import export_for_serving, read_model_card
+    from kerasdoc.training.resilient import load_keras_model
+
+    models, preps, names = [], [], None
+    for f in args.model_files:
+        m = load_keras_model(f, compile=False)
+        cn, prep = read_model_card(f, m)
+        if names is not None and cn != names:
+            raise ValueError(f"{f} has classes {cn}, unlike {args.model_files[0]} ({names}).")
+        names = cn
+        models.append(m)
+        preps.append(prep)
+    path = export_for_serving(models, args.name, args.base_dir, args.version,
+                              class_names=names, preprocessing=preps, top_k=args.top_k)
+    print(path)
+
+
+def _predict(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from kerasdoc.export import read_image_file
+
+    ok, data = [], []
+    status = 0
+    for img in args.images:
+        try:
+            data.append(read_image_file(img))
+            ok.append(img)
+        except (ValueError, FileNotFoundError) as e:
+            print(f"kerasdoc predict: {e}", file=sys.stderr)
+            status = 1
+    if not ok:
+        return 2
+    results = []
+    if args.server:
+        from kerasdoc.serving_client import predict_rest, predict_url
+
+        target = Path(args.target)
+        name, version = args.target, None
+        if target.is_dir():
+            if target.name.isdigit():
+                name, version = target.parent.name, int(target.name)
+            else:
+                name = target.name
+        url = predict_url(args.server, name, version)
+        for i in range(0, len(data), args.batch_size):
+            for r in predict_rest(url, data[i:i + args.batch_size],
+                                  signature_name=args.signature):
+                cid = int(r["class_ids"])
+                results.append((r["class_names"], float(r["probabilities"][cid])))
+    else:
+        from kerasdoc.export import Predictor
+
+        predictor = Predictor(args.target)
+        for i in range(0, len(data), args.batch_size):
+            try:
+                rows = predictor.predict(data[i:i + args.batch_size])
+            except Exception as e:  # noqa: BLE001 - a decoder failure on a user file
+                import tensorflow as tf
+
+                if not isinstance(e, tf.errors.InvalidArgumentError):
+                    raise
+                raise ValueError(f"cannot decode one of {ok[i:i + args.batch_size]}: "
+                                 f"{e.message.splitlines()[0]}") from e
+            results += [(r["class_names"], r["probability"]) for r in rows]
+    for path, (cls, prob) in zip(ok, results):
+        print(f"{path}\t{cls}\t{prob:.6f}")
+    return status
+
+
+
+def _add_train_parsers(sub) -> None:
+    p = sub.add_parser(
+        "train", help="train a registered model on a folder of class sub-folders",
+        description="Train MODEL (see `kerasdoc list`) on DIR/<class>/<image> folders read by "
+                    "generators.ImageDataGenerator. Writes OUT/model.keras (+ "
+                    "model.kerasdoc.json: class names and preprocessing), OUT/history.json, "
+                    "OUT/logs (TensorBoard). Re-running the same command after an interruption "
+                    "resumes from the last completed epoch (OUT/backup).",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("model", help="registered model name, e.g. invoice_resnet")
+    p.add_argument("--data", required=True, help="training folder (or a path through a .tgz)")
+    p.add_argument("--val", default=None, help="validation folder (same classes)")
+    p.add_argument("--val-split", type=float, default=0.0,
+                   help="without --val: stratified fraction of --data held out for validation")
+    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--batch-size", type=int, default=32, help="per replica")
+    p.add_argument("--image-size", type=int, nargs=2, metavar=("H", "W"), default=None,
+                   help="input size (default: the model's default input)")
+    p.add_argument("--color-mode", choices=("grayscale", "rgb"), default=None,
+                   help="default: from the model's default input channels")
+    p.add_argument("--crop", default=None, help="region crop (full, top, bottom, left, right)")
+    p.add_argument("--resize-mode", default="stretch", choices=("stretch", "pad", "crop"))
+    p.add_argument("--learning-rate", type=float, default=1e-3, help="Adam learning rate")
+    p.add_argument("--strategy", default="auto",
+                   choices=("auto", "one", "mirrored", "multiworker", "tpu"))
+    p.add_argument("--mixed-precision", action="store_true",
+                   help="mixed_float16 on GPU, mixed_bfloat16 elsewhere")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default=None, help="run folder (default: runs/MODEL)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="train again although OUT/model.keras exists from a finished run")
+    p.add_argument("--quiet", action="store_true", help="no per-epoch progress bars")
+    p.set_defaults(func=_cmd_train)
+
+    p = sub.add_parser("evaluate", help="accuracy and confusion matrix of a .keras model",
+                       description="Evaluate MODEL_FILE on DIR/<class>/<image> with the "
+                                   "preprocessing and class names of its training run.")
+    p.add_argument("model_file", help="a .keras file written by `kerasdoc train`")
+    p.add_argument("--data", required=True, help="folder of class sub-folders")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--out", default=None, help="also write results.json and confusion.png here")
+    p.set_defaults(func=_cmd_evaluate)
+
+    p = sub.add_parser(
+        "export", help="export .keras model(s) as a TF Serving SavedModel",
+        description="Write BASE_DIR/NAME/<version>/ (next free version unless --version) with "
+                    "signatures serving_default (encoded image bytes), predict_tensor and "
+                    "predict_tensor_uint8. Several MODEL_FILEs make one ensemble.")
+    p.add_argument("model_files", nargs="+", help=".keras file(s)")
+    p.add_argument("--name", required=True, help="model name (TF Serving's model_name)")
+    p.add_argument("--version", type=int, default=None)
+    p.add_argument("--base-dir", default="saved_models")
+    p.add_argument("--top-k", type=int, default=None, help="also output the k best classes")
+    p.set_defaults(func=_cmd_export)
+
+    p = sub.add_parser(
+        "predict", help="classify images with a SavedModel, a .keras file or TF Serving",
+        description="Print `path<TAB>class<TAB>probability` per image. TARGET is a SavedModel "
+                    "version folder (or BASE_DIR/NAME for its latest version) or a .keras "
+                    "file; with --server it is the model name on that TF Serving REST server "
+                    "(or a local export folder, whose name and version are used).")
+    p.add_argument("target", help="SavedModel folder, .keras file, or model name with --server")
+    p.add_argument("images", nargs="+", help="JPEG / PNG / BMP / GIF files")
+    p.add_argument("--server", default=None, help="TF Serving REST URL, e.g. http://host:8501")
+    p.add_argument("--signature", default="serving_default")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.set_defaults(func=_cmd_predict)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``kerasdoc`` argument parser with every sub-command."""
     parser = argparse.ArgumentParser(
@@ -75,6 +414,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name", help="experiment name, e.g. numeric-loss")
     p.add_argument("rest", nargs=argparse.REMAINDER, help="the experiment's own flags")
     p.set_defaults(func=_cmd_reproduce)
+    _add_train_parsers(sub)
     return parser
 
 

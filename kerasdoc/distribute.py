@@ -3,8 +3,8 @@
 Every paper the project mirrors trains on one device; its users train on one or many GPUs,
 on TPUs in Colab, or on several machines. ``get_strategy("auto")`` picks what is there:
 
-* a TPU (Colab / Cloud TPU: ``COLAB_TPU_ADDR``, ``TPU_NAME`` or visible TPU devices);
 * ``MultiWorkerMirroredStrategy`` when ``TF_CONFIG`` names more than one worker;
+* a TPU (Colab / Cloud TPU: ``COLAB_TPU_ADDR``, ``TPU_NAME`` or visible TPU devices);
 * ``MirroredStrategy`` with more than one GPU;
 * the default (no-op) strategy otherwise.
 
@@ -74,8 +74,8 @@ def task_id() -> str:
 def _tpu_present() -> bool:
     if os.environ.get("COLAB_TPU_ADDR") or os.environ.get("TPU_NAME"):
         return True
-    try:
-        return bool(tf.config.list_logical_devices("TPU"))
+    try:  # physical devices: listing them does not initialise the runtime
+        return bool(tf.config.list_physical_devices("TPU"))
     except RuntimeError:
         return False
 
@@ -85,6 +85,58 @@ def _tpu_strategy() -> tf.distribute.Strategy:
     tf.config.experimental_connect_to_cluster(resolver)
     tf.tpu.experimental.initialize_tpu_system(resolver)
     return tf.distribute.TPUStrategy(resolver)
+
+
+def _patch_keras_multiworker_build() -> None:
+    """Work around keras-team/keras#20585: ``fit`` under ``MultiWorkerMirroredStrategy``.
+
+    Keras 3.15's TF trainer fails twice there (checked with TF 2.21):
+
+    1. before building it reduces the first (x, y) batch with one ``strategy.reduce`` call on
+       the whole tuple; the collective strategy's ``reduce`` takes one tensor at a time
+       ("Attempt to convert a value (PerReplica ...)"). The replacement reduces element by
+       element and is otherwise Keras' own method;
+    2. it averages the per-step logs across workers with ``reduce("MEAN", v, axis=0)``, which
+       fails on scalar logs ("Invalid reduction dimension 0"). The replacement averages them
+       with ``axis=None`` (the mean over workers) and leaves every other case to Keras.
+
+    Both are installed once, when :func:`get_strategy` creates a multi-worker strategy.
+    """
+    from keras.src import tree
+    from keras.src.backend.tensorflow import trainer as tf_trainer
+    from keras.src.backend.tensorflow.trainer import TensorFlowTrainer
+
+    if getattr(TensorFlowTrainer._maybe_symbolic_build, "_kerasdoc_patched", False):
+        return
+    keras_reduce = tf_trainer.reduce_per_replica
+
+    def reduce_per_replica(values, strategy, reduction):
+        if (reduction in ("auto", "mean")
+                and tf_trainer._collective_all_reduce_multi_worker(strategy)):
+            return tree.map_structure(lambda v: strategy.reduce("MEAN", v, axis=None), values)
+        return keras_reduce(values, strategy, reduction)
+
+    tf_trainer.reduce_per_replica = reduce_per_replica
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        if self._distribute_strategy is None:
+            return
+        if iterator is not None:
+            for _, _, it in iterator:
+                batch = next(it)
+                distributed = tree.map_structure(
+                    lambda x: isinstance(x, tf.distribute.DistributedValues), batch)
+                if all(tree.flatten(distributed)):
+                    data_batch = tree.map_structure(
+                        lambda x: self.distribute_strategy.reduce("MEAN", x, axis=None), batch)
+                else:
+                    data_batch = batch
+                break
+        with self.distribute_strategy.scope():
+            self._symbolic_build(data_batch=data_batch)
+
+    _maybe_symbolic_build._kerasdoc_patched = True
+    TensorFlowTrainer._maybe_symbolic_build = _maybe_symbolic_build
 
 
 def get_strategy(name: str = "auto") -> tf.distribute.Strategy:
@@ -107,14 +159,17 @@ def get_strategy(name: str = "auto") -> tf.distribute.Strategy:
     """
     if name not in STRATEGIES:
         raise ValueError(f"Unknown strategy {name!r}. Expected one of: {', '.join(STRATEGIES)}.")
-    if name == "tpu" or (name == "auto" and _tpu_present()):
-        return _tpu_strategy()
+    # Multi-worker first: its collectives must be configured before anything initialises TF.
     if name == "multiworker" or (name == "auto" and num_workers_in_tf_config() > 1):
         if num_workers_in_tf_config() < 1:
             raise ValueError("strategy 'multiworker' needs TF_CONFIG naming the cluster, e.g. "
                              '{"cluster": {"worker": ["host1:port", "host2:port"]}, '
                              '"task": {"type": "worker", "index": 0}}. Received: TF_CONFIG unset.')
-        return tf.distribute.MultiWorkerMirroredStrategy()
+        strategy = tf.distribute.MultiWorkerMirroredStrategy()
+        _patch_keras_multiworker_build()
+        return strategy
+    if name == "tpu" or (name == "auto" and _tpu_present()):
+        return _tpu_strategy()
     gpus = tf.config.list_logical_devices("GPU")
     if name == "mirrored":
         if gpus:
@@ -150,7 +205,10 @@ def global_batch_size(per_replica: int, strategy: tf.distribute.Strategy | None 
 
 def describe(strategy: tf.distribute.Strategy) -> dict[str, Any]:
     """JSON-safe summary: class name, replicas, worker count, this task."""
-    return {"strategy": type(strategy).__name__,
+    name = type(strategy).__name__
+    if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        name = "MultiWorkerMirroredStrategy"  # its class is CollectiveAllReduceStrategy
+    return {"strategy": name,
             "replicas_in_sync": int(strategy.num_replicas_in_sync),
             "workers": max(1, num_workers_in_tf_config()), "task": task_id()}
 

@@ -7,8 +7,9 @@ preprocessing *inside* the graph, so a client sends encoded image bytes and gets
 Signatures of an exported model:
 
 * ``serving_default``: ``images`` (``tf.string`` [batch], JPEG / PNG / BMP / GIF bytes). Decodes,
-  converts colour, crops / resizes and rescales each image exactly as :func:`preprocess_images`
-  does at training time, then runs the model.
+  converts colour, crops / resizes and rescales each image with the same ops, in the same order,
+  as the ``generators`` flows that fed training (:func:`decode_and_preprocess`), then runs the
+  model.
 * ``predict_tensor``: ``images`` (``float32`` [batch, height, width, channels], pixel values on
   the 0-255 scale of a decoded image, any size); the same colour / crop / resize / rescale steps.
 * ``predict_tensor_uint8``: the same for ``uint8`` image batches.
@@ -46,8 +47,6 @@ import numpy as np
 import tensorflow as tf
 
 COLOR_MODES = ("grayscale", "rgb")
-CROPS = (None, "center", "top", "bottom", "left", "right")
-INTERPOLATIONS = ("bilinear", "nearest", "bicubic", "area")
 METADATA_FILE = "kerasdoc.json"
 CLASS_NAMES_FILE = "class_names.txt"
 # Magic numbers of the formats tf.io.decode_image reads.
@@ -59,49 +58,61 @@ MAX_PIXELS = 100_000_000
 
 @dataclasses.dataclass(frozen=True)
 class Preprocessing:
-    """How an image becomes a model input: the steps training used, replayed at serving time.
+    """How an image becomes a model input: the ``generators`` flow's steps, replayed in serving.
+
+    The fields are the arguments of ``generators.ImageDataGenerator(rescale=...)`` and its
+    ``flow_from_directory(target_size=..., color_mode=..., crop=..., resize_mode=...,
+    padding_mode=..., interpolation=...)``; :meth:`flow_kwargs` gives them back, so training and
+    serving are configured from one object and run the same ops (``generators.ops``,
+    ``generators.crops``), in the same order: decode -> crop -> resize -> rescale.
 
     Attributes:
-        image_size: (height, width) the model takes.
-        color_mode: ``"grayscale"`` (1 channel, ITU-R 601 luma) or ``"rgb"`` (3 channels).
+        image_size: (height, width) the model takes (the flow's ``target_size``).
+        color_mode: ``"grayscale"`` (1 channel) or ``"rgb"`` (3 channels).
         rescale: factor applied to 0-255 pixel values last (``1/255`` as in the papers' Keras
-            generators; ``1.0`` leaves them as they are).
-        crop: ``None`` (resize the whole image), ``"center"`` (central ``crop_fraction`` of both
-            axes) or a band ``"top" | "bottom" | "left" | "right"`` (the first / last
-            ``crop_fraction`` of the rows / columns, as the RVL-CDIP region models of 001 use).
-        crop_fraction: fraction kept by ``crop``, in (0, 1].
-        interpolation: ``tf.image.resize`` method.
+            generators); None leaves them as they are.
+        crop: None or a ``generators.crops`` name (``"full" | "top" | "bottom" | "left" |
+            "right"``, the RVL-CDIP region crops of 001), applied before resizing.
+        resize_mode: ``"stretch"``, ``"pad"`` or ``"crop"`` (aspect handling).
+        padding_mode: ``"zeros"`` or ``"reflection"`` (for ``resize_mode="pad"``).
+        interpolation: resize method (``"bilinear"``, ``"area"``, ...).
     """
 
     image_size: tuple[int, int]
     color_mode: str = "grayscale"
-    rescale: float = 1.0 / 255.0
+    rescale: float | None = 1.0 / 255.0
     crop: str | None = None
-    crop_fraction: float = 0.5
+    resize_mode: str = "stretch"
+    padding_mode: str = "zeros"
     interpolation: str = "bilinear"
 
     def __post_init__(self) -> None:
+        from generators import crops
+        from generators.ops import INTERPOLATIONS, PADDING_MODES, RESIZE_MODES
+
         size = tuple(int(s) for s in self.image_size)
         if len(size) != 2 or min(size) < 1:
             raise ValueError(f"image_size must be (height, width) of positive integers. "
                              f"Received: image_size={self.image_size}")
         object.__setattr__(self, "image_size", size)
-        if self.color_mode not in COLOR_MODES:
-            raise ValueError(f"color_mode must be one of {COLOR_MODES}. "
-                             f"Received: color_mode={self.color_mode!r}")
-        if self.crop not in CROPS:
-            raise ValueError(f"crop must be one of {CROPS}. Received: crop={self.crop!r}")
-        if not 0.0 < float(self.crop_fraction) <= 1.0:
-            raise ValueError(f"crop_fraction must be in (0, 1]. "
-                             f"Received: crop_fraction={self.crop_fraction}")
-        if self.interpolation not in INTERPOLATIONS:
-            raise ValueError(f"interpolation must be one of {INTERPOLATIONS}. "
-                             f"Received: interpolation={self.interpolation!r}")
+        checks = [("color_mode", COLOR_MODES), ("resize_mode", RESIZE_MODES),
+                  ("padding_mode", PADDING_MODES), ("interpolation", INTERPOLATIONS),
+                  ("crop", (None, *sorted(crops.CROPS)))]
+        for field, allowed in checks:
+            if getattr(self, field) not in allowed:
+                raise ValueError(f"{field} must be one of {allowed}. "
+                                 f"Received: {field}={getattr(self, field)!r}")
 
     @property
     def channels(self) -> int:
         """1 for grayscale, 3 for RGB."""
         return 1 if self.color_mode == "grayscale" else 3
+
+    def flow_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for ``flow_from_directory`` / ``flow_from_labelfile``."""
+        return {"target_size": self.image_size, "color_mode": self.color_mode,
+                "crop": self.crop, "resize_mode": self.resize_mode,
+                "padding_mode": self.padding_mode, "interpolation": self.interpolation}
 
     def get_config(self) -> dict[str, Any]:
         """JSON-safe dict; :meth:`from_config` inverts it."""
@@ -126,56 +137,85 @@ class Preprocessing:
         if isinstance(shape, list):
             raise ValueError(f"Model {model.name!r} has {len(shape)} inputs; export takes "
                              "single-input image models.")
-        if len(shape) != 4 or shape[1] is None or shape[2] is None:
-            if "image_size" not in kwargs:
-                raise ValueError(f"Model {model.name!r} has input shape {shape}; pass "
-                                 "image_size=(height, width) for variable-size inputs.")
         if len(shape) != 4 or shape[3] not in (1, 3):
             raise ValueError(f"Model {model.name!r} takes input shape {shape}; expected "
                              "(batch, height, width, 1 or 3).")
+        if (shape[1] is None or shape[2] is None) and "image_size" not in kwargs:
+            raise ValueError(f"Model {model.name!r} has input shape {shape}; pass "
+                             "image_size=(height, width) for variable-size inputs.")
         kwargs.setdefault("image_size", (shape[1], shape[2]))
         kwargs.setdefault("color_mode", "grayscale" if shape[3] == 1 else "rgb")
         return cls(**kwargs)
 
 
-def _convert_color(images: tf.Tensor, color_mode: str) -> tf.Tensor:
-    """Float images [..., c] with c in 1-4 to 1 (grayscale) or 3 (rgb) channels; alpha dropped."""
-    c = tf.shape(images)[-1]
-    gray_in = images[..., :1]
-    rgb_in = images[..., :3]
+def _convert_color(image: tf.Tensor, color_mode: str) -> tf.Tensor:
+    """Float image [h, w, c], c in 1-4, to 1 (luma, ITU-R 601) or 3 channels; alpha dropped."""
+    c = tf.shape(image)[-1]
+    gray_in, rgb_in = image[..., :1], image[..., :3]
     if color_mode == "grayscale":
         return tf.cond(c >= 3, lambda: tf.image.rgb_to_grayscale(rgb_in), lambda: gray_in)
     return tf.cond(c >= 3, lambda: rgb_in, lambda: tf.image.grayscale_to_rgb(gray_in))
 
 
-def _crop(images: tf.Tensor, crop: str | None, fraction: float) -> tf.Tensor:
-    if crop is None or fraction == 1.0:
-        return images
-    h = tf.shape(images)[-3]
-    w = tf.shape(images)[-2]
-    kh = tf.maximum(1, tf.cast(tf.round(tf.cast(h, tf.float32) * fraction), tf.int32))
-    kw = tf.maximum(1, tf.cast(tf.round(tf.cast(w, tf.float32) * fraction), tf.int32))
-    if crop == "center":
-        top, left = (h - kh) // 2, (w - kw) // 2
-        return images[..., top:top + kh, left:left + kw, :]
-    if crop == "top":
-        return images[..., :kh, :, :]
-    if crop == "bottom":
-        return images[..., h - kh:, :, :]
-    if crop == "left":
-        return images[..., :, :kw, :]
-    return images[..., :, w - kw:, :]
+def _finish(image: tf.Tensor, prep: Preprocessing) -> tf.Tensor:
+    """crop -> resize -> rescale of one float [h, w, channels] image (the flows' order)."""
+    from generators import crops
+    from generators.ops import resize_image
+
+    crop = crops.get(prep.crop)
+    if crop is not None:
+        image = crop(image)
+    image = resize_image(image, prep.image_size, mode=prep.resize_mode,
+                         padding_mode=prep.padding_mode, interpolation=prep.interpolation)
+    if prep.rescale is not None:
+        image = image * float(prep.rescale)
+    return tf.ensure_shape(tf.cast(image, tf.float32), [*prep.image_size, prep.channels])
+
+
+def decode_and_preprocess(data: tf.Tensor, prep: Preprocessing) -> tf.Tensor:
+    """Encoded image bytes (scalar ``tf.string``) to one model input, as the flows do.
+
+    Decoding is ``generators.ops.decode_image`` (JPEG / PNG / BMP / GIF, first frame; the
+    decoder converts to ``prep.channels``; grayscale BMP / GIF go through RGB and
+    ``rgb_to_grayscale``), then crop, resize and rescale as in training.
+
+    Args:
+        data: scalar string tensor.
+        prep: Preprocessing.
+
+    Returns:
+        float32 [height, width, channels].
+
+    Example:
+        >>> png = tf.io.encode_png(tf.fill([30, 40, 3], tf.constant(255, tf.uint8)))
+        >>> x = decode_and_preprocess(png, Preprocessing((20, 20)))
+        >>> tuple(x.shape), float(tf.reduce_max(x))
+        ((20, 20, 1), 1.0)
+    """
+    return _finish(_decode(data, prep.channels), prep)
+
+
+def _decode(data: tf.Tensor, channels: int) -> tf.Tensor:
+    """``generators.ops.decode_image``; grayscale BMP / GIF (which TF's decoders cannot give
+    in one channel) are decoded as RGB and converted with ``rgb_to_grayscale``."""
+    from generators.ops import decode_image
+
+    if channels == 3:
+        return decode_image(data, 3)
+    head = tf.strings.substr(data, 0, 3)
+    rgb_only = tf.logical_or(tf.equal(head, "GIF"), tf.equal(tf.strings.substr(data, 0, 2), "BM"))
+    return tf.cond(rgb_only, lambda: tf.image.rgb_to_grayscale(decode_image(data, 3)),
+                   lambda: decode_image(data, 1))
 
 
 def preprocess_images(images: tf.Tensor, prep: Preprocessing) -> tf.Tensor:
-    """Turn decoded images (0-255 scale, any dtype and size) into model inputs.
+    """Decoded images (0-255 scale, uint8 or float, any size, 1-4 channels) to model inputs.
 
-    The one function both training pipelines and exported signatures call, so serving sees
-    exactly what training saw: colour conversion, crop, resize, rescale.
+    What ``predict_tensor`` does: colour conversion (RGB to luma with ITU-R 601 weights, gray
+    replicated to RGB, alpha dropped), then the flows' crop, resize and rescale.
 
     Args:
-        images: tensor [height, width, channels] or [batch, height, width, channels], channels
-            1 to 4, values on the 0-255 scale (uint8 or float).
+        images: tensor [height, width, channels] or [batch, height, width, channels].
         prep: Preprocessing. The steps to apply.
 
     Returns:
@@ -187,32 +227,17 @@ def preprocess_images(images: tf.Tensor, prep: Preprocessing) -> tf.Tensor:
         >>> tuple(y.shape), round(float(tf.reduce_max(y)), 3)
         ((20, 20, 1), 1.0)
     """
-    x = tf.cast(images, tf.float32)
-    x = _convert_color(x, prep.color_mode)
-    x = _crop(x, prep.crop, float(prep.crop_fraction))
-    x = tf.image.resize(x, prep.image_size, method=prep.interpolation)
-    x = x * tf.constant(prep.rescale, tf.float32)
-    static = x.shape.as_list()
-    x.set_shape(static[:-1] + [prep.channels])
-    return x
-
-
-def decode_image_bytes(data: tf.Tensor) -> tf.Tensor:
-    """Decode one JPEG / PNG / BMP / GIF (first frame) byte string to uint8 [h, w, c]."""
-    img = tf.io.decode_image(data, channels=0, dtype=tf.uint8, expand_animations=False)
-    img.set_shape([None, None, None])
-    return img
-
-
-def decode_and_preprocess(data: tf.Tensor, prep: Preprocessing) -> tf.Tensor:
-    """Encoded image bytes (scalar ``tf.string``) to one model input, as ``serving_default``."""
-    return preprocess_images(decode_image_bytes(data), prep)
+    images = tf.convert_to_tensor(images)
+    one = lambda img: _finish(_convert_color(tf.cast(img, tf.float32), prep.color_mode), prep)  # noqa: E731
+    if images.shape.rank == 3:
+        return one(images)
+    spec = tf.TensorSpec([*prep.image_size, prep.channels], tf.float32)
+    return tf.map_fn(one, images, fn_output_signature=spec)
 
 
 def _batch_from_bytes(images: tf.Tensor, prep: Preprocessing) -> tf.Tensor:
-    h, w = prep.image_size
-    return tf.map_fn(lambda b: decode_and_preprocess(b, prep), images,
-                     fn_output_signature=tf.TensorSpec([h, w, prep.channels], tf.float32))
+    spec = tf.TensorSpec([*prep.image_size, prep.channels], tf.float32)
+    return tf.map_fn(lambda b: decode_and_preprocess(b, prep), images, fn_output_signature=spec)
 
 
 # --------------------------------------------------------------------------------------------

@@ -92,10 +92,30 @@ def test_layout_versions_and_no_overwrite(tmp_path):
     assert meta["class_names"] == CLASSES and meta["preprocessing"][0]["image_size"] == [20, 20]
 
 
-def test_saved_model_cli_show_lists_named_signatures(exported):
+@pytest.fixture(scope="module")
+def saved_model_cli(exported, images, tmp_path_factory):
+    """`saved_model_cli show --all` and `saved_model_cli run` on a PNG, run side by side."""
     _, path = exported
-    out = subprocess.run([SAVED_MODEL_CLI, "show", "--all", "--dir", str(path)],
-                         capture_output=True, text=True, check=True).stdout
+    tmp = tmp_path_factory.mktemp("cli")
+    np.save(tmp / "in.npy", np.array([_encode(images[0], "PNG")], dtype=object),
+            allow_pickle=True)
+    cmds = {"show": [SAVED_MODEL_CLI, "show", "--all", "--dir", str(path)],
+            "run": [SAVED_MODEL_CLI, "run", "--dir", str(path), "--tag_set", "serve",
+                    "--signature_def", "serving_default", "--inputs",
+                    f"images={tmp / 'in.npy'}", "--outdir", str(tmp / "o")]}
+    procs = {k: subprocess.Popen(c, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for k, c in cmds.items()}
+    outs = {}
+    for k, proc in procs.items():
+        out, err = proc.communicate(timeout=240)
+        assert proc.returncode == 0, err
+        outs[k] = out
+    outs["outdir"] = tmp / "o"
+    return outs
+
+
+def test_saved_model_cli_show_lists_named_signatures(saved_model_cli):
+    out = saved_model_cli["show"]
     for sig in ("serving_default", "predict_tensor", "predict_tensor_uint8"):
         assert f"signature_def['{sig}']" in out
     for name in ("probabilities", "class_ids", "class_names", "top_k_probabilities",
@@ -104,44 +124,48 @@ def test_saved_model_cli_show_lists_named_signatures(exported):
     assert "dtype: DT_STRING" in out and "inputs['images']" in out
 
 
-def test_saved_model_cli_run_matches_keras_probabilities(exported, images, tmp_path):
-    model, path = exported
+def test_saved_model_cli_run_matches_keras_probabilities(exported, images, saved_model_cli):
+    model, _ = exported
     gray, _ = images
-    png = _encode(gray, "PNG")
-    np.save(tmp_path / "in.npy", np.array([png], dtype=object), allow_pickle=True)
-    subprocess.run([SAVED_MODEL_CLI, "run", "--dir", str(path), "--tag_set", "serve",
-                    "--signature_def", "serving_default", "--inputs",
-                    f"images={tmp_path / 'in.npy'}", "--outdir", str(tmp_path / "o")],
-                   capture_output=True, text=True, check=True)
-    probs = np.load(tmp_path / "o" / "probabilities.npy")
+    probs = np.load(saved_model_cli["outdir"] / "probabilities.npy")
     # Reference: the Keras model on the image rescaled by numpy (same size: no resize).
     want = model.predict(gray[None].astype("float32") / 255.0, verbose=0)
     np.testing.assert_allclose(probs, want, atol=1e-5)
-    names = np.load(tmp_path / "o" / "class_names.npy", allow_pickle=True)
+    names = np.load(saved_model_cli["outdir"] / "class_names.npy", allow_pickle=True)
     assert names[0].decode() == CLASSES[int(want.argmax())]
 
 
 @pytest.mark.parametrize("fmt", ["PNG", "BMP", "GIF", "JPEG"])
-def test_serving_default_decodes_every_format(exported, images, fmt):
+def test_serving_default_equals_the_training_flow(exported, images, fmt, tmp_path):
+    """The signature on file bytes gives what the model gives on the generators flow's batch."""
+    from generators import ImageDataGenerator
+
     model, path = exported
     loaded = tf.saved_model.load(str(path))
-    _, rgb = images
-    data = _encode(rgb, fmt)
-    out = loaded.signatures["serving_default"](images=tf.constant([data, data]))
-    if fmt == "JPEG":  # lossy: libjpeg settings differ between decoders; use TF's pixels
-        decoded = tf.io.decode_jpeg(data, channels=3).numpy().astype(np.float32)
-    else:  # decoded by PIL, independently of TensorFlow
-        decoded = np.array(Image.open(io.BytesIO(data)).convert("RGB"), np.float32)
-        if fmt != "GIF":  # GIF quantises colours to a palette
-            np.testing.assert_array_equal(decoded, rgb)
-    luma = decoded @ np.array([0.2989, 0.587, 0.114], np.float32)
-    x = tf.image.resize(luma[..., None], (20, 20)).numpy()[None] / 255.0
+    gray, rgb = images
+    (tmp_path / "c").mkdir()
+    files = []
+    for i, arr in enumerate([rgb, gray]):
+        data = _encode(arr, fmt)
+        (tmp_path / "c" / f"{i}.{fmt.lower()}").write_bytes(data)
+        files.append(data)
+    prep = Preprocessing((20, 20), "grayscale")
+    if fmt in ("PNG", "JPEG"):
+        flow = ImageDataGenerator(rescale=prep.rescale).flow_from_directory(
+            tmp_path, **prep.flow_kwargs(), class_mode=None, shuffle=False, batch_size=2)
+        x = next(iter(flow))
+    else:  # TF cannot decode BMP / GIF to one channel (nor can the flows yet): RGB -> luma
+        x = tf.stack([tf.image.resize(tf.image.rgb_to_grayscale(
+            np.array(Image.open(io.BytesIO(d)).convert("RGB"), np.float32)), (20, 20)) / 255.0
+            for d in files])
     want = model.predict(x, verbose=0)
-    np.testing.assert_allclose(out["probabilities"].numpy()[0], want[0], atol=1e-5)
-    np.testing.assert_allclose(out["probabilities"].numpy()[1], want[0], atol=1e-5)
+    out = loaded.signatures["serving_default"](images=tf.constant(files))
+    np.testing.assert_allclose(out["probabilities"].numpy(), want, atol=1e-5)
     assert out["top_k_class_ids"].shape == (2, 2)
     assert [n.decode() for n in out["top_k_class_names"].numpy()[0]] == \
         [CLASSES[i] for i in np.argsort(-want[0])[:2]]
+    if fmt == "PNG":  # lossless: the flow's pixels are the file's, independently read
+        np.testing.assert_allclose(x[1].numpy()[..., 0], gray[..., 0] / 255.0, atol=1e-6)
 
 
 def test_predict_tensor_signatures_take_float_and_uint8(exported, images):
@@ -229,7 +253,7 @@ def fake_server(exported):
     server.shutdown()
 
 
-def test_rest_body_decodes_to_the_signature_inputs(exported, images, fake_server):
+def test_rest_body_decodes_to_the_signature_inputs(exported, images, fake_server, capsys):
     model, path = exported
     gray, rgb = images
     files = [_encode(gray, "PNG"), _encode(rgb, "JPEG")]
@@ -244,6 +268,21 @@ def test_rest_body_decodes_to_the_signature_inputs(exported, images, fake_server
                                direct["probabilities"].numpy(), atol=1e-6)
     assert [p["class_names"] for p in preds] == \
         [n.decode() for n in direct["class_names"].numpy()]
+    # `kerasdoc predict NAME IMAGE... --server URL` prints the server's answer.
+    from kerasdoc.cli import main
+
+    tmp = Path(path).parent.parent
+    (tmp / "a.png").write_bytes(files[0])
+    (tmp / "b.jpg").write_bytes(files[1])
+    assert main(["predict", "docs", str(tmp / "a.png"), str(tmp / "b.jpg"),
+                 "--server", fake_server]) == 0
+    rows = [line.split("\t") for line in capsys.readouterr().out.strip().splitlines()]
+    assert [r[1] for r in rows] == [p["class_names"] for p in preds]
+    np.testing.assert_allclose([float(r[2]) for r in rows],
+                               direct["probabilities"].numpy().max(-1), atol=1e-5)
+    assert _FakeServing.bodies[-1]["instances"][0]["b64"] == body["instances"][0]["b64"]
+    assert main(["predict", "other", str(tmp / "a.png"), "--server", fake_server]) == 2
+    assert "HTTP 404" in capsys.readouterr().err
     with pytest.raises(ValueError, match="HTTP 404: no model"):
         predict_rest(predict_url(fake_server, "other"), files)
     with pytest.raises(ConnectionError, match="Cannot reach"):
@@ -262,7 +301,8 @@ def test_predict_url_forms():
 
 def test_ensemble_of_models_with_different_inputs(tmp_path, images):
     a, b = _model((20, 20, 1), "a"), _model((16, 16, 3), "b")
-    preps = [Preprocessing((20, 20), "grayscale"), Preprocessing((16, 16), "rgb", crop="top")]
+    preps = [Preprocessing((20, 20), "grayscale"),
+             Preprocessing((16, 16), "rgb", crop="top", interpolation="area")]
     path = export_for_serving([a, b], "ens", tmp_path, class_names=CLASSES,
                               preprocessing=preps, ensemble_weights=[3, 1])
     _, rgb = images
@@ -291,18 +331,22 @@ def test_mixed_precision_model_exports_float32(tmp_path, images):
 
 
 def test_crops_and_color_modes():
+    page = tf.concat([tf.zeros((300, 200, 1)), tf.fill((300, 200, 1), 255.0)], axis=0)
+    top = preprocess_images(page, Preprocessing((8, 8), crop="top"))
+    bottom = preprocess_images(page, Preprocessing((8, 8), crop="bottom"))
+    assert float(tf.reduce_max(top)) == 0.0 and float(tf.reduce_min(bottom)) == 1.0
     x = tf.reshape(tf.range(4 * 6, dtype=tf.float32), (4, 6, 1))
-    top = preprocess_images(x, Preprocessing((2, 6), crop="top", rescale=1.0))
-    np.testing.assert_array_equal(top.numpy()[..., 0], x.numpy()[:2, :, 0])
-    right = preprocess_images(x, Preprocessing((4, 3), crop="right", rescale=1.0))
-    np.testing.assert_array_equal(right.numpy()[..., 0], x.numpy()[:, 3:, 0])
-    center = preprocess_images(x, Preprocessing((2, 3), crop="center", rescale=1.0))
-    np.testing.assert_array_equal(center.numpy()[..., 0], x.numpy()[1:3, 1:4, 0])
-    rgb = preprocess_images(x, Preprocessing((4, 6), "rgb", rescale=1.0))
-    assert rgb.shape == (4, 6, 3)
-    rgba = tf.concat([tf.fill([4, 6, 3], 100.0), tf.zeros([4, 6, 1])], -1)
-    np.testing.assert_allclose(preprocess_images(rgba, Preprocessing((4, 6), rescale=1.0)),
-                               np.full((4, 6, 1), 100.0 * 0.9999), rtol=1e-5)
+    same = preprocess_images(x, Preprocessing((4, 6), rescale=None))
+    np.testing.assert_array_equal(same.numpy(), x.numpy())
+    rgb = preprocess_images(x, Preprocessing((4, 6), "rgb", rescale=None))
+    np.testing.assert_array_equal(rgb.numpy(), np.repeat(x.numpy(), 3, -1))
+    rgba = tf.concat([tf.fill([2, 4, 6, 3], 100.0), tf.zeros([2, 4, 6, 1])], -1)
+    got = preprocess_images(rgba, Preprocessing((4, 6), rescale=None))
+    assert got.shape == (2, 4, 6, 1)
+    np.testing.assert_allclose(got, np.full((2, 4, 6, 1), 100.0 * 0.9999), rtol=1e-5)
+    padded = preprocess_images(tf.fill([2, 8, 1], 255.0), Preprocessing((8, 8),
+                               resize_mode="pad", rescale=None))
+    assert float(padded[0, 0, 0]) == 0.0 and float(padded[4, 4, 0]) == 255.0
 
 
 def test_bad_arguments_raise_clear_errors(tmp_path):
@@ -320,8 +364,10 @@ def test_bad_arguments_raise_clear_errors(tmp_path):
                             keras.layers.Flatten(name="g")(inp)])
     with pytest.raises(ValueError, match="2 outputs"):
         export_for_serving(two, "x", tmp_path)
-    with pytest.raises(ValueError, match="color_mode"):
+    with pytest.raises(ValueError, match="color_mode must be one of"):
         Preprocessing((4, 4), "cmyk")
+    with pytest.raises(ValueError, match="crop must be one of"):
+        Preprocessing((4, 4), crop="middle")
     with pytest.raises(ValueError, match="Unknown preprocessing keys"):
         Preprocessing.from_config({"image_size": [4, 4], "mean": 0})
 
