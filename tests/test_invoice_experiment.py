@@ -1,0 +1,135 @@
+"""Invoice paper (seeds/000): demo data, the `invoice` experiment end to end, the benchmark."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kerasdoc.demo.invoices import CLASSES, DATA_LABEL, make_invoice_demo
+
+
+def test_demo_writes_class_folders_deterministically(tmp_path):
+    a = make_invoice_demo(tmp_path / "a", per_class=3, test_per_class=2, size=(64, 48), seed=3)
+    b = make_invoice_demo(tmp_path / "b", per_class=3, test_per_class=2, size=(64, 48), seed=3)
+    for split, n in (("train", 3), ("test", 2)):
+        assert sorted(p.name for p in (a / split).iterdir()) == sorted(CLASSES)
+        for cls in CLASSES:
+            files = sorted((a / split / cls).glob("*.jpg"))
+            assert len(files) == n
+            assert [f.read_bytes() for f in files] == [
+                (b / split / cls / f.name).read_bytes() for f in files]
+    import cv2
+
+    img = cv2.imread(str(next((a / "train" / "vat").glob("*.jpg"))))
+    assert img.shape == (64, 48, 3) and img.std() > 5
+
+
+def test_demo_layouts_differ():
+    # The three page layouts differ in shape (landscape, small ticket, portrait slip) and ink.
+    from kerasdoc.demo.invoices import _DRAW
+
+    rng = np.random.default_rng(0)
+    pages = {c: _DRAW[c](rng) for c in CLASSES}
+    assert pages["vat"].shape[1] > pages["vat"].shape[0]
+    assert pages["taxi"].shape[0] > 2 * pages["taxi"].shape[1] * 0.9
+    assert pages["train"].size < pages["vat"].size
+    assert len({round(float((p < 128).mean()), 3) for p in pages.values()}) == 3
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    ({"per_class": 1}, "per_class must be >= 2. Received: per_class=1"),
+    ({"test_per_class": -1}, "test_per_class must be >= 0"),
+    ({"size": (8, 64)}, r"size must be \(height, width\), each >= 16. Received: size=\(8, 64\)"),
+])
+def test_demo_rejects_bad_arguments(tmp_path, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        make_invoice_demo(tmp_path, **kwargs)
+
+
+def test_quick_experiment_on_generated_demo_data(tmp_path):
+    from experiments.invoice import main
+
+    res = main(["--quick", "--models", "invoice_resnet", "--epochs", "1",
+                "--out", str(tmp_path)])
+    assert res["data"] == DATA_LABEL
+    assert set(res["models"]) == {"invoice_resnet"}
+    for name, r in res["models"].items():
+        assert 0.0 <= r["accuracy"] <= 1.0
+        assert r["paper_parameters"] > 0 and r["trainable_parameters"] > 0
+        cm = np.asarray(r["confusion_matrix"])
+        assert cm.shape == (3, 3) and cm.sum() == 9  # 3 test images per class
+        assert (tmp_path / f"history_{name}.png").stat().st_size > 1000
+    # The split is stratified 70/30 of 8 per class: 2 validation images per class.
+    assert (res["train_samples"], res["val_samples"]) == (18, 6)
+    md = (tmp_path / "results.md").read_text()
+    assert "generated demo data" in md and "| invoice_resnet |" in md and "97.61" in md
+    saved = json.loads((tmp_path / "results.json").read_text())
+    assert saved["best_model"] == "invoice_resnet"
+    cfg = json.loads((tmp_path / "config.json").read_text())
+    assert cfg["quick"] is True and cfg["data_label"] == DATA_LABEL
+    assert (tmp_path / "confusion_matrix.png").exists() and (tmp_path / "accuracy.png").exists()
+
+
+def test_experiment_on_a_folder_with_test_set_and_export(tmp_path):
+    from experiments.invoice import main
+
+    root = make_invoice_demo(tmp_path / "data", per_class=5, test_per_class=2, size=(48, 40))
+    res = main(["--data", str(root / "train"), "--test", str(root / "test"), "--models",
+                "invoice_resnet", "--epochs", "1", "--image-size", "32", "--out",
+                str(tmp_path / "out"), "--export", "--export-dir", str(tmp_path / "models")])
+    assert res["data"].startswith("real data: ") and "test set" in res["evaluated_on"]
+    assert res["image_size"] == 32
+    exported = Path(res["exported"])
+    assert exported.parent.name == "invoice_invoice_resnet" and exported.name == "1"
+    assert (exported / "saved_model.pb").exists()
+
+
+def test_experiment_errors_name_the_bad_input(tmp_path):
+    from experiments.invoice import main
+
+    missing = tmp_path / "nope"
+    with pytest.raises(FileNotFoundError, match=f"--data {missing} is not a folder"):
+        main(["--data", str(missing), "--out", str(tmp_path / "o")])
+    with pytest.raises(ValueError, match=r"Unknown model\(s\) \['lenet'\]"):
+        main(["--quick", "--models", "lenet", "--out", str(tmp_path / "o")])
+
+
+def test_experiment_is_listed():
+    from experiments import list_experiments
+
+    assert "invoice" in list_experiments()
+
+
+def test_benchmark_reports_ratios_to_resnet18():
+    from benchmarks.invoice_models import run, to_markdown
+
+    rows = run(image_size=32, repeats=2, models=("resnet18", "invoice_resnet"), batches=(1, 2))
+    ref = rows["resnet18"]
+    assert ref["params_ratio"] == ref["flops_ratio"] == ref["latency_b1_ratio"] == 1.0
+    inv = rows["invoice_resnet"]
+    assert inv["trainable_parameters"] == 701_283
+    assert inv["params_ratio"] == pytest.approx(701_283 / 11_174_787)
+    assert inv["latency_b2_ms"] > 0 and inv["flops"] < ref["flops"]
+    assert "| invoice_resnet | 701,283 |" in to_markdown(rows, batches=(1, 2))
+    with pytest.raises(ValueError, match="must include the reference 'resnet18'"):
+        run(image_size=32, repeats=1, models=("invoice_resnet",))
+
+
+def test_sroie_vendors_split_is_seeded_and_stratified(shared_data):
+    from experiments.invoice import make_generators
+
+    folder = shared_data / "sroie-vendors" / "train"
+    if not folder.is_dir():
+        pytest.skip(f"{folder} is absent")
+    gen, _ = make_generators(0.3, seed=0)
+    kw = dict(target_size=(64, 64), color_mode="grayscale", batch_size=8)
+    train = gen.flow_from_directory(folder, subset="training", seed=0, **kw)
+    val = gen.flow_from_directory(folder, subset="validation", shuffle=False, **kw)
+    assert train.class_indices == {"gardenia": 0, "sanyu": 1, "unihakka": 2}
+    assert (train.samples, val.samples) == (57, 25)
+    assert np.bincount(val.classes).tolist() == [10, 7, 8]
+    assert not set(train.filenames) & set(val.filenames)
+    x, y = next(iter(val))
+    assert x.shape == (8, 64, 64, 1) and y.shape == (8, 3)
+    assert 0.0 <= float(np.min(x)) and float(np.max(x)) <= 1.0
