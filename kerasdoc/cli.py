@@ -17,6 +17,7 @@ Each sub-command is a ``_cmd_<name>(args) -> int`` function with its parser adde
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from collections.abc import Sequence
 
@@ -30,12 +31,14 @@ def _cmd_list(args: argparse.Namespace) -> int:
     for name in list_models():
         spec = model_spec(name)
         if args.no_params:
-            rows.append([name, spec.paper, ""])
+            rows.append([name, spec.paper, "", ""])
             continue
         model = get_model(name)
-        rows.append([name, spec.paper, f"{model.count_params():,}"])
-    print("Models (parameters for the default configuration, as Keras count_params()):")
-    print(markdown_table(["model", "paper", "parameters"], rows))
+        trainable = sum(math.prod(w.shape) for w in model.trainable_weights)
+        rows.append([name, spec.paper, f"{model.count_params():,}", f"{trainable:,}"])
+    print("Models (parameters of the default configuration: Keras count_params(), which counts "
+          "BatchNormalization moving statistics, and the trainable ones):")
+    print(markdown_table(["model", "paper", "parameters", "trainable"], rows))
     print()
     print("Experiments (kerasdoc reproduce NAME):")
     print(markdown_table(["experiment", "description"], list(list_experiments().items())))

@@ -10,7 +10,8 @@ from kerasdoc.cli import main
 def test_list_prints_models_with_counts_and_experiments(capsys):
     assert main(["list"]) == 0
     out = capsys.readouterr().out
-    assert "| digits_cnn | 002 | 1,199,882 |" in out
+    assert "| digits_cnn | 002 | 1,199,882 | 1,199,882 |" in out
+    assert "| invoice_resnet | 000 | 703,907 | 701,283 |" in out  # the paper counts trainable
     assert "| numeric-loss |" in out
 
 
