@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from experiments._common import Timer, base_parser, config_of, resolve_out
+from experiments._common import Timer, base_parser, config_of, resolve_out, strategy_of
 
 NAME = "invoice"
 PAPER = "000"
@@ -104,6 +104,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
     from sklearn.metrics import confusion_matrix
 
     from kerasdoc.demo.invoices import DATA_LABEL, make_invoice_demo
+    from kerasdoc.distribute import describe, global_batch_size
     from kerasdoc.models.invoice import PAPER_ACCURACY, PAPER_PARAMS, trainable_param_count
     from kerasdoc.reporting import (
         grouped_bar_plot,
@@ -114,13 +115,14 @@ def main(argv: Sequence[str] | None = None) -> dict:
     )
 
     args = build_parser().parse_args(argv)
+    strategy = strategy_of(args)
     out = resolve_out(args, NAME)
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     unknown = [m for m in models if m not in MODELS]
     if unknown:
         raise ValueError(f"Unknown model(s) {unknown}. Expected some of: {', '.join(MODELS)}")
     epochs = args.epochs or (2 if args.quick else 40)
-    batch_size = args.batch_size or 16
+    batch_size = global_batch_size(args.batch_size or 16, strategy)
     size = 32 if args.quick and args.image_size == 64 else args.image_size
 
     if args.data:
@@ -166,9 +168,10 @@ def main(argv: Sequence[str] | None = None) -> dict:
     trained = {}
     for i, name in enumerate(models, start=1):
         keras.utils.set_random_seed(args.seed)
-        model = build_model(name, (size, size, 1), len(class_names))
-        model.compile(optimizer=keras.optimizers.Adam(args.lr), loss="categorical_crossentropy",
-                      metrics=["accuracy"])
+        with strategy.scope():
+            model = build_model(name, (size, size, 1), len(class_names))
+            model.compile(optimizer=keras.optimizers.Adam(args.lr),
+                          loss="categorical_crossentropy", metrics=["accuracy"])
         print(f"[invoice] ({i}/{len(models)}) {name}: {trainable_param_count(model):,} "
               f"trainable parameters; training ...", flush=True)
         with Timer() as t:
@@ -252,7 +255,8 @@ def main(argv: Sequence[str] | None = None) -> dict:
         "models": per_model,
     }
     write_results(out, results, config_of(args, epochs=epochs, batch_size=batch_size,
-                                          image_size=size, data_label=data_label), md)
+                                          image_size=size, data_label=data_label,
+                                          strategy_resolved=describe(strategy)), md)
     print()
     print(md)
     return results

@@ -68,6 +68,7 @@ def test_quick_experiment_on_generated_demo_data(tmp_path):
     assert saved["best_model"] == "invoice_resnet"
     cfg = json.loads((tmp_path / "config.json").read_text())
     assert cfg["quick"] is True and cfg["data_label"] == DATA_LABEL
+    assert cfg["strategy_resolved"]["replicas_in_sync"] == 1
     assert (tmp_path / "confusion_matrix.png").exists() and (tmp_path / "accuracy.png").exists()
 
 
