@@ -29,6 +29,7 @@ import numpy as np
 import tensorflow as tf
 
 from kerasdoc.reporting import plot_confusion_matrix as _plot_cm
+from kerasdoc.reporting import save_figure
 
 EDGE_KERNEL = np.array([[0.0, -5 / 3, 1.0], [-5 / 3, -5 / 3, 1.0], [1.0, 1.0, 1.0]]) / 6
 
@@ -216,12 +217,7 @@ class Interpretation:
             ax.set_title(f"{self.class_names[pred]}/{self.class_names[self.targets[i]]}/"
                          f"{loss:.2f}/{self.probs[i, self.targets[i]]:.2f}", fontsize=9)
         fig.suptitle("prediction/actual/loss/probability")
-        fig.tight_layout()
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=100)
-        plt.close(fig)
-        return path
+        return save_figure(fig, path, dpi=100)
 
 
 def last_conv_layer(model: keras.Model) -> str:
@@ -334,12 +330,7 @@ def plot_heatmap(image, heatmap: np.ndarray, path: str | Path, *, title: str = "
     ax.imshow(heatmap, alpha=0.6, extent=(0, w, h, 0), interpolation="bilinear", cmap="magma")
     if title:
         ax.set_title(title, fontsize=9)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=100)
 
 
 def apply_kernel(image, kernel=EDGE_KERNEL, path: str | Path | None = None) -> np.ndarray:

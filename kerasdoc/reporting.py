@@ -121,11 +121,16 @@ def grouped_bar_plot(path: str | Path, categories: Sequence[Any],
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.legend(fontsize=8)
+    return save_figure(fig, path)
+
+
+def save_figure(fig, path: str | Path, *, dpi: int = 110) -> Path:
+    """Lay out ``fig``, write it to ``path`` (PNG; folders created), close it, return the path."""
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    fig.savefig(path, dpi=dpi)
+    _pyplot().close(fig)
     return path
 
 
@@ -159,12 +164,7 @@ def plot_confusion_matrix(cm: np.ndarray, class_names: Sequence[str], path: str 
             txt = f"{shown[i, j]:.2f}" if normalize else f"{int(cm[i, j])}"
             ax.text(j, i, txt, ha="center", va="center", fontsize=8,
                     color="white" if shown[i, j] > thresh else "black")
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def plot_history(history: dict[str, Sequence[float]], path: str | Path, *,
@@ -183,12 +183,7 @@ def plot_history(history: dict[str, Sequence[float]], path: str | Path, *,
         if ax.lines:
             ax.legend(fontsize=8)
     fig.suptitle(title)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def plot_error_histograms(path: str | Path, counts: dict[str, dict[str, Sequence[float]]], *,
@@ -222,9 +217,4 @@ def plot_error_histograms(path: str | Path, counts: dict[str, dict[str, Sequence
         ax.legend(fontsize=8)
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)

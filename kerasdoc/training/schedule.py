@@ -27,6 +27,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from kerasdoc.reporting import save_figure
 from kerasdoc.training.groups import group_lr_multipliers, layer_groups
 from kerasdoc.training.optim import DiscriminativeAdam, lr_range
 
@@ -336,12 +337,7 @@ def plot_lr_find(result: LRFinderResult, path: str | Path) -> Path:
     ax.set_ylabel("loss")
     ax.set_title("LR finder")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def lr_find(model: keras.Model, data, *, start_lr: float = 1e-7, end_lr: float = 10.0,
