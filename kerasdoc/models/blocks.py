@@ -51,6 +51,8 @@ def apply_basic_block(
     kernel_size: int = 3,
     *,
     bn_on_identity: bool = False,
+    bn_on_projection: bool = True,
+    use_bias: bool = False,
     name: str,
 ):
     """ResNet basic block (two convolutions) with a projection shortcut where shapes change.
@@ -61,7 +63,11 @@ def apply_basic_block(
         stride: int. Stride of the first convolution and of the projection shortcut.
         kernel_size: int. Kernel size of both convolutions. Defaults to 3.
         bn_on_identity: bool. Also put a BatchNormalization on an identity shortcut (the invoice
-            paper's "BN on the shortcut"); a projection shortcut always has its BN.
+            paper's "BN on the shortcut"). Defaults to False.
+        bn_on_projection: bool. BatchNormalization after the 1x1 projection conv (torchvision's
+            layout). Defaults to True.
+        use_bias: bool. Biased convolutions (the invoice paper's counts need them).
+            Defaults to False.
         name: str. Prefix of every layer name.
 
     Returns:
@@ -70,13 +76,19 @@ def apply_basic_block(
     in_channels = x.shape[-1]
     shortcut = x
     if stride != 1 or in_channels != filters:
-        shortcut = apply_conv_bn(x, filters, 1, stride, activation=None, name=f"{name}_0")
+        if bn_on_projection:
+            shortcut = apply_conv_bn(x, filters, 1, stride, activation=None, use_bias=use_bias,
+                                     name=f"{name}_0")
+        else:
+            shortcut = layers.Conv2D(filters, 1, strides=stride, use_bias=use_bias,
+                                     kernel_initializer="he_normal", name=f"{name}_0_conv")(x)
     elif bn_on_identity:
         shortcut = layers.BatchNormalization(
             epsilon=BN_EPSILON, momentum=BN_MOMENTUM, name=f"{name}_0_bn"
         )(x)
-    y = apply_conv_bn(x, filters, kernel_size, stride, name=f"{name}_1")
-    y = apply_conv_bn(y, filters, kernel_size, 1, activation=None, name=f"{name}_2")
+    y = apply_conv_bn(x, filters, kernel_size, stride, use_bias=use_bias, name=f"{name}_1")
+    y = apply_conv_bn(y, filters, kernel_size, 1, activation=None, use_bias=use_bias,
+                      name=f"{name}_2")
     y = layers.Add(name=f"{name}_add")([shortcut, y])
     return layers.Activation("relu", name=f"{name}_out")(y)
 

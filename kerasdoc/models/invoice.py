@@ -62,8 +62,7 @@ import keras
 from keras import layers
 
 from kerasdoc.models.blocks import (
-    BN_EPSILON,
-    BN_MOMENTUM,
+    apply_basic_block,
     apply_conv_bn,
     apply_resnet_stages,
     apply_resnet_stem,
@@ -124,27 +123,6 @@ def _check(input_shape: Sequence[int], num_classes: int) -> tuple[int, int, int]
     return shape  # type: ignore[return-value]
 
 
-def _apply_block(x, filters: int, stride: int, kernel_size: int, *, conv_bias: bool,
-                 bn_on_identity: bool, bn_on_projection: bool, name: str):
-    """Basic block with the paper's options; layer names follow ``blocks.apply_basic_block``."""
-    shortcut = x
-    if stride != 1 or x.shape[-1] != filters:
-        if bn_on_projection:
-            shortcut = apply_conv_bn(x, filters, 1, stride, activation=None, use_bias=conv_bias,
-                                     name=f"{name}_0")
-        else:
-            shortcut = layers.Conv2D(filters, 1, strides=stride, use_bias=conv_bias,
-                                     kernel_initializer="he_normal", name=f"{name}_0_conv")(x)
-    elif bn_on_identity:
-        shortcut = layers.BatchNormalization(epsilon=BN_EPSILON, momentum=BN_MOMENTUM,
-                                             name=f"{name}_0_bn")(x)
-    y = apply_conv_bn(x, filters, kernel_size, stride, use_bias=conv_bias, name=f"{name}_1")
-    y = apply_conv_bn(y, filters, kernel_size, 1, activation=None, use_bias=conv_bias,
-                      name=f"{name}_2")
-    y = layers.Add(name=f"{name}_add")([shortcut, y])
-    return layers.Activation("relu", name=f"{name}_out")(y)
-
-
 def build_resnet_variant(
     input_shape: Sequence[int] = DEFAULT_INPUT,
     num_classes: int = 3,
@@ -198,9 +176,9 @@ def build_resnet_variant(
     for s, (n_blocks, width, k) in enumerate(zip(blocks, widths, kernel_sizes), start=1):
         for b in range(1, n_blocks + 1):
             stride = 2 if (b == 1 and s > 1) else 1
-            x = _apply_block(x, width, stride, k, conv_bias=conv_bias,
-                             bn_on_identity=bn_on_identity, bn_on_projection=bn_on_projection,
-                             name=f"stage{s}_block{b}")
+            x = apply_basic_block(x, width, stride, k, use_bias=conv_bias,
+                                  bn_on_identity=bn_on_identity,
+                                  bn_on_projection=bn_on_projection, name=f"stage{s}_block{b}")
     x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
     outputs = layers.Dense(num_classes, activation="softmax", name="predictions")(x)
     return keras.Model(inputs, outputs, name=name)
