@@ -49,9 +49,8 @@ import tensorflow as tf
 COLOR_MODES = ("grayscale", "rgb")
 METADATA_FILE = "kerasdoc.json"
 CLASS_NAMES_FILE = "class_names.txt"
-# Magic numbers of the formats tf.io.decode_image reads.
-_MAGIC = {b"\xff\xd8\xff": "jpeg", b"\x89PNG\r\n\x1a\n": "png", b"GIF87a": "gif",
-          b"GIF89a": "gif", b"BM": "bmp"}
+# The formats tf.io.decode_image reads inside the serving graph (no TIFF there).
+SERVING_FORMATS = ("jpeg", "png", "gif", "bmp")
 MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_PIXELS = 100_000_000
 
@@ -244,14 +243,6 @@ def _batch_from_bytes(images: tf.Tensor, prep: Preprocessing) -> tf.Tensor:
 # Checking files before decoding (predict on user paths)
 # --------------------------------------------------------------------------------------------
 
-def sniff_image_format(data: bytes) -> str | None:
-    """``"jpeg" | "png" | "gif" | "bmp"`` from the magic number, or None for anything else."""
-    for magic, fmt in _MAGIC.items():
-        if data.startswith(magic):
-            return fmt
-    return None
-
-
 def read_image_file(path: str | Path, *, max_bytes: int = MAX_FILE_BYTES,
                     max_pixels: int = MAX_PIXELS) -> bytes:
     """Read an image file's bytes after checking it is a decodable image of sane size.
@@ -273,27 +264,33 @@ def read_image_file(path: str | Path, *, max_bytes: int = MAX_FILE_BYTES,
         Traceback (most recent call last):
         FileNotFoundError: Image file /no/such.png does not exist.
     """
+    from generators.files import BadImageFile, image_size, sniff_image
+
     p = Path(path)
     if not p.is_file():
         raise FileNotFoundError(f"Image file {p} does not exist (or is not a file).")
     size = p.stat().st_size
     if size > max_bytes:
         raise ValueError(f"Image file {p} is {size:,} bytes; the limit is {max_bytes:,} bytes.")
-    data = p.read_bytes()
-    fmt = sniff_image_format(data)
-    if fmt is None:
-        raise ValueError(f"{p} is not an image: expected JPEG, PNG, BMP or GIF content "
-                         f"(first bytes {data[:8]!r}).")
+    try:  # the generators' checks: magic number, then truncation (end markers)
+        fmt = sniff_image(p)
+    except BadImageFile as e:
+        if e.reason.startswith("not a "):
+            raise ValueError(f"{p} is not an image: expected JPEG, PNG, BMP or GIF content "
+                             f"({e.reason}).") from e
+        raise ValueError(f"{p} is damaged and its header cannot be read: {e.reason}") from e
+    if fmt not in SERVING_FORMATS:
+        raise ValueError(f"{p} is not an image the serving graph decodes: expected JPEG, PNG, "
+                         f"BMP or GIF content, got {fmt.upper()}.")
     try:
-        from PIL import Image
-        with Image.open(p) as im:
-            w, h = im.size
-    except Exception as e:  # noqa: BLE001 - any header failure is the user's file
-        raise ValueError(f"{p} looks like {fmt.upper()} but its header cannot be read: {e}") from e
+        h, w = image_size(p)
+    except BadImageFile as e:
+        raise ValueError(f"{p} looks like {fmt.upper()} but its header cannot be read: "
+                         f"{e.reason}") from e
     if w * h > max_pixels:
         raise ValueError(f"Image {p} is {w}x{h} = {w * h:,} pixels; the limit is "
                          f"{max_pixels:,} pixels.")
-    return data
+    return p.read_bytes()
 
 
 # --------------------------------------------------------------------------------------------
