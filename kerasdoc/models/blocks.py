@@ -108,9 +108,9 @@ def apply_bottleneck_block(x, filters: int, stride: int = 1, *, expansion: int =
 
 
 def apply_resnet_stem(x, filters: int = 64, kernel_size: int = 7, *, pool: bool = True,
-                      name: str = "stem"):
+                      use_bias: bool = False, name: str = "stem"):
     """ResNet stem: conv (stride 2) -> BN -> ReLU -> 3x3 max-pool (stride 2)."""
-    x = apply_conv_bn(x, filters, kernel_size, 2, name=f"{name}_1")
+    x = apply_conv_bn(x, filters, kernel_size, 2, use_bias=use_bias, name=f"{name}_1")
     if pool:
         x = layers.MaxPooling2D(3, strides=2, padding="same", name=f"{name}_pool")(x)
     return x
@@ -122,21 +122,32 @@ def apply_resnet_stages(
     widths: Sequence[int],
     *,
     block: str = "basic",
-    kernel_size: int = 3,
+    kernel_size: int | Sequence[int] = 3,
     bn_on_identity: bool = False,
+    bn_on_projection: bool = True,
+    use_bias: bool = False,
     name: str = "stage",
 ):
     """Stack ResNet stages; every stage but the first starts with stride 2.
 
-    Layer names are ``{name}{stage}_block{i}_...`` (1-based), e.g. ``stage2_block1_1_conv``.
+    ``kernel_size`` is one size for all basic blocks or one per stage; ``bn_on_identity``,
+    ``bn_on_projection`` and ``use_bias`` go to :func:`apply_basic_block`. Layer names are
+    ``{name}{stage}_block{i}_...`` (1-based), e.g. ``stage2_block1_1_conv``.
     """
-    for s, (n_blocks, width) in enumerate(zip(blocks_per_stage, widths), start=1):
+    kernels = ([kernel_size] * len(widths) if isinstance(kernel_size, int)
+               else list(kernel_size))
+    if not (len(blocks_per_stage) == len(widths) == len(kernels)):
+        raise ValueError("blocks_per_stage, widths and kernel_size must name the same number of "
+                         f"stages. Received: blocks_per_stage={blocks_per_stage!r}, "
+                         f"widths={widths!r}, kernel_size={kernel_size!r}")
+    for s, (n_blocks, width, k) in enumerate(zip(blocks_per_stage, widths, kernels), start=1):
         for b in range(1, n_blocks + 1):
             stride = 2 if (b == 1 and s > 1) else 1
             block_name = f"{name}{s}_block{b}"
             if block == "basic":
-                x = apply_basic_block(x, width, stride, kernel_size,
-                                      bn_on_identity=bn_on_identity, name=block_name)
+                x = apply_basic_block(x, width, stride, k, bn_on_identity=bn_on_identity,
+                                      bn_on_projection=bn_on_projection, use_bias=use_bias,
+                                      name=block_name)
             elif block == "bottleneck":
                 x = apply_bottleneck_block(x, width, stride, name=block_name)
             else:

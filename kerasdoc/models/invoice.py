@@ -62,8 +62,6 @@ import keras
 from keras import layers
 
 from kerasdoc.models.blocks import (
-    apply_basic_block,
-    apply_conv_bn,
     apply_resnet_stages,
     apply_resnet_stem,
 )
@@ -171,14 +169,10 @@ def build_resnet_variant(
                          f"Received: widths={widths!r}, kernel_sizes={kernel_sizes!r}, "
                          f"blocks={blocks!r}")
     inputs = keras.Input(shape, name="image")
-    x = apply_conv_bn(inputs, stem_filters, stem_kernel, 2, use_bias=conv_bias, name="stem_1")
-    x = layers.MaxPooling2D(3, strides=2, padding="same", name="stem_pool")(x)
-    for s, (n_blocks, width, k) in enumerate(zip(blocks, widths, kernel_sizes), start=1):
-        for b in range(1, n_blocks + 1):
-            stride = 2 if (b == 1 and s > 1) else 1
-            x = apply_basic_block(x, width, stride, k, use_bias=conv_bias,
-                                  bn_on_identity=bn_on_identity,
-                                  bn_on_projection=bn_on_projection, name=f"stage{s}_block{b}")
+    x = apply_resnet_stem(inputs, stem_filters, stem_kernel, use_bias=conv_bias, name="stem")
+    x = apply_resnet_stages(x, blocks, widths, kernel_size=kernel_sizes, use_bias=conv_bias,
+                            bn_on_identity=bn_on_identity, bn_on_projection=bn_on_projection,
+                            name="stage")
     x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
     outputs = layers.Dense(num_classes, activation="softmax", name="predictions")(x)
     return keras.Model(inputs, outputs, name=name)
