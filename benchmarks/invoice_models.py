@@ -132,7 +132,8 @@ def measure_latency(models: dict, batch: int, repeats: int, warmup: int = 3,
 def run(image_size: int = 64, repeats: int = 20, models: Sequence[str] = MODELS,
         batches: Sequence[int] = (1, 32)) -> dict:
     """Measure every model; returns ``{name: {...}}`` with absolute values and ratios."""
-    from kerasdoc.models.invoice import PAPER_PARAMS, trainable_param_count
+    from kerasdoc.models.invoice import PAPER_PARAMS
+    from kerasdoc.models.weights import trainable_param_count
 
     if REFERENCE not in models:
         raise ValueError(f"models must include the reference {REFERENCE!r}. Received: {models}")

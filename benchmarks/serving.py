@@ -35,7 +35,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from kerasdoc.export import Preprocessing, export_for_serving
+from generators.spec import ImageSpec
+from kerasdoc.export import export_for_serving
 
 
 def build_resnet18(size: int, num_classes: int) -> keras.Model:
@@ -91,11 +92,11 @@ def main(argv: list[str] | None = None) -> dict:
           f"{model.input_shape}; TF {tf.__version__}, Keras {keras.__version__}, "
           f"CPU threads {tf.config.threading.get_inter_op_parallelism_threads() or 'default'}",
           flush=True)
-    prep = Preprocessing((args.image_size, args.image_size), "rgb")
+    prep = ImageSpec((args.image_size, args.image_size), "rgb")
     with tempfile.TemporaryDirectory() as tmp:
         path = export_for_serving(model, "bench", tmp, class_names=[f"c{i}" for i in
                                                                      range(args.classes)],
-                                  preprocessing=prep)
+                                  spec=prep)
         loaded = tf.saved_model.load(str(path))
         tensor_sig = loaded.signatures["predict_tensor"]
         bytes_sig = loaded.signatures["serving_default"]

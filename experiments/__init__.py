@@ -1,8 +1,13 @@
 """One script per paper table; each is runnable as ``kerasdoc reproduce NAME`` or ``python -m``.
 
 Every module here that defines ``NAME`` (the experiment's name on the command line), ``PAPER``
-(the seed document) and ``main(argv=None) -> dict`` is an experiment; :func:`list_experiments`
-finds them, so a new script needs no registration.
+(its key in :mod:`kerasdoc.papers`) and ``main(argv=None) -> dict`` is an experiment;
+:func:`list_experiments` finds them by reading their source (no import, so ``kerasdoc list``
+stays fast), and a new script needs no registration.
+
+Each experiment has the same shape (see ``experiments/numeric_loss.py``): ``build_parser()``,
+``load_data(args)``, ``run(args, data, run_ctx)``, ``summarise(...)``, ``render_markdown(...)``
+and a short ``main``.
 
 Example:
     >>> from experiments import list_experiments
@@ -12,32 +17,52 @@ Example:
 
 from __future__ import annotations
 
+import ast
 import importlib
 import pkgutil
+from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 
-def _modules() -> dict[str, ModuleType]:
-    found = {}
+def _scan() -> dict[str, dict[str, Any]]:
+    """``{NAME: {"module", "paper", "description"}}`` read from each module's source."""
+    found: dict[str, dict[str, Any]] = {}
     for info in pkgutil.iter_modules(__path__):
         if info.name.startswith("_"):
             continue
-        mod = importlib.import_module(f"{__name__}.{info.name}")
-        if hasattr(mod, "NAME") and hasattr(mod, "main"):
-            found[mod.NAME] = mod
+        path = Path(__path__[0]) / f"{info.name}.py"
+        if not path.is_file():
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        consts: dict[str, Any] = {}
+        has_main = False
+        for node in tree.body:
+            if isinstance(node, ast.Assign) and len(node.targets) == 1 and \
+                    isinstance(node.targets[0], ast.Name) and \
+                    isinstance(node.value, ast.Constant):
+                consts[node.targets[0].id] = node.value.value
+            elif isinstance(node, ast.FunctionDef) and node.name == "main":
+                has_main = True
+        if "NAME" in consts and has_main:
+            doc = (ast.get_docstring(tree) or "").strip().splitlines()
+            found[consts["NAME"]] = {"module": f"{__name__}.{info.name}",
+                                     "paper": consts.get("PAPER", ""),
+                                     "description": doc[0] if doc else ""}
     return found
 
 
-def list_experiments() -> dict[str, str]:
-    """``{name: one-line description}`` of every experiment, sorted by name."""
-    mods = _modules()
-    return {name: (mods[name].__doc__ or "").strip().splitlines()[0] for name in sorted(mods)}
+def list_experiments(details: bool = False) -> dict[str, Any]:
+    """``{name: one-line description}`` of every experiment, sorted by name; with
+    ``details=True`` ``{name: {"module", "paper", "description"}}``."""
+    found = _scan()
+    return {n: (found[n] if details else found[n]["description"]) for n in sorted(found)}
 
 
 def get_experiment(name: str) -> ModuleType:
     """The experiment module called ``name`` (``ValueError`` naming the known ones if unknown)."""
-    mods = _modules()
-    if name not in mods:
-        known = ", ".join(sorted(mods))
-        raise ValueError(f"Unknown experiment {name!r}. Expected one of: {known}.")
-    return mods[name]
+    found = _scan()
+    if name not in found:
+        raise ValueError(f"Unknown experiment {name!r}. Expected one of: "
+                         f"{', '.join(sorted(found))}.")
+    return importlib.import_module(found[name]["module"])

@@ -1,4 +1,4 @@
-"""Invoice classification, Table 1 of seeds/000: five models, accuracy and parameters.
+"""Invoice classification, Table 1 (Wang et al.): five models, accuracy and parameter counts.
 
 Wang et al., "Lightweight Deep Learning Model for Invoice Image Classification" (seeds/000).
 Trains AlexNet, ZFNet, VGG-16, ResNet-18 and the lightweight ``invoice_resnet`` on a folder
@@ -32,7 +32,7 @@ import numpy as np
 from experiments._common import Timer, base_parser, config_of, resolve_out, strategy_of
 
 NAME = "invoice"
-PAPER = "000"
+PAPER = "invoice"
 MODELS = ("alexnet", "zfnet", "vgg16", "resnet18", "invoice_resnet")
 PAPER_PARAMETER_NOTES = {
     "alexnet": "same network: the paper's figure has one digit wrong (24,715,971 -> 24,715,071)",
@@ -105,7 +105,8 @@ def main(argv: Sequence[str] | None = None) -> dict:
 
     from kerasdoc.demo.invoices import DATA_LABEL, make_invoice_demo
     from kerasdoc.distribute import describe, global_batch_size
-    from kerasdoc.models.invoice import PAPER_ACCURACY, PAPER_PARAMS, trainable_param_count
+    from kerasdoc.models.invoice import PAPER_ACCURACY, PAPER_PARAMS
+    from kerasdoc.models.weights import trainable_param_count
     from kerasdoc.reporting import (
         grouped_bar_plot,
         markdown_table,

@@ -1,4 +1,4 @@
-"""Numeric loss (seeds/002, Tables 1-3, Figs 5-6): CE baseline vs beta*CE + (1-beta)*numeric loss.
+"""Numeric loss, Tables 1-3 and Figs 5-6 (Suzuki et al. 2021): cross-entropy vs CE + numeric loss.
 
 Suzuki et al., "An Image Classification Model that Learns Image Features and Numerical
 Information" (2021). For each of the DNN, CNN and RNN digit models, trains the baseline (categorical
@@ -57,7 +57,7 @@ from kerasdoc.reporting import (
 )
 
 NAME = "numeric-loss"
-PAPER = "002"
+PAPER = "numeric-loss"
 MODELS = ("dnn", "cnn", "rnn")
 METHODS = ("baseline", "proposed")
 

@@ -1,4 +1,4 @@
-"""Persian OCR workflow (seeds/004): ResNet-34 transfer learning, one-cycle, LR finder, resizing.
+"""Persian OCR workflow (Kendal 2019): ResNet transfer learning, one-cycle, LR finder, resizing.
 
 Kendal's MSc report trains fastai's ``create_cnn(data, models.resnet34)`` on 18 classes of
 Persian characters and form words (ImageNet-style folders from ``SplitData7Tar.tgz``):
@@ -31,7 +31,7 @@ import numpy as np
 from experiments._common import Timer, base_parser, config_of, resolve_out, strategy_of
 
 NAME = "persian-ocr"
-PAPER = "004"
+PAPER = "persian-ocr"
 #: The report's ResNet-34 error rates (its 18-class Persian character / word data, 224 px).
 PAPER_ERRORS = {"stage1": 0.025282, "stage2": 0.003228}
 NO_IMAGENET = ("No ImageNet weights can be downloaded here: without --weights the ResNet is "

@@ -58,11 +58,11 @@ from generators.ops import (
     PADDING_MODES,
     RESIZE_MODES,
     decode_image,
-    match_channels,
     resize_image,
 )
 from generators.ops import to_grayscale as _to_gray
 from generators.sources import load_tfds
+from generators.spec import ImageSpec, apply_geometry, as_spec, crop_name
 from generators.splits import stratified_split
 
 CLASS_MODES = ("categorical", "sparse", "binary", "raw", None)
@@ -88,13 +88,19 @@ class Flow(tf.data.Dataset):
         image_shape: tuple. ``(height, width, channels)`` of one image.
         shuffle: bool. Whether each pass reshuffles.
         skipped: list of ``(path, reason)`` skipped with ``on_bad="skip"``.
+        spec: :class:`generators.spec.ImageSpec` or None. What an image file goes through to
+            become one of this flow's images (size, colour, crop, resize mode, scaling); the
+            run recipe stores it in the model card so that export and predict replay it. None
+            when the flow is not over files or uses a step a spec cannot express
+            (``preprocessing_function``, ``grayscale=True``, a custom crop function).
     """
 
     def __init__(self, dataset: tf.data.Dataset, *, samples: int, batch_size: int,
                  class_indices: dict[str, int] | None = None, classes: np.ndarray | None = None,
                  filenames: Sequence[str] = (), filepaths: Sequence[str] = (),
                  class_mode: str | None = None, image_shape: tuple = (), shuffle: bool = False,
-                 seed: int | None = None, skipped: Sequence[tuple] = ()):
+                 seed: int | None = None, skipped: Sequence[tuple] = (),
+                 spec: ImageSpec | None = None):
         self._dataset = dataset
         self.samples = int(samples)
         self.n = self.samples
@@ -108,6 +114,7 @@ class Flow(tf.data.Dataset):
         self.shuffle = bool(shuffle)
         self.seed = seed
         self.skipped = list(skipped)
+        self.spec = spec
         super().__init__(dataset._variant_tensor)
 
     def _inputs(self):
@@ -259,7 +266,8 @@ class ImageDataGenerator:
             augment = subset != "validation"
         return bool(augment) and self.augmentation.active
 
-    def _finish_image(self, img: tf.Tensor, rnd: tf.Tensor | None) -> tf.Tensor:
+    def _finish_image(self, img: tf.Tensor, rnd: tf.Tensor | None,
+                      spec: ImageSpec | None = None) -> tf.Tensor:
         img = tf.cast(img, tf.float32)
         if self.grayscale:
             img = _to_gray(img)
@@ -267,9 +275,19 @@ class ImageDataGenerator:
             img = self.augmentation.apply(img, tf.stack([rnd, tf.constant(0, tf.int64)]))
         if self.preprocessing_function is not None:
             img = tf.convert_to_tensor(self.preprocessing_function(img), tf.float32)
-        if self.rescale is not None:
+        if spec is not None:
+            img = spec.scale(img)
+        elif self.rescale is not None:
             img = img * float(self.rescale)
         return tf.cast(img, self.dtype)
+
+    def _value_spec(self, spec: ImageSpec | dict | None) -> ImageSpec | None:
+        spec = as_spec(spec)
+        if spec is not None and self.rescale is not None and self.rescale != spec.rescale:
+            raise ValueError(f"rescale is given twice: ImageDataGenerator(rescale={self.rescale})"
+                             f" and spec.rescale={spec.rescale}. Keep one (the spec's is the "
+                             "one export and predict replay).")
+        return spec
 
     @staticmethod
     def _targets(labels: np.ndarray, class_mode: str | None, num_classes: int) -> np.ndarray | None:
@@ -289,7 +307,7 @@ class ImageDataGenerator:
 
     def _pipeline(self, ds: tf.data.Dataset, n: int, load: Callable | None, *,
                   batch_size: int, shuffle: bool, seed: int | None, augment: bool,
-                  buffer: int | None = None) -> tf.data.Dataset:
+                  buffer: int | None = None, spec: ImageSpec | None = None) -> tf.data.Dataset:
         """shuffle -> per-image ``load`` (+ augmentation and finishing) -> batch -> prefetch.
 
         ``load(*element)`` returns ``image`` or ``(image, *targets)`` before augmentation,
@@ -319,19 +337,19 @@ class ImageDataGenerator:
 
             def per_image(el, r):
                 img, rest = call(el)
-                return join(self._finish_image(img, tf.cast(r, tf.int64)), rest)
+                return join(self._finish_image(img, tf.cast(r, tf.int64), spec), rest)
         elif per_batch:
             per_image = None if load is None else (lambda *el: join(*call(el)))
         else:
             def per_image(*el):
                 img, rest = call(el)
-                return join(self._finish_image(img, None), rest)
+                return join(self._finish_image(img, None, spec), rest)
         if per_image is not None:
             ds = ds.map(per_image, num_parallel_calls=AUTOTUNE, deterministic=True)
         ds = ds.batch(batch_size)
         if per_batch:
             def finish(*el):
-                return join(self._finish_image(el[0], None), tuple(el[1:]))
+                return join(self._finish_image(el[0], None, spec), tuple(el[1:]))
 
             ds = ds.map(finish, num_parallel_calls=AUTOTUNE, deterministic=True)
         return ds.prefetch(AUTOTUNE)
@@ -488,7 +506,12 @@ class ImageDataGenerator:
                    filenames: list[str], *, target_size, color_mode, class_mode, batch_size,
                    shuffle, seed, subset, interpolation, crop, resize_mode, padding_mode,
                    on_bad, check, augment, skipped=(), raw_targets: np.ndarray | None = None,
-                   cache: bool | str = False) -> Flow:
+                   cache: bool | str = False, spec: ImageSpec | dict | None = None) -> Flow:
+        spec = self._value_spec(spec)
+        if spec is not None:
+            target_size, color_mode, crop = spec.image_size, spec.color_mode, spec.crop
+            resize_mode, padding_mode = spec.resize_mode, spec.padding_mode
+            interpolation = spec.interpolation
         _check_choice(color_mode, COLOR_MODES, "color_mode")
         _check_choice(class_mode, CLASS_MODES, "class_mode")
         _check_choice(interpolation, INTERPOLATIONS, "interpolation")
@@ -503,6 +526,17 @@ class ImageDataGenerator:
         if len(target_size) != 2 or min(target_size) < 1:
             raise ValueError(f"target_size must be (height, width). Received: {target_size}")
         channels = COLOR_MODES[color_mode]
+        named_crop = crop_name(crop)
+        if spec is None and self.preprocessing_function is None and not self.grayscale and (
+                crop is None or named_crop is not None):
+            spec = ImageSpec(target_size, color_mode, self.rescale, crop=named_crop,
+                             resize_mode=resize_mode, padding_mode=padding_mode,
+                             interpolation=interpolation)
+            value_spec = None
+        else:
+            value_spec = spec
+        if self.preprocessing_function is not None or self.grayscale:
+            spec = None  # a step no spec expresses runs in this flow: serving cannot replay it
         skipped = list(skipped)
         order = np.arange(len(paths))
         if check:
@@ -541,11 +575,8 @@ class ImageDataGenerator:
         def read(path, is_tiff):
             img = decode_image(tf.io.read_file(path), channels, is_tiff if any_tiff else False,
                                keep_gray=True)
-            if crop is not None:
-                img = crop(img)
-            img = resize_image(img, target_size, mode=resize_mode, padding_mode=padding_mode,
-                               interpolation=interpolation)
-            return match_channels(img, channels)
+            return apply_geometry(img, crop, target_size, channels, resize_mode=resize_mode,
+                                  padding_mode=padding_mode, interpolation=interpolation)
 
         def load(path, is_tiff, *target):
             img = read(path, is_tiff)
@@ -562,12 +593,12 @@ class ImageDataGenerator:
             ds = ds.cache("" if cache is True else str(cache))
             load = None
         ds = self._pipeline(ds, len(paths), load, batch_size=batch_size, shuffle=shuffle,
-                            seed=seed, augment=augment)
+                            seed=seed, augment=augment, spec=value_spec)
         return Flow(ds, samples=len(paths), batch_size=batch_size, class_indices=class_indices,
                     classes=labels, filenames=filenames,
                     filepaths=[os.path.abspath(p) for p in paths], class_mode=class_mode,
                     image_shape=(*target_size, channels), shuffle=shuffle, seed=seed,
-                    skipped=skipped)
+                    skipped=skipped, spec=spec)
 
     def flow_from_directory(self, directory: str | Path,
                             target_size: tuple[int, int] | None = (256, 256),
@@ -580,7 +611,8 @@ class ImageDataGenerator:
                             resize_mode: str = "stretch", padding_mode: str = "zeros",
                             on_bad: str = "raise", follow_links: bool = False,
                             augment: bool | None = None, check: bool = True,
-                            cache: bool | str = False) -> Flow:
+                            cache: bool | str = False,
+                            spec: ImageSpec | dict | None = None) -> Flow:
         """A flow over an ImageNet-style folder ``directory/<class>/<image>``.
 
         ``directory`` may go through a ``.tgz`` / ``.tar`` / ``.zip`` archive, e.g.
@@ -614,6 +646,11 @@ class ImageDataGenerator:
                 and rounded) after the first pass: True in memory, a path on disk (tf.data
                 file cache). Augmentation, ``preprocessing_function`` and ``rescale`` still run
                 every epoch, after the cache. Memory: ``samples * h * w * c`` bytes.
+            spec: :class:`generators.spec.ImageSpec` or None. The image contract: replaces
+                ``target_size``, ``color_mode``, ``crop``, ``resize_mode``, ``padding_mode``,
+                ``interpolation`` and the generator's ``rescale`` (rescale and normalisation
+                come from the spec; an ``ImageDataGenerator(rescale=...)`` that disagrees is an
+                error). The flow's ``spec`` attribute reports it back.
 
         Returns:
             A :class:`Flow`.
@@ -641,7 +678,8 @@ class ImageDataGenerator:
                                class_mode=class_mode, batch_size=batch_size, shuffle=shuffle,
                                seed=seed, subset=subset, interpolation=interpolation, crop=crop,
                                resize_mode=resize_mode, padding_mode=padding_mode, on_bad=on_bad,
-                               check=check, augment=augment, skipped=skipped, cache=cache)
+                               check=check, augment=augment, skipped=skipped, cache=cache,
+                               spec=spec)
 
     def flow_from_labelfile(self, label_file: str | Path, root: str | Path,
                             target_size: tuple[int, int] | None = (256, 256),
@@ -653,7 +691,8 @@ class ImageDataGenerator:
                             crop: str | crops_lib.Crop | Callable | None = None,
                             resize_mode: str = "stretch", padding_mode: str = "zeros",
                             on_bad: str = "raise", augment: bool | None = None,
-                            check: bool = True, cache: bool | str = False) -> Flow:
+                            check: bool = True, cache: bool | str = False,
+                            spec: ImageSpec | dict | None = None) -> Flow:
         """A flow over an RVL-CDIP label file (``relative/path label`` per line) under ``root``.
 
         Paper: the RVL-CDIP blog (seed 001) parses these files into path / label lists.
@@ -704,7 +743,7 @@ class ImageDataGenerator:
                                class_mode=class_mode, batch_size=batch_size, shuffle=shuffle,
                                seed=seed, subset=subset, interpolation=interpolation, crop=crop,
                                resize_mode=resize_mode, padding_mode=padding_mode, on_bad=on_bad,
-                               check=check, augment=augment, cache=cache)
+                               check=check, augment=augment, cache=cache, spec=spec)
 
     def flow_from_dataframe(self, dataframe: Any, directory: str | Path | None = None,
                             x_col: str = "filename", y_col: str | None = "class",
@@ -716,7 +755,8 @@ class ImageDataGenerator:
                             crop: str | crops_lib.Crop | Callable | None = None,
                             resize_mode: str = "stretch", padding_mode: str = "zeros",
                             on_bad: str = "raise", augment: bool | None = None,
-                            check: bool = True, cache: bool | str = False) -> Flow:
+                            check: bool = True, cache: bool | str = False,
+                            spec: ImageSpec | dict | None = None) -> Flow:
         """A flow over a table of file names and labels (a pandas DataFrame or a dict of lists).
 
         Args:
@@ -779,4 +819,4 @@ class ImageDataGenerator:
                                batch_size=batch_size, shuffle=shuffle, seed=seed, subset=subset,
                                interpolation=interpolation, crop=crop, resize_mode=resize_mode,
                                padding_mode=padding_mode, on_bad=on_bad, check=check,
-                               augment=augment, raw_targets=raw, cache=cache)
+                               augment=augment, raw_targets=raw, cache=cache, spec=spec)

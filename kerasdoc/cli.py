@@ -17,31 +17,38 @@ Each sub-command is a ``_cmd_<name>(args) -> int`` function with its parser adde
 from __future__ import annotations
 
 import argparse
-import math
+import os
 import sys
 from collections.abc import Sequence
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
+    # Answers from the catalog snapshot and the experiments' source: no TensorFlow import.
     from experiments import list_experiments
-    from kerasdoc.models import get_model, list_models, model_spec
+    from kerasdoc.catalog import read_catalog
+    from kerasdoc.papers import cite
     from kerasdoc.reporting import markdown_table
 
     rows = []
-    for name in list_models():
-        spec = model_spec(name)
-        if args.no_params:
-            rows.append([name, spec.paper, "", ""])
-            continue
-        model = get_model(name)
-        trainable = sum(math.prod(w.shape) for w in model.trainable_weights)
-        rows.append([name, spec.paper, f"{model.count_params():,}", f"{trainable:,}"])
-    print("Models (parameters of the default configuration: Keras count_params(), which counts "
-          "BatchNormalization moving statistics, and the trainable ones):")
-    print(markdown_table(["model", "paper", "parameters", "trainable"], rows))
+    for name, e in sorted(read_catalog().items()):
+        shape = "x".join("?" if d is None else str(d) for d in e["input_shape"])
+        row = [name, cite(e["paper"], short=True), f"{shape} {e['color_mode']}"]
+        if not args.no_params:
+            row += [f"{e['parameters']:,}", f"{e['trainable']:,}"]
+        rows.append(row)
+    head = ["model", "paper", "default input"]
+    if not args.no_params:
+        head += ["parameters", "trainable"]
+        print("Models (parameters of the default configuration: Keras count_params(), which "
+              "counts BatchNormalization moving statistics, and the trainable ones):")
+    else:
+        print("Models:")
+    print(markdown_table(head, rows))
     print()
     print("Experiments (kerasdoc reproduce NAME):")
-    print(markdown_table(["experiment", "description"], list(list_experiments().items())))
+    print(markdown_table(["experiment", "paper", "description"],
+                         [[n, cite(e["paper"], short=True), e["description"]]
+                          for n, e in list_experiments(details=True).items()]))
     return 0
 
 
@@ -98,126 +105,79 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 # train / evaluate / export / predict (heavy imports stay inside, so `kerasdoc list` is fast)
 # --------------------------------------------------------------------------------------------
 
-def _default_input_shape(model_name: str) -> tuple[int, int, int] | None:
-    import inspect
-
-    from kerasdoc.models import model_spec
-
-    param = inspect.signature(model_spec(model_name).builder).parameters.get("input_shape")
-    if param is None or param.default is inspect.Parameter.empty:
-        return None
-    return tuple(param.default)
-
-
 def _train(args: argparse.Namespace) -> None:
-    import json
     from pathlib import Path
-
-    # The strategy first: multi-worker collectives must be set up before TF initialises.
-    from kerasdoc import distribute
-
-    strategy = distribute.get_strategy(args.strategy)
-    import keras
-
-    from generators import ImageDataGenerator
-    from kerasdoc.export import Preprocessing, write_model_card
-    from kerasdoc.models import get_model
-    from kerasdoc.training.resilient import (
-        AtomicBackupAndRestore,
-        AtomicModelCheckpoint,
-        atomic_save_model,
-        atomic_write_text,
-        tensorboard_callback,
-    )
 
     out = Path(args.out or Path("runs") / args.model)
     model_file = out / "model.keras"
-    backup_dir = out / "backup"
-    if model_file.exists() and not backup_dir.exists() and not args.overwrite:
+    if model_file.exists() and not (out / "backup").exists() and not args.overwrite:
         raise FileExistsError(f"{model_file} exists from a finished run; pass --overwrite to "
                               "train again, or another --out.")
     if args.epochs < 1 or args.batch_size < 1:
         raise ValueError(f"--epochs and --batch-size must be positive. Received: "
                          f"epochs={args.epochs}, batch_size={args.batch_size}")
-    default = _default_input_shape(args.model)
-    if args.image_size is None and (default is None or None in default[:2]):
+    from kerasdoc.models import model_spec
+
+    meta = model_spec(args.model)  # the registry knows the default input and colour mode
+    if args.image_size is None and None in meta.input_shape[:2]:
         raise ValueError(f"Model {args.model!r} has no fixed default input size; pass "
                          "--image-size H W.")
-    size = tuple(args.image_size) if args.image_size else tuple(default[:2])
-    color = args.color_mode or ("grayscale" if default and default[-1] == 1 else "rgb")
-    prep = Preprocessing(size, color, crop=args.crop, resize_mode=args.resize_mode)
-    previous_policy = keras.mixed_precision.global_policy().name
-    policy = distribute.set_mixed_precision(args.mixed_precision)
-    try:
-        keras.utils.set_random_seed(args.seed)
-        batch = distribute.global_batch_size(args.batch_size, strategy)
+    # The run first: the strategy must be set up before other TensorFlow work.
+    from kerasdoc.runs import Run
 
-        gen = ImageDataGenerator(rescale=prep.rescale, validation_split=args.val_split
-                                 if not args.val else 0.0, validation_seed=args.seed)
-        subset = "training" if args.val_split and not args.val else None
-        train_flow = gen.flow_from_directory(args.data, **prep.flow_kwargs(), class_mode="sparse",
-                                             batch_size=batch, shuffle=True, seed=args.seed,
-                                             subset=subset)
+    with Run(out, strategy=args.strategy, mixed_precision=args.mixed_precision,
+             batch_size=args.batch_size, seed=args.seed) as run:
+        import keras
+
+        from generators import ImageDataGenerator
+        from generators.spec import ImageSpec
+
+        spec = ImageSpec(tuple(args.image_size or meta.input_shape[:2]),
+                         args.color_mode or meta.color_mode, crop=args.crop,
+                         resize_mode=args.resize_mode)
+        split = args.val_split if not args.val else 0.0
+        gen = ImageDataGenerator(validation_split=split, validation_seed=args.seed)
+        train_flow = gen.flow_from_directory(
+            args.data, spec=spec, class_mode="sparse", batch_size=run.batch_size, shuffle=True,
+            seed=args.seed, subset="training" if split else None)
         class_names = sorted(train_flow.class_indices, key=train_flow.class_indices.get)
         val_flow = None
         if args.val:
-            val_flow = ImageDataGenerator(rescale=prep.rescale).flow_from_directory(
-                args.val, **prep.flow_kwargs(), classes=train_flow.class_indices,
-                class_mode="sparse", batch_size=batch, shuffle=False)
-        elif args.val_split:
-            val_flow = gen.flow_from_directory(args.data, **prep.flow_kwargs(), class_mode="sparse",
-                                               batch_size=batch, shuffle=False, subset="validation")
-        with strategy.scope():
-            model = get_model(args.model, input_shape=(*size, prep.channels),
-                              num_classes=len(class_names))
-            if model.outputs[0].dtype != "float32":  # mixed precision: float32 probabilities
-                out_t = keras.layers.Activation("linear", dtype="float32",
-                                                name="probabilities_float32")(model.outputs[0])
-                model = keras.Model(model.inputs, out_t, name=model.name)
-            model.compile(keras.optimizers.Adam(args.learning_rate),
-                          "sparse_categorical_crossentropy", metrics=["accuracy"])
+            val_flow = ImageDataGenerator().flow_from_directory(
+                args.val, spec=spec, classes=train_flow.class_indices, class_mode="sparse",
+                batch_size=run.batch_size, shuffle=False)
+        elif split:
+            val_flow = gen.flow_from_directory(args.data, spec=spec, class_mode="sparse",
+                                               batch_size=run.batch_size, shuffle=False,
+                                               subset="validation")
+        model = run.build(args.model, input_shape=spec.input_shape, num_classes=len(class_names))
+        run.compile(model, keras.optimizers.Adam(args.learning_rate))
+        info = run.describe()
         print(f"kerasdoc train: {args.model} on {train_flow.samples} images of "
               f"{len(class_names)} classes ({args.data}), "
               f"{val_flow.samples if val_flow is not None else 0} validation images; "
-              f"{distribute.describe(strategy)['strategy']} with "
-              f"{strategy.num_replicas_in_sync} replica(s), global batch {batch}, policy {policy}",
-              flush=True)
-        out.mkdir(parents=True, exist_ok=True)
-        backup = AtomicBackupAndRestore(str(backup_dir))
-        callbacks = [backup, keras.callbacks.TerminateOnNaN(),
-                     AtomicModelCheckpoint(out / "checkpoint.keras")]
-        if distribute.is_chief():
-            callbacks.append(tensorboard_callback(out / "logs"))
-        model.fit(train_flow, validation_data=val_flow, epochs=args.epochs, callbacks=callbacks,
-                  shuffle=False, verbose=0 if args.quiet else 2)  # the flow shuffles
-        if backup.restored_epoch:
-            print(f"kerasdoc train: resumed after epoch {backup.restored_epoch} from {backup_dir}")
-        history = backup.history
-        if distribute.is_chief():
-            atomic_save_model(model, model_file)
-            write_model_card(model_file, class_names, prep, model=args.model, data=str(args.data),
-                             epochs=args.epochs, policy=policy,
-                             strategy=distribute.describe(strategy))
-            atomic_write_text(out / "history.json", json.dumps(history, indent=2))
-            (out / "checkpoint.keras").unlink(missing_ok=True)
-        last = {k: round(v[-1], 4) for k, v in history.items() if v}
-        print(f"kerasdoc train: wrote {model_file} ({len(history.get('loss', []))} epochs; last "
-              f"{last})")
-    finally:  # in-process callers (tests, notebooks) get their policy back
-        keras.mixed_precision.set_global_policy(previous_policy)
+              f"{info['strategy']} with {run.replicas} replica(s), global batch "
+              f"{run.batch_size}, policy {run.policy}", flush=True)
+        history = run.fit(model, train_flow, validation_data=val_flow, epochs=args.epochs,
+                          verbose=0 if args.quiet else 2)
+        run.finish(model, class_names, train_flow.spec, history, model=args.model,
+                   paper=meta.paper, data=str(args.data), epochs=args.epochs)
+    last = {k: round(v[-1], 4) for k, v in history.items() if v}
+    print(f"kerasdoc train: wrote {model_file} ({len(history.get('loss', []))} epochs; last "
+          f"{last})")
 
 
 def _flow_for(model_file: str, data: str, batch_size: int):
     from generators import ImageDataGenerator
-    from kerasdoc.export import read_model_card
-    from kerasdoc.training.resilient import load_keras_model
+    from kerasdoc.card import read_card
+    from kerasdoc.models.weights import load_keras_model
 
     model = load_keras_model(model_file)
-    class_names, prep = read_model_card(model_file, model)
-    flow = ImageDataGenerator(rescale=prep.rescale).flow_from_directory(
-        data, **prep.flow_kwargs(), classes=class_names, class_mode="sparse",
+    card = read_card(model_file, model)
+    flow = ImageDataGenerator().flow_from_directory(
+        data, spec=card.spec, classes=card.class_names, class_mode="sparse",
         batch_size=batch_size, shuffle=False)
-    return model, class_names, flow
+    return model, card.class_names, flow
 
 
 def _evaluate(args: argparse.Namespace) -> None:
@@ -251,21 +211,10 @@ def _evaluate(args: argparse.Namespace) -> None:
 
 
 def _export(args: argparse.Namespace) -> None:
-    from kerasdoc.export import export_for_serving, read_model_card
-    from kerasdoc.training.resilient import load_keras_model
+    from kerasdoc.runs import export_model_file
 
-    models, preps, names = [], [], None
-    for f in args.model_files:
-        m = load_keras_model(f, compile=False)
-        cn, prep = read_model_card(f, m)
-        if names is not None and cn != names:
-            raise ValueError(f"{f} has classes {cn}, unlike {args.model_files[0]} ({names}).")
-        names = cn
-        models.append(m)
-        preps.append(prep)
-    path = export_for_serving(models, args.name, args.base_dir, args.version,
-                              class_names=names, preprocessing=preps, top_k=args.top_k)
-    print(path)
+    print(export_model_file(args.model_files, args.name, args.base_dir, args.version,
+                            top_k=args.top_k))
 
 
 def _predict(args: argparse.Namespace) -> int:
@@ -421,9 +370,46 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Lines TensorFlow's C++ runtime prints on import, before Python can configure logging.
+_STARTUP_NOISE = ("All log messages before absl::InitializeLog()", "oneDNN custom operations",
+                  "This TensorFlow binary is optimized", "To enable the following instructions",
+                  "Unable to register cu", "computation placer already registered",
+                  "TF-TRT Warning", "cuda_", "Could not find cuda drivers")
+
+
+def import_tensorflow_quietly() -> None:
+    """Import TensorFlow with its start-up lines kept off the console.
+
+    The C++ runtime writes them to file descriptor 2 at import time, where neither Python's
+    logging nor ``TF_CPP_MIN_LOG_LEVEL`` reaches; they are captured during the import and every
+    line that is not known start-up noise is written back to stderr.
+    """
+    if "tensorflow" in sys.modules:
+        return
+    import tempfile
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile(mode="w+b") as tmp:
+        os.dup2(tmp.fileno(), 2)
+        try:
+            import tensorflow  # noqa: F401
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            tmp.seek(0)
+            text = tmp.read().decode("utf-8", "replace")
+    for line in text.splitlines():
+        if line.strip() and not any(n in line for n in _STARTUP_NOISE):
+            print(line, file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``kerasdoc`` console script."""
     args = build_parser().parse_args(argv)
+    if args.command != "list":
+        import_tensorflow_quietly()
     return int(args.func(args) or 0)
 
 

@@ -1,15 +1,17 @@
 """Export trained Keras models as versioned SavedModels that TensorFlow Serving loads as is.
 
-The deployment side of every paper the project mirrors (000-004): a model trained by ``kerasdoc
-train`` or an experiment is written to ``saved_models/<name>/<version>/`` with the image
-preprocessing *inside* the graph, so a client sends encoded image bytes and gets class names back.
+The deployment side of every paper the project mirrors: a model trained by ``kerasdoc train`` or
+an experiment is written to ``saved_models/<name>/<version>/`` with the image preprocessing
+*inside* the graph, so a client sends encoded image bytes and gets class names back. The
+preprocessing is the model's :class:`generators.spec.ImageSpec`, read from its model card
+(:mod:`kerasdoc.card`): the very spec the training flow reported.
 
 Signatures of an exported model:
 
 * ``serving_default``: ``images`` (``tf.string`` [batch], JPEG / PNG / BMP / GIF bytes). Decodes,
-  converts colour, crops / resizes and rescales each image with the same ops, in the same order,
-  as the ``generators`` flows that fed training (:func:`decode_and_preprocess`), then runs the
-  model.
+  crops, resizes, converts colour, rescales and normalises each image with the same functions,
+  in the same order, as the ``generators`` flows that fed training
+  (:meth:`ImageSpec.decode_and_preprocess`), then runs the model.
 * ``predict_tensor``: ``images`` (``float32`` [batch, height, width, channels], pixel values on
   the 0-255 scale of a decoded image, any size); the same colour / crop / resize / rescale steps.
 * ``predict_tensor_uint8``: the same for ``uint8`` image batches.
@@ -18,8 +20,10 @@ Each returns ``probabilities`` (float32 [batch, classes]), ``class_ids`` (int64 
 ``class_names`` (string [batch]); with ``top_k`` also ``top_k_probabilities``,
 ``top_k_class_ids`` and ``top_k_class_names`` ([batch, k]). An ensemble (several models in one
 SavedModel) returns their mean probabilities plus ``member_probabilities`` [batch, models,
-classes]. The class names travel as the asset ``assets/class_names.txt``; the preprocessing and
+classes]. The class names travel as the asset ``assets/class_names.txt``; the image specs and
 class names are also written to ``assets.extra/kerasdoc.json`` (ignored by TF Serving).
+
+This module depends on the models' floor and ``generators`` only, never on the training code.
 
 Example:
     >>> import tempfile
@@ -33,7 +37,6 @@ Example:
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import shutil
@@ -46,197 +49,14 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-COLOR_MODES = ("grayscale", "rgb")
+from generators.spec import ImageSpec
+
 METADATA_FILE = "kerasdoc.json"
 CLASS_NAMES_FILE = "class_names.txt"
 # The formats tf.io.decode_image reads inside the serving graph (no TIFF there).
 SERVING_FORMATS = ("jpeg", "png", "gif", "bmp")
 MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_PIXELS = 100_000_000
-
-
-@dataclasses.dataclass(frozen=True)
-class Preprocessing:
-    """How an image becomes a model input: the ``generators`` flow's steps, replayed in serving.
-
-    The fields are the arguments of ``generators.ImageDataGenerator(rescale=...)`` and its
-    ``flow_from_directory(target_size=..., color_mode=..., crop=..., resize_mode=...,
-    padding_mode=..., interpolation=...)``; :meth:`flow_kwargs` gives them back, so training and
-    serving are configured from one object and run the same ops (``generators.ops``,
-    ``generators.crops``), in the same order: decode -> crop -> resize -> rescale.
-
-    Attributes:
-        image_size: (height, width) the model takes (the flow's ``target_size``).
-        color_mode: ``"grayscale"`` (1 channel) or ``"rgb"`` (3 channels).
-        rescale: factor applied to 0-255 pixel values last (``1/255`` as in the papers' Keras
-            generators); None leaves them as they are.
-        crop: None or a ``generators.crops`` name (``"full" | "top" | "bottom" | "left" |
-            "right"``, the RVL-CDIP region crops of 001), applied before resizing.
-        resize_mode: ``"stretch"``, ``"pad"`` or ``"crop"`` (aspect handling).
-        padding_mode: ``"zeros"`` or ``"reflection"`` (for ``resize_mode="pad"``).
-        interpolation: resize method (``"bilinear"``, ``"area"``, ...).
-    """
-
-    image_size: tuple[int, int]
-    color_mode: str = "grayscale"
-    rescale: float | None = 1.0 / 255.0
-    crop: str | None = None
-    resize_mode: str = "stretch"
-    padding_mode: str = "zeros"
-    interpolation: str = "bilinear"
-
-    def __post_init__(self) -> None:
-        from generators import crops
-        from generators.ops import INTERPOLATIONS, PADDING_MODES, RESIZE_MODES
-
-        size = tuple(int(s) for s in self.image_size)
-        if len(size) != 2 or min(size) < 1:
-            raise ValueError(f"image_size must be (height, width) of positive integers. "
-                             f"Received: image_size={self.image_size}")
-        object.__setattr__(self, "image_size", size)
-        checks = [("color_mode", COLOR_MODES), ("resize_mode", RESIZE_MODES),
-                  ("padding_mode", PADDING_MODES), ("interpolation", INTERPOLATIONS),
-                  ("crop", (None, *sorted(crops.CROPS)))]
-        for field, allowed in checks:
-            if getattr(self, field) not in allowed:
-                raise ValueError(f"{field} must be one of {allowed}. "
-                                 f"Received: {field}={getattr(self, field)!r}")
-
-    @property
-    def channels(self) -> int:
-        """1 for grayscale, 3 for RGB."""
-        return 1 if self.color_mode == "grayscale" else 3
-
-    def flow_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments for ``flow_from_directory`` / ``flow_from_labelfile``."""
-        return {"target_size": self.image_size, "color_mode": self.color_mode,
-                "crop": self.crop, "resize_mode": self.resize_mode,
-                "padding_mode": self.padding_mode, "interpolation": self.interpolation}
-
-    def get_config(self) -> dict[str, Any]:
-        """JSON-safe dict; :meth:`from_config` inverts it."""
-        cfg = dataclasses.asdict(self)
-        cfg["image_size"] = list(self.image_size)
-        return cfg
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> Preprocessing:
-        """Build from :meth:`get_config` output (unknown keys raise ``ValueError``)."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        extra = set(config) - known
-        if extra:
-            raise ValueError(f"Unknown preprocessing keys {sorted(extra)}. "
-                             f"Expected: {sorted(known)}")
-        return cls(**config)
-
-    @classmethod
-    def for_model(cls, model: keras.Model, **kwargs: Any) -> Preprocessing:
-        """Default preprocessing for ``model``'s input shape (size and 1 / 3 channels)."""
-        shape = model.input_shape
-        if isinstance(shape, list):
-            raise ValueError(f"Model {model.name!r} has {len(shape)} inputs; export takes "
-                             "single-input image models.")
-        if len(shape) != 4 or shape[3] not in (1, 3):
-            raise ValueError(f"Model {model.name!r} takes input shape {shape}; expected "
-                             "(batch, height, width, 1 or 3).")
-        if (shape[1] is None or shape[2] is None) and "image_size" not in kwargs:
-            raise ValueError(f"Model {model.name!r} has input shape {shape}; pass "
-                             "image_size=(height, width) for variable-size inputs.")
-        kwargs.setdefault("image_size", (shape[1], shape[2]))
-        kwargs.setdefault("color_mode", "grayscale" if shape[3] == 1 else "rgb")
-        return cls(**kwargs)
-
-
-def _convert_color(image: tf.Tensor, color_mode: str) -> tf.Tensor:
-    """Float image [h, w, c], c in 1-4, to 1 (luma, ITU-R 601) or 3 channels; alpha dropped."""
-    c = tf.shape(image)[-1]
-    gray_in, rgb_in = image[..., :1], image[..., :3]
-    if color_mode == "grayscale":
-        return tf.cond(c >= 3, lambda: tf.image.rgb_to_grayscale(rgb_in), lambda: gray_in)
-    return tf.cond(c >= 3, lambda: rgb_in, lambda: tf.image.grayscale_to_rgb(gray_in))
-
-
-def _finish(image: tf.Tensor, prep: Preprocessing) -> tf.Tensor:
-    """crop -> resize -> rescale of one float [h, w, channels] image (the flows' order)."""
-    from generators import crops
-    from generators.ops import resize_image
-
-    crop = crops.get(prep.crop)
-    if crop is not None:
-        image = crop(image)
-    image = resize_image(image, prep.image_size, mode=prep.resize_mode,
-                         padding_mode=prep.padding_mode, interpolation=prep.interpolation)
-    if prep.rescale is not None:
-        image = image * float(prep.rescale)
-    return tf.ensure_shape(tf.cast(image, tf.float32), [*prep.image_size, prep.channels])
-
-
-def decode_and_preprocess(data: tf.Tensor, prep: Preprocessing) -> tf.Tensor:
-    """Encoded image bytes (scalar ``tf.string``) to one model input, as the flows do.
-
-    Decoding is ``generators.ops.decode_image`` (JPEG / PNG / BMP / GIF, first frame; the
-    decoder converts to ``prep.channels``; grayscale BMP / GIF go through RGB and
-    ``rgb_to_grayscale``), then crop, resize and rescale as in training.
-
-    Args:
-        data: scalar string tensor.
-        prep: Preprocessing.
-
-    Returns:
-        float32 [height, width, channels].
-
-    Example:
-        >>> png = tf.io.encode_png(tf.fill([30, 40, 3], tf.constant(255, tf.uint8)))
-        >>> x = decode_and_preprocess(png, Preprocessing((20, 20)))
-        >>> tuple(x.shape), float(tf.reduce_max(x))
-        ((20, 20, 1), 1.0)
-    """
-    return _finish(_decode(data, prep.channels), prep)
-
-
-def _decode(data: tf.Tensor, channels: int) -> tf.Tensor:
-    """``generators.ops.decode_image``; grayscale BMP / GIF (which TF's decoders cannot give
-    in one channel) are decoded as RGB and converted with ``rgb_to_grayscale``."""
-    from generators.ops import decode_image
-
-    if channels == 3:
-        return decode_image(data, 3)
-    head = tf.strings.substr(data, 0, 3)
-    rgb_only = tf.logical_or(tf.equal(head, "GIF"), tf.equal(tf.strings.substr(data, 0, 2), "BM"))
-    return tf.cond(rgb_only, lambda: tf.image.rgb_to_grayscale(decode_image(data, 3)),
-                   lambda: decode_image(data, 1))
-
-
-def preprocess_images(images: tf.Tensor, prep: Preprocessing) -> tf.Tensor:
-    """Decoded images (0-255 scale, uint8 or float, any size, 1-4 channels) to model inputs.
-
-    What ``predict_tensor`` does: colour conversion (RGB to luma with ITU-R 601 weights, gray
-    replicated to RGB, alpha dropped), then the flows' crop, resize and rescale.
-
-    Args:
-        images: tensor [height, width, channels] or [batch, height, width, channels].
-        prep: Preprocessing. The steps to apply.
-
-    Returns:
-        float32 tensor [..., image_size[0], image_size[1], prep.channels].
-
-    Example:
-        >>> x = tf.fill([40, 30, 3], 255.0)
-        >>> y = preprocess_images(x, Preprocessing((20, 20), "grayscale"))
-        >>> tuple(y.shape), round(float(tf.reduce_max(y)), 3)
-        ((20, 20, 1), 1.0)
-    """
-    images = tf.convert_to_tensor(images)
-    one = lambda img: _finish(_convert_color(tf.cast(img, tf.float32), prep.color_mode), prep)  # noqa: E731
-    if images.shape.rank == 3:
-        return one(images)
-    spec = tf.TensorSpec([*prep.image_size, prep.channels], tf.float32)
-    return tf.map_fn(one, images, fn_output_signature=spec)
-
-
-def _batch_from_bytes(images: tf.Tensor, prep: Preprocessing) -> tf.Tensor:
-    spec = tf.TensorSpec([*prep.image_size, prep.channels], tf.float32)
-    return tf.map_fn(lambda b: decode_and_preprocess(b, prep), images, fn_output_signature=spec)
 
 
 # --------------------------------------------------------------------------------------------
@@ -311,11 +131,11 @@ def _check_model(model: keras.Model) -> None:
 class _Serving:
     """Holds the models, their preprocessing and the class-name table; builds the endpoints."""
 
-    def __init__(self, models: list[keras.Model], preps: list[Preprocessing],
+    def __init__(self, models: list[keras.Model], specs: list[ImageSpec],
                  class_names: list[str], asset_path: str, weights: list[float] | None,
                  top_k: int | None, logits: bool):
         self.models = models
-        self.preps = preps
+        self.specs = specs
         self.num_classes = len(class_names)
         self.top_k = top_k
         self.logits = logits
@@ -347,13 +167,13 @@ class _Serving:
         return out
 
     def serve_bytes(self, images: tf.Tensor) -> dict[str, tf.Tensor]:
-        probs = [self._member_probs(m, _batch_from_bytes(images, p))
-                 for m, p in zip(self.models, self.preps)]
+        probs = [self._member_probs(m, spec.decode_batch(images))
+                 for m, spec in zip(self.models, self.specs)]
         return self._outputs(probs)
 
     def serve_tensor(self, images: tf.Tensor) -> dict[str, tf.Tensor]:
-        probs = [self._member_probs(m, preprocess_images(images, p))
-                 for m, p in zip(self.models, self.preps)]
+        probs = [self._member_probs(m, spec.preprocess_batch(images))
+                 for m, spec in zip(self.models, self.specs)]
         return self._outputs(probs)
 
 
@@ -372,7 +192,7 @@ def export_for_serving(
     version: int | None = None,
     *,
     class_names: Sequence[str] | None = None,
-    preprocessing: Preprocessing | Sequence[Preprocessing] | None = None,
+    spec: ImageSpec | Sequence[ImageSpec] | None = None,
     top_k: int | None = None,
     ensemble_weights: Sequence[float] | None = None,
     logits: bool = False,
@@ -391,8 +211,10 @@ def export_for_serving(
         base_dir: str or Path. Root of the model repository. Defaults to ``"saved_models"``.
         version: int or None. Version folder; None takes the next integer.
         class_names: sequence of str, one per class (defaults to ``"0" .. "K-1"``).
-        preprocessing: Preprocessing (or one per ensemble member); defaults to
-            :meth:`Preprocessing.for_model`. Must be what training used.
+        spec: :class:`generators.spec.ImageSpec` (or one per ensemble member): what the
+            training flow reported (``flow.spec``, stored in the model card). Defaults to
+            :meth:`ImageSpec.for_model` (input size, rescale 1/255), which is right only for a
+            model trained that way.
         top_k: int or None. Also output the k best classes.
         ensemble_weights: sequence of float or None. Weights of the members' probabilities.
         logits: bool. True when the models output logits (softmax is applied in the graph).
@@ -403,7 +225,7 @@ def export_for_serving(
 
     Raises:
         FileExistsError: the version folder already exists.
-        ValueError: bad name, version, class names, preprocessing or model.
+        ValueError: bad name, version, class names, spec or model.
 
     Example:
         >>> import tempfile
@@ -431,22 +253,18 @@ def export_for_serving(
         raise ValueError(f"Got {len(class_names)} class names for a model with {k} outputs.")
     if any("\n" in c or "\r" in c or not c for c in class_names):
         raise ValueError(f"Class names must be non-empty single lines. Received: {class_names}")
-    if preprocessing is None:
-        preps = [Preprocessing.for_model(m) for m in models]
-    elif isinstance(preprocessing, Preprocessing):
-        preps = [preprocessing] * len(models)
+    if spec is None:
+        specs = [ImageSpec.for_model(m) for m in models]
+    elif isinstance(spec, ImageSpec):
+        specs = [spec] * len(models)
     else:
-        preps = list(preprocessing)
-    if len(preps) != len(models):
-        raise ValueError(f"Got {len(preps)} preprocessing specs for {len(models)} models.")
-    for m, p in zip(models, preps):
-        want = m.input_shape[-1]
-        if want != p.channels:
-            raise ValueError(f"Model {m.name!r} takes {want} channels but preprocessing gives "
-                             f"{p.channels} (color_mode={p.color_mode!r}).")
-        if m.input_shape[1:3] != (None, None) and tuple(m.input_shape[1:3]) != p.image_size:
-            raise ValueError(f"Model {m.name!r} takes {m.input_shape[1:3]} images but "
-                             f"preprocessing resizes to {p.image_size}.")
+        specs = list(spec)
+    if len(specs) != len(models):
+        raise ValueError(f"Got {len(specs)} image specs for {len(models)} models.")
+    for m, sp in zip(models, specs):
+        if not isinstance(sp, ImageSpec):
+            raise ValueError(f"spec must be a generators.spec.ImageSpec. Received: {sp!r}")
+        sp.check_model(m)
     if ensemble_weights is not None and (len(ensemble_weights) != len(models)
                                          or min(ensemble_weights) < 0
                                          or sum(ensemble_weights) <= 0):
@@ -470,7 +288,7 @@ def export_for_serving(
     try:
         names_src = staging / CLASS_NAMES_FILE
         names_src.write_text("\n".join(class_names) + "\n", encoding="utf-8")
-        serving = _Serving(models, preps, class_names, str(names_src),
+        serving = _Serving(models, specs, class_names, str(names_src),
                            list(ensemble_weights) if ensemble_weights else None, top_k, logits)
         archive = keras.export.ExportArchive()
         for m in models:
@@ -490,7 +308,7 @@ def export_for_serving(
         extra = out_dir / "assets.extra"
         extra.mkdir(exist_ok=True)
         meta = {"name": name, "version": version, "class_names": class_names,
-                "preprocessing": [p.get_config() for p in preps],
+                "image_spec": [sp.get_config() for sp in specs],
                 "models": [m.name for m in models], "top_k": top_k, "logits": logits,
                 "ensemble_weights": list(ensemble_weights) if ensemble_weights else None,
                 "signatures": ["serving_default", "predict_tensor", "predict_tensor_uint8"]}
@@ -528,51 +346,13 @@ def resolve_version_dir(path: str | Path) -> Path:
 
 
 # --------------------------------------------------------------------------------------------
-# Model cards (.keras side-car) and local prediction
+# Local prediction
 # --------------------------------------------------------------------------------------------
-
-def model_card_path(model_file: str | Path) -> Path:
-    """``run/model.keras`` -> ``run/model.kerasdoc.json`` (class names and preprocessing)."""
-    p = Path(model_file)
-    return p.with_name(p.stem + ".kerasdoc.json")
-
-
-def write_model_card(model_file: str | Path, class_names: Sequence[str],
-                     preprocessing: Preprocessing, **extra: Any) -> Path:
-    """Write the side-car JSON that ``kerasdoc export`` / ``predict`` read next to a ``.keras``.
-
-    Args:
-        model_file: str or Path. The ``.keras`` file it describes.
-        class_names: sequence of str. One per output.
-        preprocessing: Preprocessing. What training used.
-        **extra: more JSON-safe facts (data path, epochs ...).
-
-    Returns:
-        The card's path.
-    """
-    path = model_card_path(model_file)
-    card = {"class_names": [str(c) for c in class_names],
-            "preprocessing": preprocessing.get_config(), **extra}
-    path.write_text(json.dumps(card, indent=2, default=str), encoding="utf-8")
-    return path
-
-
-def read_model_card(model_file: str | Path, model: keras.Model | None = None
-                    ) -> tuple[list[str], Preprocessing]:
-    """Class names and preprocessing of a ``.keras`` file: its card, else defaults for ``model``."""
-    path = model_card_path(model_file)
-    if path.is_file():
-        card = json.loads(path.read_text(encoding="utf-8"))
-        return list(card["class_names"]), Preprocessing.from_config(card["preprocessing"])
-    if model is None:
-        raise FileNotFoundError(f"{path} is missing and no model was given for defaults.")
-    return ([str(i) for i in range(model.output_shape[-1])], Preprocessing.for_model(model))
-
 
 class Predictor:
     """Classify encoded images with an exported SavedModel or a ``.keras`` file, locally.
 
-    Both paths run the same decode / preprocess graph (:func:`decode_and_preprocess`).
+    Both paths run the same decode / preprocess graph (:meth:`ImageSpec.decode_and_preprocess`).
 
     Args:
         target: str or Path. A version folder (or ``base_dir/name`` for its latest version), or
@@ -587,10 +367,12 @@ class Predictor:
     def __init__(self, target: str | Path):
         t = Path(target)
         if t.suffix == ".keras":
-            from kerasdoc.training.resilient import load_keras_model
+            from kerasdoc.card import read_card
+            from kerasdoc.models.weights import load_keras_model
 
             self.model = load_keras_model(t, compile=False)
-            self.class_names, self.preprocessing = read_model_card(t, self.model)
+            card = read_card(t, self.model)
+            self.class_names, self.spec = card.class_names, card.spec
             self._fn = None
         else:
             version_dir = resolve_version_dir(t)
@@ -598,7 +380,8 @@ class Predictor:
             self._fn = self._loaded.signatures["serving_default"]
             meta = read_export_metadata(version_dir)
             self.class_names = meta["class_names"]
-            self.preprocessing = Preprocessing.from_config(meta["preprocessing"][0])
+            self.spec = ImageSpec.from_config((meta.get("image_spec")
+                                               or meta["preprocessing"])[0])
         self.target = t
 
     def predict(self, images: Sequence[bytes]) -> list[dict[str, Any]]:
@@ -608,8 +391,7 @@ class Predictor:
             out = self._fn(images=tf.constant(list(images), tf.string))
             probs = out["probabilities"].numpy()
         else:
-            x = tf.stack([decode_and_preprocess(tf.constant(b), self.preprocessing)
-                          for b in images])
+            x = self.spec.decode_batch(tf.constant(list(images), tf.string))
             probs = np.asarray(self.model.predict(x, verbose=0), np.float32)
         ids = probs.argmax(axis=-1)
         return [{"probabilities": p.tolist(), "class_ids": int(i),

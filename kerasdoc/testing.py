@@ -4,6 +4,8 @@
 
 1. it builds with its default arguments and with the registry's non-default ``test_kwargs``
    (another input shape / class count), no layer with a Keras-generated name like ``dense_1``;
+   the default build takes the input shape the registry declares, and the registry's layer
+   groups fit it (a head layer exists; a declared body split names a layer);
 2. the output shape is ``(batch, num_classes)`` (or the input's shape for image-to-image models);
 3. ``predict`` on a ``tf.data.Dataset`` equals calling the model directly;
 4. ``get_config`` / ``from_config`` round-trips to the same architecture;
@@ -46,6 +48,16 @@ def run_model_battery(name: str, tmp_dir: str | Path, *, batch: int = 4, seed: i
     default = get_model(name)
     assert isinstance(default, keras.Model), f"{name}: builder must return a keras.Model"
     _check_named(default)
+    assert tuple(default.input_shape[1:]) == tuple(spec.input_shape), (
+        f"{name}: registered input_shape {spec.input_shape}, builder default "
+        f"{default.input_shape[1:]}")
+    names = [layer.name for layer in default.layers]
+    if spec.task == "classification":
+        assert any(n == p or n.startswith(p) for n in names for p in spec.head), (
+            f"{name}: no layer matches the registered head prefixes {spec.head}")
+    for p in spec.split_before:
+        assert any(n.startswith(p) for n in names), (
+            f"{name}: no layer matches split_before prefix {p!r}")
     del default
 
     model = get_model(name, **spec.test_kwargs)

@@ -10,9 +10,13 @@ from kerasdoc.cli import main
 def test_list_prints_models_with_counts_and_experiments(capsys):
     assert main(["list"]) == 0
     out = capsys.readouterr().out
-    assert "| digits_cnn | 002 | 1,199,882 | 1,199,882 |" in out
-    assert "| invoice_resnet | 000 | 703,907 | 701,283 |" in out  # the paper counts trainable
-    assert "| numeric-loss |" in out
+    assert "| digits_cnn | Suzuki et al. (2021) | 28x28x1 grayscale | 1,199,882 | 1,199,882 |" \
+        in out
+    # the paper counts trainable parameters
+    assert "| invoice_resnet | Wang et al. | 64x64x1 grayscale | 703,907 | 701,283 |" in out
+    assert "| resnet_quick | Kendal (2019) |" in out  # every registered model, experiments' too
+    assert "| numeric-loss | Suzuki et al. (2021) |" in out
+    assert "seeds/" not in out
 
 
 def test_reproduce_unknown_experiment_names_the_known_ones(capsys):

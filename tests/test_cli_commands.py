@@ -51,8 +51,8 @@ def test_train_writes_model_card_history_and_tensorboard_logs(trained):
     assert not (out / "checkpoint.keras").exists()
     card = json.loads((out / "model.kerasdoc.json").read_text())
     assert card["class_names"] == ["bright", "dark"]
-    assert card["preprocessing"]["image_size"] == [12, 12]
-    assert card["preprocessing"]["color_mode"] == "grayscale"
+    assert card["image_spec"]["image_size"] == [12, 12]
+    assert card["image_spec"]["color_mode"] == "grayscale"
     history = json.loads((out / "history.json").read_text())
     assert len(history["loss"]) == 3 and len(history["val_accuracy"]) == 3
     events = list((out / "logs" / "train").glob("events.out.tfevents.*"))
@@ -155,7 +155,7 @@ def test_mixed_precision_training_keeps_float32_outputs(trained, tmp_path):
     assert rc == 0
     assert keras.mixed_precision.global_policy().name == "float32"  # restored
     card = json.loads((tmp_path / "mp" / "model.kerasdoc.json").read_text())
-    assert card["policy"] == "mixed_bfloat16"  # no GPU on the test machines
+    assert card["run"]["policy"] == "mixed_bfloat16"  # no GPU on the test machines
     model = keras.saving.load_model(tmp_path / "mp" / "model.keras")
     assert any(layer.compute_dtype == "bfloat16" for layer in model.layers)
     assert model(np.zeros((1, 12, 12, 1), np.float32)).dtype == "float32"

@@ -17,13 +17,11 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
+from generators.spec import ImageSpec
 from kerasdoc.export import (
     Predictor,
-    Preprocessing,
-    decode_and_preprocess,
     export_for_serving,
     next_version,
-    preprocess_images,
     read_export_metadata,
     read_image_file,
     resolve_version_dir,
@@ -89,7 +87,7 @@ def test_layout_versions_and_no_overwrite(tmp_path):
     p7 = export_for_serving(model, "docs", tmp_path, version=7, class_names=CLASSES)
     assert p7.name == "7" and resolve_version_dir(tmp_path / "docs") == p7
     meta = read_export_metadata(p7)
-    assert meta["class_names"] == CLASSES and meta["preprocessing"][0]["image_size"] == [20, 20]
+    assert meta["class_names"] == CLASSES and meta["image_spec"][0]["image_size"] == [20, 20]
 
 
 @pytest.fixture(scope="module")
@@ -149,7 +147,7 @@ def test_serving_default_equals_the_training_flow(exported, images, fmt, tmp_pat
         data = _encode(arr, fmt)
         (tmp_path / "c" / f"{i}.{fmt.lower()}").write_bytes(data)
         files.append(data)
-    prep = Preprocessing((20, 20), "grayscale")
+    prep = ImageSpec((20, 20), "grayscale")
     if fmt in ("PNG", "JPEG"):
         flow = ImageDataGenerator(rescale=prep.rescale).flow_from_directory(
             tmp_path, **prep.flow_kwargs(), class_mode=None, shuffle=False, batch_size=2)
@@ -175,7 +173,7 @@ def test_predict_tensor_signatures_take_float_and_uint8(exported, images):
     batch = np.stack([rgb, rgb[::-1]])
     f = loaded.signatures["predict_tensor"](images=tf.constant(batch, tf.float32))
     u = loaded.signatures["predict_tensor_uint8"](images=tf.constant(batch, tf.uint8))
-    want = model.predict(preprocess_images(tf.constant(batch), Preprocessing((20, 20))),
+    want = model.predict(ImageSpec((20, 20)).preprocess_batch(tf.constant(batch)),
                          verbose=0)
     np.testing.assert_allclose(f["probabilities"].numpy(), want, atol=1e-5)
     np.testing.assert_allclose(u["probabilities"].numpy(), want, atol=1e-5)
@@ -301,16 +299,16 @@ def test_predict_url_forms():
 
 def test_ensemble_of_models_with_different_inputs(tmp_path, images):
     a, b = _model((20, 20, 1), "a"), _model((16, 16, 3), "b")
-    preps = [Preprocessing((20, 20), "grayscale"),
-             Preprocessing((16, 16), "rgb", crop="top", interpolation="area")]
+    preps = [ImageSpec((20, 20), "grayscale"),
+             ImageSpec((16, 16), "rgb", crop="top", interpolation="area")]
     path = export_for_serving([a, b], "ens", tmp_path, class_names=CLASSES,
-                              preprocessing=preps, ensemble_weights=[3, 1])
+                              spec=preps, ensemble_weights=[3, 1])
     _, rgb = images
     data = _encode(rgb, "PNG")
     out = tf.saved_model.load(str(path)).signatures["serving_default"](
         images=tf.constant([data]))
-    pa = a.predict(decode_and_preprocess(tf.constant(data), preps[0])[None], verbose=0)
-    pb = b.predict(decode_and_preprocess(tf.constant(data), preps[1])[None], verbose=0)
+    pa = a.predict(preps[0].decode_and_preprocess(tf.constant(data))[None], verbose=0)
+    pb = b.predict(preps[1].decode_and_preprocess(tf.constant(data))[None], verbose=0)
     np.testing.assert_allclose(out["probabilities"].numpy(), 0.75 * pa + 0.25 * pb, atol=1e-5)
     assert out["member_probabilities"].shape == (1, 2, 3)
     np.testing.assert_allclose(out["member_probabilities"].numpy()[0, 1], pb[0], atol=1e-5)
@@ -332,20 +330,20 @@ def test_mixed_precision_model_exports_float32(tmp_path, images):
 
 def test_crops_and_color_modes():
     page = tf.concat([tf.zeros((300, 200, 1)), tf.fill((300, 200, 1), 255.0)], axis=0)
-    top = preprocess_images(page, Preprocessing((8, 8), crop="top"))
-    bottom = preprocess_images(page, Preprocessing((8, 8), crop="bottom"))
+    top = ImageSpec((8, 8), crop="top").preprocess_batch(page)
+    bottom = ImageSpec((8, 8), crop="bottom").preprocess_batch(page)
     assert float(tf.reduce_max(top)) == 0.0 and float(tf.reduce_min(bottom)) == 1.0
     x = tf.reshape(tf.range(4 * 6, dtype=tf.float32), (4, 6, 1))
-    same = preprocess_images(x, Preprocessing((4, 6), rescale=None))
+    same = ImageSpec((4, 6), rescale=None).preprocess_batch(x)
     np.testing.assert_array_equal(same.numpy(), x.numpy())
-    rgb = preprocess_images(x, Preprocessing((4, 6), "rgb", rescale=None))
+    rgb = ImageSpec((4, 6), "rgb", rescale=None).preprocess_batch(x)
     np.testing.assert_array_equal(rgb.numpy(), np.repeat(x.numpy(), 3, -1))
     rgba = tf.concat([tf.fill([2, 4, 6, 3], 100.0), tf.zeros([2, 4, 6, 1])], -1)
-    got = preprocess_images(rgba, Preprocessing((4, 6), rescale=None))
+    got = ImageSpec((4, 6), rescale=None).preprocess_batch(rgba)
     assert got.shape == (2, 4, 6, 1)
     np.testing.assert_allclose(got, np.full((2, 4, 6, 1), 100.0 * 0.9999), rtol=1e-5)
-    padded = preprocess_images(tf.fill([2, 8, 1], 255.0), Preprocessing((8, 8),
-                               resize_mode="pad", rescale=None))
+    padded = ImageSpec((8, 8), resize_mode="pad", rescale=None).preprocess_batch(
+        tf.fill([2, 8, 1], 255.0))
     assert float(padded[0, 0, 0]) == 0.0 and float(padded[4, 4, 0]) == 255.0
 
 
@@ -355,21 +353,21 @@ def test_bad_arguments_raise_clear_errors(tmp_path):
         export_for_serving(model, "x", tmp_path, class_names=["a", "b"])
     with pytest.raises(ValueError, match="name must be"):
         export_for_serving(model, "../evil", tmp_path)
-    with pytest.raises(ValueError, match="takes 1 channels but preprocessing gives 3"):
-        export_for_serving(model, "x", tmp_path, preprocessing=Preprocessing((20, 20), "rgb"))
-    with pytest.raises(ValueError, match=r"resizes to \(16, 16\)"):
-        export_for_serving(model, "x", tmp_path, preprocessing=Preprocessing((16, 16)))
+    with pytest.raises(ValueError, match=r"\(20, 20, 1\), but the image spec gives \(20, 20, 3"):
+        export_for_serving(model, "x", tmp_path, spec=ImageSpec((20, 20), "rgb"))
+    with pytest.raises(ValueError, match=r"spec gives \(16, 16, 1\)"):
+        export_for_serving(model, "x", tmp_path, spec=ImageSpec((16, 16)))
     inp = keras.Input((4, 4, 1), name="i")
     two = keras.Model(inp, [keras.layers.Flatten(name="f")(inp),
                             keras.layers.Flatten(name="g")(inp)])
     with pytest.raises(ValueError, match="2 outputs"):
         export_for_serving(two, "x", tmp_path)
     with pytest.raises(ValueError, match="color_mode must be one of"):
-        Preprocessing((4, 4), "cmyk")
+        ImageSpec((4, 4), "cmyk")
     with pytest.raises(ValueError, match="crop must be one of"):
-        Preprocessing((4, 4), crop="middle")
-    with pytest.raises(ValueError, match="Unknown preprocessing keys"):
-        Preprocessing.from_config({"image_size": [4, 4], "mean": 0})
+        ImageSpec((4, 4), crop="middle")
+    with pytest.raises(ValueError, match="Unknown image spec keys"):
+        ImageSpec.from_config({"image_size": [4, 4], "gamma": 0})
 
 
 def test_read_image_file_rejects_non_images_and_oversized(tmp_path, images):
@@ -389,15 +387,15 @@ def test_read_image_file_rejects_non_images_and_oversized(tmp_path, images):
 
 
 def test_predictor_same_answer_from_keras_file_and_saved_model(tmp_path, images):
-    from kerasdoc.export import write_model_card
+    from kerasdoc.card import write_card
     from kerasdoc.training.resilient import atomic_save_model
 
     model = _model()
-    prep = Preprocessing((20, 20))
+    prep = ImageSpec((20, 20))
     atomic_save_model(model, tmp_path / "model.keras")
-    write_model_card(tmp_path / "model.keras", CLASSES, prep)
+    write_card(tmp_path / "model.keras", CLASSES, prep)
     path = export_for_serving(model, "p", tmp_path / "sm", class_names=CLASSES,
-                              preprocessing=prep)
+                              spec=prep)
     data = [_encode(images[1], "JPEG"), _encode(images[0], "BMP")]
     a = Predictor(tmp_path / "model.keras").predict(data)
     b = Predictor(path.parent).predict(data)

@@ -13,8 +13,8 @@ from kerasdoc.models.invoice import (
     build_resnet_variant,
     build_vgg16,
     build_zfnet,
-    trainable_param_count,
 )
+from kerasdoc.models.weights import trainable_param_count
 
 # (keras count_params, trainable) of each default build: 64x64x1, 3 classes.
 DEFAULT_COUNTS = {

@@ -21,7 +21,32 @@ def test_unknown_model_names_the_known_ones():
 
 def test_duplicate_registration_is_refused():
     with pytest.raises(ValueError, match="already registered"):
-        register_model("digits_cnn")(lambda **kw: None)
+        register_model("digits_cnn", input_shape=(28, 28, 1))(lambda **kw: None)
+
+
+def test_catalog_snapshot_matches_the_registry():
+    """`kerasdoc list` reads kerasdoc/catalog.json; regenerate it with `python -m kerasdoc.catalog`
+    after adding or changing a model."""
+    from kerasdoc.catalog import read_catalog
+    from kerasdoc.models.weights import count_params
+
+    catalog = read_catalog()
+    assert sorted(catalog) == list_models(), "run `python -m kerasdoc.catalog`"
+    for name, entry in catalog.items():
+        spec = model_spec(name)
+        assert (entry["paper"], tuple(entry["input_shape"]), entry["color_mode"]) == \
+            (spec.paper, spec.input_shape, spec.color_mode), f"{name}: python -m kerasdoc.catalog"
+        if not spec.large:  # the large ones are built by `pytest -m slow` below
+            counts = count_params(get_model(name))
+            assert (entry["parameters"], entry["trainable"]) == \
+                (counts["total"], counts["trainable"]), f"{name}: run python -m kerasdoc.catalog"
+
+
+@pytest.mark.slow
+def test_catalog_is_fresh_for_every_model():
+    from kerasdoc.catalog import build_catalog, read_catalog
+
+    assert read_catalog() == build_catalog(), "run `python -m kerasdoc.catalog`"
 
 
 @pytest.mark.parametrize("name,count", [("digits_dnn", 669_706), ("digits_cnn", 1_199_882),

@@ -14,12 +14,12 @@ import keras
 import numpy as np
 import pytest
 
+from kerasdoc.models.weights import load_keras_model
 from kerasdoc.training.resilient import (
     AtomicBackupAndRestore,
     AtomicModelCheckpoint,
     atomic_save_model,
     fit_resilient,
-    load_keras_model,
     load_pickle,
 )
 

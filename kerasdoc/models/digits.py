@@ -17,8 +17,8 @@ from keras import layers
 from kerasdoc.models.registry import register_model
 
 
-@register_model("digits_dnn", paper="002", test_kwargs={"input_shape": (16, 16, 1),
-                                                        "num_classes": 5})
+@register_model("digits_dnn", paper="numeric-loss", input_shape=(28, 28, 1),
+                test_kwargs={"input_shape": (16, 16, 1), "num_classes": 5})
 def build_digits_dnn(
     input_shape: tuple[int, int, int] = (28, 28, 1),
     num_classes: int = 10,
@@ -56,8 +56,8 @@ def build_digits_dnn(
     return keras.Model(inputs, outputs, name=name)
 
 
-@register_model("digits_cnn", paper="002", test_kwargs={"input_shape": (20, 20, 1),
-                                                        "num_classes": 5})
+@register_model("digits_cnn", paper="numeric-loss", input_shape=(28, 28, 1),
+                test_kwargs={"input_shape": (20, 20, 1), "num_classes": 5})
 def build_digits_cnn(
     input_shape: tuple[int, int, int] = (28, 28, 1),
     num_classes: int = 10,
@@ -95,8 +95,8 @@ def build_digits_cnn(
     return keras.Model(inputs, outputs, name=name)
 
 
-@register_model("digits_rnn", paper="002", test_kwargs={"input_shape": (12, 14, 1),
-                                                        "num_classes": 5})
+@register_model("digits_rnn", paper="numeric-loss", input_shape=(28, 28, 1),
+                test_kwargs={"input_shape": (12, 14, 1), "num_classes": 5})
 def build_digits_rnn(
     input_shape: tuple[int, int, int] = (28, 28, 1),
     num_classes: int = 10,

@@ -95,22 +95,6 @@ INVOICE_CONFIG = {
 """The searched invoice_resnet configuration (``benchmarks/invoice_param_search.py``)."""
 
 
-def trainable_param_count(model: keras.Model) -> int:
-    """Number of trainable parameters (the convention of the paper's Table 1).
-
-    Args:
-        model: keras.Model.
-
-    Returns:
-        The sum of the sizes of ``model.trainable_weights``.
-
-    Example:
-        >>> trainable_param_count(build_resnet18(paper_layout=True))
-        11174787
-    """
-    return int(sum(int(w.numpy().size) for w in model.trainable_weights))
-
-
 def _check(input_shape: Sequence[int], num_classes: int) -> tuple[int, int, int]:
     shape = tuple(input_shape)
     if len(shape) != 3 or not all(isinstance(d, int) and d > 0 for d in shape):
@@ -178,7 +162,7 @@ def build_resnet_variant(
     return keras.Model(inputs, outputs, name=name)
 
 
-@register_model("invoice_resnet", paper="000",
+@register_model("invoice_resnet", paper="invoice", input_shape=DEFAULT_INPUT,
                 test_kwargs={"input_shape": (32, 24, 1), "num_classes": 4})
 def build_invoice_resnet(
     input_shape: Sequence[int] = DEFAULT_INPUT,
@@ -212,7 +196,7 @@ def build_invoice_resnet(
                                 bn_on_identity=True, bn_on_projection=True, name=name)
 
 
-@register_model("resnet18", paper="000",
+@register_model("resnet18", paper="invoice", input_shape=DEFAULT_INPUT,
                 test_kwargs={"input_shape": (24, 32, 3), "num_classes": 4})
 def build_resnet18(
     input_shape: Sequence[int] = DEFAULT_INPUT,
@@ -282,7 +266,7 @@ def _build_alexnet_like(shape, num_classes: int, *, first_kernel: int, first_str
     return keras.Model(inputs, outputs, name=name)
 
 
-@register_model("alexnet", paper="000",
+@register_model("alexnet", paper="invoice", input_shape=DEFAULT_INPUT,
                 test_kwargs={"input_shape": (32, 32, 1), "num_classes": 4, "fc_units": 64})
 def build_alexnet(
     input_shape: Sequence[int] = DEFAULT_INPUT,
@@ -320,7 +304,7 @@ def build_alexnet(
                                second_stride=1, fc_units=fc_units, dropout=dropout, name=name)
 
 
-@register_model("zfnet", paper="000",
+@register_model("zfnet", paper="invoice", input_shape=DEFAULT_INPUT,
                 test_kwargs={"input_shape": (32, 32, 3), "num_classes": 4, "fc_units": 64})
 def build_zfnet(
     input_shape: Sequence[int] = DEFAULT_INPUT,
@@ -357,7 +341,7 @@ def build_zfnet(
                                second_stride=2, fc_units=fc_units, dropout=dropout, name=name)
 
 
-@register_model("vgg16", paper="000",
+@register_model("vgg16", paper="invoice", input_shape=DEFAULT_INPUT,
                 test_kwargs={"input_shape": (32, 32, 1), "num_classes": 4, "fc_units": 32,
                              "dropout": 0.0})
 def build_vgg16(

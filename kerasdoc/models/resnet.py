@@ -93,7 +93,7 @@ def _load_local_weights(model: keras.Model, weights) -> keras.Model:
     """Load a local ``.weights.h5`` (same architecture) or transfer a ``.keras`` model by name."""
     path = Path(str(weights))
     if path.name.endswith(".keras"):
-        from kerasdoc.training.transfer import transfer_weights
+        from kerasdoc.models.weights import transfer_weights
 
         src = keras.models.load_model(path, safe_mode=True, compile=False)
         transfer_weights(src, model)
@@ -164,7 +164,8 @@ def build_resnet(
     return model
 
 
-@register_model("resnet34", paper="004",
+@register_model("resnet34", paper="persian-ocr", input_shape=(224, 224, 3),
+                split_before=("stage3_",),
                 test_kwargs={"input_shape": (32, 32, 3), "num_classes": 5}, large=True)
 def build_resnet34(
     input_shape: tuple[int | None, int | None, int] = (224, 224, 3),
@@ -200,7 +201,8 @@ def build_resnet34(
                         mean=mean, std=std, name=name)
 
 
-@register_model("resnet50", paper="004",
+@register_model("resnet50", paper="persian-ocr", input_shape=(224, 224, 3),
+                split_before=("conv4_",),
                 test_kwargs={"input_shape": (32, 32, 3), "num_classes": 5}, large=True)
 def build_resnet50(
     input_shape: tuple[int | None, int | None, int] = (224, 224, 3),
@@ -242,3 +244,40 @@ def build_resnet50(
     if weights not in (None, "imagenet"):
         _load_local_weights(model, weights)
     return model
+
+
+@register_model("resnet_quick", paper="persian-ocr", input_shape=(32, 32, 3),
+                split_before=("stage3_",),
+                test_kwargs={"input_shape": (24, 24, 3), "num_classes": 4})
+def build_resnet_quick(
+    input_shape: tuple[int | None, int | None, int] = (32, 32, 3),
+    num_classes: int = 10,
+    *,
+    weights: str | None = None,
+    mean: Sequence[float] | float | None = None,
+    std: Sequence[float] | float | None = None,
+    name: str = "resnet_quick",
+) -> keras.Model:
+    """A reduced ResNet (one basic block per stage, widths 8-8-16-16) with the fastai head.
+
+    The same topology and layer names as ResNet-34, so every recipe of the Persian OCR workflow
+    (Kendal 2019: freeze, LR finder, one-cycle, discriminative rates, resizing) runs on it in
+    seconds; used by ``--quick`` runs and tests.
+
+    Args:
+        input_shape: tuple. (height, width, channels). Defaults to (32, 32, 3).
+        num_classes: int. Number of classes. Defaults to 10.
+        weights: None, a local ``.weights.h5`` file, or a ``.keras`` model to transfer from.
+        mean: per-channel input mean for the ``normalize`` layer (optional).
+        std: per-channel input std for the ``normalize`` layer (optional).
+        name: str. Model name.
+
+    Returns:
+        A functional ``keras.Model``.
+
+    Example:
+        >>> build_resnet_quick(num_classes=3).output_shape
+        (None, 3)
+    """
+    return build_resnet(input_shape, num_classes, blocks=(1, 1, 1, 1), widths=(8, 8, 16, 16),
+                        head_hidden=64, weights=weights, mean=mean, std=std, name=name)

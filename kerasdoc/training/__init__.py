@@ -13,6 +13,7 @@ Example:
     ['1e-06', '1e-05', '1e-04']
 """
 
+from kerasdoc.models.weights import load_keras_model, transfer_weights, with_input_size
 from kerasdoc.training.groups import (
     freeze,
     group_lr_multipliers,
@@ -25,7 +26,6 @@ from kerasdoc.training.resilient import (
     AtomicBackupAndRestore,
     AtomicModelCheckpoint,
     fit_resilient,
-    load_keras_model,
 )
 from kerasdoc.training.schedule import (
     LRFinderResult,
@@ -37,7 +37,6 @@ from kerasdoc.training.schedule import (
     one_cycle_values,
     plot_lr_find,
 )
-from kerasdoc.training.transfer import transfer_weights, with_input_size
 
 __all__ = [
     "AtomicBackupAndRestore",

@@ -5,10 +5,12 @@ then ``learn.unfreeze()``. fastai splits a ResNet into three layer groups: the b
 (stem, stages 1-2), its second half (stages 3-4) and the head, and keeps BatchNorm layers
 trainable in frozen groups (``train_bn=True``).
 
-Here a layer belongs to the head if its name starts with ``head_`` or is ``logits`` /
-``predictions`` (the names :mod:`kerasdoc.models.resnet` gives it); the body is split before the
-first layer named ``stage3_*`` (ResNet-34) or ``conv4_*`` (keras.applications ResNet-50), or in
-the middle of its weighted layers for other models.
+Which layers form the head and where the body splits are facts of the model, declared where it
+is registered (``register_model(head=..., split_before=...)``, e.g. ResNet-34 splits before
+``stage3_*``); a model built from the registry is recognised by its name
+(:func:`kerasdoc.models.registry.find_spec`). An unregistered model's head is its ``head_*`` /
+``logits`` / ``predictions`` layers (or its last weighted layer) and its body splits in the middle
+of its weighted layers; both can be passed explicitly.
 
 Example:
     >>> from kerasdoc.models import get_model
@@ -22,29 +24,56 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import keras
 
-HEAD_NAMES = ("logits", "predictions")
-SPLIT_PREFIXES = ("stage3_", "conv4_")
+from kerasdoc.models.registry import DEFAULT_HEAD, find_spec
+
 _NORM_LAYERS = (keras.layers.BatchNormalization, keras.layers.LayerNormalization,
                 keras.layers.GroupNormalization)
 
 
-def is_head_layer(layer: keras.layers.Layer) -> bool:
-    """True for the classifier head's layers (``head_*``, ``logits``, ``predictions``)."""
-    return layer.name.startswith("head_") or layer.name in HEAD_NAMES
+def _matches(name: str, prefixes: Sequence[str]) -> bool:
+    return any(name == p or name.startswith(p) for p in prefixes)
 
 
-def layer_groups(model: keras.Model, n_body_groups: int = 2) -> list[list[keras.layers.Layer]]:
+def group_rules(model: keras.Model) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """``(head prefixes, split_before prefixes)`` for ``model``: its registry entry's, or defaults.
+
+    Example:
+        >>> from kerasdoc.models import get_model
+        >>> group_rules(get_model("resnet_quick", num_classes=3))[1]
+        ('stage3_',)
+    """
+    spec = find_spec(model)
+    if spec is None:
+        return DEFAULT_HEAD, ()
+    return spec.head, spec.split_before
+
+
+def is_head_layer(layer: keras.layers.Layer, head: Sequence[str] = DEFAULT_HEAD) -> bool:
+    """True if ``layer``'s name is one of the ``head`` prefixes (default ``head_*``, ``logits``,
+    ``predictions``)."""
+    return _matches(layer.name, head)
+
+
+def layer_groups(model: keras.Model, n_body_groups: int = 2, *,
+                 head: Sequence[str] | None = None,
+                 split_before: Sequence[str] | None = None) -> list[list[keras.layers.Layer]]:
     """Split ``model``'s layers into fastai layer groups: body parts, then the head.
 
     Args:
         model: keras.Model. A functional model.
         n_body_groups: int. 1 or 2 body groups. Defaults to 2 (fastai's split for ResNets).
+        head: layer-name prefixes of the head (default: the model's registry entry, see
+            :func:`group_rules`).
+        split_before: layer-name prefixes starting the second body group (default: the
+            registry entry's; none: the middle of the body's weighted layers).
 
     Returns:
         A list of lists of layers (input layers excluded), the head last. A model without a head
-        (no ``head_*`` / ``logits`` / ``predictions`` layer) takes its last weighted layer as head.
+        layer takes its last weighted layer as head.
 
     Example:
         >>> m = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4, name="a"),
@@ -54,24 +83,27 @@ def layer_groups(model: keras.Model, n_body_groups: int = 2) -> list[list[keras.
     """
     if n_body_groups not in (1, 2):
         raise ValueError(f"n_body_groups must be 1 or 2. Received: n_body_groups={n_body_groups}")
+    default_head, default_split = group_rules(model)
+    head = tuple(default_head if head is None else head)
+    split_before = tuple(default_split if split_before is None else split_before)
     all_layers = [layer for layer in model.layers
                   if not isinstance(layer, keras.layers.InputLayer)]
-    head = [layer for layer in all_layers if is_head_layer(layer)]
-    if not head:
+    head_layers = [layer for layer in all_layers if is_head_layer(layer, head)]
+    if not head_layers:
         weighted = [layer for layer in all_layers if layer.weights]
         if not weighted:
             raise ValueError(f"Model {model.name!r} has no layer with weights to group.")
         cut = all_layers.index(weighted[-1])
-        head = all_layers[cut:]
-    body = [layer for layer in all_layers if layer not in head]
+        head_layers = all_layers[cut:]
+    body = [layer for layer in all_layers if layer not in head_layers]
     if n_body_groups == 1:
-        return [body, head]
-    split = next((i for i, layer in enumerate(body) if layer.name.startswith(SPLIT_PREFIXES)),
-                 None)
+        return [body, head_layers]
+    split = next((i for i, layer in enumerate(body) if _matches(layer.name, split_before)),
+                 None) if split_before else None
     if split is None:
         weighted = [i for i, layer in enumerate(body) if layer.weights]
         split = weighted[len(weighted) // 2] if weighted else len(body)
-    return [body[:split], body[split:], head]
+    return [body[:split], body[split:], head_layers]
 
 
 def freeze(model: keras.Model, upto: int | str = -1, *, train_bn: bool = True,

@@ -11,8 +11,8 @@ hours on shared or pre-emptible machines. This module makes ``fit`` survive that
   ``os.replace`` and never writes weights holding NaN / Inf.
 * :func:`resilient_callbacks` adds ``keras.callbacks.TerminateOnNaN``; :func:`fit_resilient`
   wires it all around ``model.fit``.
-* :func:`load_keras_model` loads with ``safe_mode=True``; :func:`load_pickle` loads joblib /
-  pickle files only from a path the user names, with a warning.
+* :func:`load_pickle` loads joblib / pickle files only from a path the user names, with a
+  warning (safe ``.keras`` loading is :func:`kerasdoc.models.weights.load_keras_model`).
 
 Resuming gives the weights an uninterrupted run would have (within float tolerance) when the
 data order of an epoch does not depend on how many epochs ran before in the same process (no
@@ -347,37 +347,6 @@ def fit_resilient(model: keras.Model, x: Any, y: Any = None, *, epochs: int,
     model.fit(x, y, epochs=epochs, callbacks=cbs + list(callbacks or []), **fit_kwargs)
     model._initial_epoch = None
     return backup.history
-
-
-def load_keras_model(path: str | Path, *, custom_objects: dict | None = None,
-                     compile: bool = True) -> keras.Model:
-    """Load a ``.keras`` file with ``safe_mode=True`` (no arbitrary code from Lambda layers).
-
-    Args:
-        path: str or Path. A ``.keras`` file.
-        custom_objects: extra objects not registered with ``register_keras_serializable``.
-        compile: bool. Restore the training configuration.
-
-    Returns:
-        The model.
-
-    Raises:
-        FileNotFoundError: no such file.
-        ValueError: not a ``.keras`` file, or one that needs unsafe deserialisation.
-    """
-    p = Path(path)
-    if not p.is_file():
-        raise FileNotFoundError(f"Model file {p} does not exist.")
-    if p.suffix != ".keras":
-        raise ValueError(f"Expected a .keras model file. Received: {p}")
-    import kerasdoc.losses  # noqa: F401 - register the project's custom objects
-    import kerasdoc.metrics  # noqa: F401
-    import kerasdoc.models  # noqa: F401
-    try:
-        return keras.saving.load_model(p, custom_objects=custom_objects, compile=compile,
-                                       safe_mode=True)
-    except ValueError as e:
-        raise ValueError(f"Cannot load {p} with safe_mode=True: {e}") from e
 
 
 def load_pickle(path: str | Path) -> Any:

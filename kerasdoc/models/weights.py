@@ -1,8 +1,11 @@
-"""Weight transfer between models by layer name, and progressive resizing.
+"""Model-level utilities: weight transfer, progressive resizing, safe loading, parameter counts.
 
-Paper: seeds/004 (Kendal, Persian OCR): transfer learning from a pretrained ResNet ("which is how
-this workflow runs here where ImageNet weights cannot be downloaded": from another kerasdoc model),
-and progressive resizing: "continue training the same weights at 352 after 224".
+The ground floor of ``kerasdoc``: everything here works on a ``keras.Model`` alone, so the
+training recipes, the export and the CLI all build on it and nothing here imports them.
+Weight transfer by layer name is how the Persian OCR report's transfer learning runs where no
+ImageNet weights can be downloaded (Kendal 2019), and how the RVL-CDIP region models start from the
+holistic model (Das et al. 2018, "intra-domain transfer"); :func:`with_input_size` is progressive
+resizing ("continue training the same weights at 352 after 224").
 
 Example:
     >>> import keras
@@ -12,10 +15,14 @@ Example:
     >>> report = transfer_weights(make(3), make(5))
     >>> report["transferred"], report["skipped_shape"]
     (['body'], ['logits'])
+    >>> count_params(make(3))
+    {'total': 67, 'trainable': 67}
 """
 
 from __future__ import annotations
 
+import math
+from pathlib import Path
 from typing import Any
 
 import keras
@@ -74,7 +81,8 @@ def transfer_weights(src: keras.Model, dst: keras.Model, *, skip_mismatch: bool 
 def with_input_size(model: keras.Model, size: int | tuple[int, int]) -> keras.Model:
     """The same functional model at another input size, carrying the same weights.
 
-    Progressive resizing (seeds/004: 224, then 352): the ResNet body and the concat-pool head
+    Progressive resizing (the Persian OCR report: 224, then 352): the ResNet body and the
+    concat-pool head
     do not depend on the input size, so the architecture is rebuilt from ``get_config`` with a
     new input shape and every weight (and frozen state) is copied over.
 
@@ -111,3 +119,65 @@ def with_input_size(model: keras.Model, size: int | tuple[int, int]) -> keras.Mo
     for old_layer, new_layer in zip(model.layers, new.layers):
         new_layer.trainable = old_layer.trainable
     return new
+
+
+def load_keras_model(path: str | Path, *, custom_objects: dict | None = None,
+                     compile: bool = True) -> keras.Model:
+    """Load a ``.keras`` file with ``safe_mode=True`` (no arbitrary code from Lambda layers).
+
+    Args:
+        path: str or Path. A ``.keras`` file.
+        custom_objects: extra objects not registered with ``register_keras_serializable``.
+        compile: bool. Restore the training configuration.
+
+    Returns:
+        The model.
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: not a ``.keras`` file, or one that needs unsafe deserialisation.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"Model file {p} does not exist.")
+    if p.suffix != ".keras":
+        raise ValueError(f"Expected a .keras model file. Received: {p}")
+    import kerasdoc.losses  # noqa: F401 - register the project's custom objects
+    import kerasdoc.metrics  # noqa: F401
+    from kerasdoc.models.registry import _load_all
+
+    _load_all()  # every model module: their custom layers register on import
+    try:
+        return keras.saving.load_model(p, custom_objects=custom_objects, compile=compile,
+                                       safe_mode=True)
+    except ValueError as e:
+        raise ValueError(f"Cannot load {p} with safe_mode=True: {e}") from e
+
+
+def trainable_param_count(model: keras.Model) -> int:
+    """Number of trainable parameters (the convention of the paper's Table 1).
+
+    Args:
+        model: keras.Model.
+
+    Returns:
+        The sum of the sizes of ``model.trainable_weights``.
+
+    Example:
+        >>> from kerasdoc.models import get_model
+        >>> trainable_param_count(get_model("resnet18", paper_layout=True))
+        11174787
+    """
+    return int(sum(math.prod(w.shape) for w in model.trainable_weights))
+
+
+def count_params(model: keras.Model) -> dict[str, int]:
+    """Keras' parameter count (BatchNormalization moving statistics included) and the trainable one.
+
+    Args:
+        model: keras.Model.
+
+    Returns:
+        ``{"total": model.count_params(), "trainable": trainable_param_count(model)}``.
+    """
+    return {"total": int(model.count_params()), "trainable": trainable_param_count(model)}

@@ -1,0 +1,292 @@
+"""The one run recipe: strategy, global batch, build, compile, resilient fit, model card, history.
+
+``kerasdoc train`` and every experiment train through :class:`Run`, so the rules that keep a run
+correct live once:
+
+* the ``tf.distribute`` strategy is chosen before any other TensorFlow work
+  (:func:`kerasdoc.distribute.get_strategy`), the dtype policy is set (``--mixed-precision``), and
+  the batch size given per replica becomes the global batch;
+* models are built and compiled in ``strategy.scope()``; under mixed precision a classifier's
+  output is cast back to float32 by one rule (:func:`float32_outputs`);
+* ``fit`` runs with the resilient callbacks (atomic backup and resume, NaN guard, checkpoint)
+  when the run has a folder;
+* :meth:`Run.finish` writes ``model.keras`` first, then the model card (class names and the
+  training flow's own :class:`generators.spec.ImageSpec`), then ``history.json``, and only then
+  removes the backup, so a kill at any instant leaves either a resumable backup or a finished
+  run, never neither;
+* :meth:`Run.export` exports from the card, so the serving graph replays exactly what the
+  training flow did (a model trained on padded pages is served padded pages).
+
+Example:
+    >>> import numpy as np, tempfile
+    >>> from generators.spec import ImageSpec
+    >>> x = np.random.default_rng(0).uniform(0, 1, (32, 28, 28, 1)).astype("float32")
+    >>> y = np.arange(32) % 10
+    >>> with Run(tempfile.mkdtemp(), batch_size=16, seed=0) as run:
+    ...     model = run.build("digits_dnn", input_shape=(28, 28, 1), num_classes=10)
+    ...     run.compile(model)
+    ...     history = run.fit(model, x, y, epochs=1, verbose=0)
+    ...     path = run.finish(model, [str(i) for i in range(10)], ImageSpec((28, 28)))
+    >>> path.name, len(history["loss"])
+    ('model.keras', 1)
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import keras
+
+from kerasdoc import distribute
+
+
+def float32_outputs(model: keras.Model) -> keras.Model:
+    """``model`` with every non-float32 output cast to float32 (mixed precision's rule for
+    probabilities); the model itself when its outputs are already float32.
+
+    Example:
+        >>> m = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, name="d")])
+        >>> float32_outputs(m) is m
+        True
+    """
+    if all(getattr(t, "dtype", "float32") == "float32" for t in model.outputs):
+        return model
+    outs = [t if t.dtype == "float32" else
+            keras.layers.Activation("linear", dtype="float32",
+                                    name=f"{t.name.split('/')[0]}_float32")(t)
+            for t in model.outputs]
+    return keras.Model(model.inputs, outs if len(outs) > 1 else outs[0], name=model.name)
+
+
+class Run:
+    """A training run: its strategy and dtype policy, its folder, and the recipe's steps.
+
+    Use it as a context manager (the previous dtype policy is restored on exit) or call
+    :meth:`close`.
+
+    Args:
+        out: str, Path or None. The run folder (``model.keras``, ``model.kerasdoc.json``,
+            ``history.json``, ``backup/``, ``logs/``); None: nothing is written and ``fit`` does
+            not resume.
+        strategy: ``"auto" | "one" | "mirrored" | "multiworker" | "tpu"`` or a
+            ``tf.distribute.Strategy``.
+        mixed_precision: bool. ``mixed_float16`` on GPU, ``mixed_bfloat16`` elsewhere.
+        batch_size: int. Per replica; :attr:`batch_size` is the global batch.
+        seed: int or None. ``keras.utils.set_random_seed`` before every build.
+        tensorboard: bool. Log scalars to ``out/logs`` (chief only).
+
+    Attributes:
+        strategy, policy, batch_size (global), per_replica_batch, replicas, seed, out.
+    """
+
+    def __init__(self, out: str | Path | None = None, *, strategy: Any = "auto",
+                 mixed_precision: bool = False, batch_size: int = 32, seed: int | None = 0,
+                 tensorboard: bool = True):
+        if int(batch_size) < 1:
+            raise ValueError(f"batch_size must be a positive integer. Received: {batch_size}")
+        self.strategy = distribute.get_strategy(strategy) if isinstance(strategy, str) \
+            else strategy
+        self._previous_policy = keras.mixed_precision.global_policy().name
+        self.policy = distribute.set_mixed_precision(mixed_precision)
+        self.per_replica_batch = int(batch_size)
+        self.replicas = int(self.strategy.num_replicas_in_sync)
+        self.batch_size = distribute.global_batch_size(self.per_replica_batch, self.strategy)
+        self.seed = seed
+        self.out = Path(out) if out is not None else None
+        self.tensorboard = tensorboard
+        self.backup: Any = None
+
+    # -- context -------------------------------------------------------------------------
+    def __enter__(self) -> Run:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Restore the dtype policy that was in force before the run."""
+        keras.mixed_precision.set_global_policy(self._previous_policy)
+
+    def describe(self) -> dict[str, Any]:
+        """JSON-safe facts: strategy, replicas, global batch, dtype policy."""
+        return {**distribute.describe(self.strategy), "global_batch": self.batch_size,
+                "per_replica_batch": self.per_replica_batch, "policy": self.policy}
+
+    def scope(self):
+        """``strategy.scope()``: build and compile models inside it."""
+        return self.strategy.scope()
+
+    # -- build / compile -----------------------------------------------------------------
+    def build(self, model: str | Callable[..., keras.Model], **kwargs: Any) -> keras.Model:
+        """Build a registered model (by name) or call a builder, in the strategy scope, seeded,
+        with float32 outputs under mixed precision.
+
+        Args:
+            model: a name from ``kerasdoc.models.list_models()`` or a builder function.
+            **kwargs: builder arguments (``input_shape``, ``num_classes``, ...).
+        """
+        from kerasdoc.models import get_model
+
+        if self.seed is not None:
+            keras.utils.set_random_seed(self.seed)
+        with self.scope():
+            built = get_model(model, **kwargs) if isinstance(model, str) else model(**kwargs)
+            return float32_outputs(built)
+
+    def compile(self, model: keras.Model, optimizer: Any = None, loss: Any = None,
+                metrics: Sequence[Any] | None = ("accuracy",), **kwargs: Any) -> keras.Model:
+        """``model.compile`` in the strategy scope; defaults: Adam 1e-3, a cross-entropy that
+        fits the labels (sparse unless ``loss`` says otherwise), accuracy."""
+        with self.scope():
+            model.compile(optimizer=optimizer or keras.optimizers.Adam(1e-3),
+                          loss=loss or "sparse_categorical_crossentropy",
+                          metrics=list(metrics) if metrics else None, **kwargs)
+        return model
+
+    # -- fit -----------------------------------------------------------------------------
+    def callbacks(self, folder: Path | None = None) -> list[keras.callbacks.Callback]:
+        """The resilient callbacks for ``folder`` (default: the run folder); none without one."""
+        from kerasdoc.training.resilient import (
+            AtomicBackupAndRestore,
+            AtomicModelCheckpoint,
+            tensorboard_callback,
+        )
+
+        folder = folder if folder is not None else self.out
+        if folder is None:
+            return [keras.callbacks.TerminateOnNaN()]
+        folder.mkdir(parents=True, exist_ok=True)
+        # the backup is removed by finish(), after the final model is on disk
+        self.backup = AtomicBackupAndRestore(str(folder / "backup"), delete_checkpoint=False)
+        cbs = [self.backup, keras.callbacks.TerminateOnNaN(),
+               AtomicModelCheckpoint(folder / "checkpoint.keras")]
+        if self.tensorboard and distribute.is_chief():
+            cbs.append(tensorboard_callback(folder / "logs"))
+        return cbs
+
+    def fit(self, model: keras.Model, x: Any, y: Any = None, *, epochs: int,
+            validation_data: Any = None, callbacks: Sequence[Any] = (),
+            fit_fn: Callable[..., Any] | None = None, folder: str | Path | None = None,
+            verbose: int | str = 2, **fit_kwargs: Any) -> dict[str, list[float]]:
+        """Train with the resilient callbacks; resumes from the folder's backup.
+
+        Args:
+            model: a compiled model (from :meth:`build` / :meth:`compile`).
+            x, y: arrays (``y`` given; batched with the global batch) or a dataset / flow.
+            epochs: total epochs, restored ones included.
+            validation_data: as for ``fit``.
+            callbacks: more callbacks.
+            fit_fn: a ``fit``-like function ``fit_fn(model, x, epochs=..., callbacks=...,
+                validation_data=..., verbose=..., **fit_kwargs)`` in place of ``model.fit``
+                (e.g. :func:`kerasdoc.training.fit_one_cycle` via a lambda).
+            folder: where this fit's backup lives (default: the run folder); a multi-stage
+                recipe gives each stage its own.
+            verbose: ``fit``'s verbosity.
+
+        Returns:
+            The history of every epoch, restored ones included.
+        """
+        if epochs < 1:
+            raise ValueError(f"epochs must be a positive integer. Received: epochs={epochs}")
+        if model.optimizer is None:
+            raise ValueError(f"Model {model.name!r} must be compiled before fit (Run.compile).")
+        cbs = self.callbacks(Path(folder) if folder is not None else None) + list(callbacks)
+        backup = self.backup if self.out is not None or folder is not None else None
+        if y is not None:
+            fit_kwargs.setdefault("batch_size", self.batch_size)
+            fit_kwargs.setdefault("shuffle", True)
+        else:
+            fit_kwargs.setdefault("shuffle", False)  # datasets and flows shuffle themselves
+        if fit_fn is None:
+            hist = model.fit(x, y, epochs=epochs, validation_data=validation_data,
+                             callbacks=cbs, verbose=verbose, **fit_kwargs)
+        else:
+            if y is not None:
+                raise ValueError("fit_fn takes a dataset; pass x as a dataset and y=None.")
+            fit_kwargs.pop("shuffle", None)
+            hist = fit_fn(model, x, epochs=epochs, validation_data=validation_data,
+                          callbacks=cbs, verbose=verbose, **fit_kwargs)
+        if backup is not None:
+            if backup.restored_epoch:
+                print(f"[run] resumed after epoch {backup.restored_epoch} from "
+                      f"{backup.backup_dir}", flush=True)
+            return backup.history
+        return {k: [float(v) for v in vs] for k, vs in hist.history.items()}
+
+    # -- finish --------------------------------------------------------------------------
+    def finish(self, keras_model: keras.Model, class_names: Sequence[str], spec: Any,
+               history: dict[str, list[float]] | None = None, *, folder: str | Path | None = None,
+               **card: Any) -> Path:
+        """Write ``model.keras``, its card and ``history.json`` atomically, then clean up.
+
+        Args:
+            keras_model: the trained model.
+            class_names: one per output.
+            spec: the training flow's :class:`generators.spec.ImageSpec` (``flow.spec``).
+            history: per-epoch logs.
+            folder: default: the run folder.
+            **card: more facts for the model card (``model=``, ``paper=``, ``data=`` ...).
+
+        Returns:
+            The path of ``model.keras``.
+        """
+        from kerasdoc.card import write_card
+        from kerasdoc.training.resilient import atomic_save_model, atomic_write_text
+
+        folder = Path(folder) if folder is not None else self.out
+        if folder is None:
+            raise ValueError("This run has no folder (Run(out=None)); pass folder=.")
+        if spec is None:
+            raise ValueError("The training flow has no image spec (it uses a step a spec cannot "
+                             "express, e.g. preprocessing_function); pass the ImageSpec the "
+                             "model's inputs follow.")
+        spec.check_model(keras_model)
+        model_file = folder / "model.keras"
+        if distribute.is_chief():
+            folder.mkdir(parents=True, exist_ok=True)
+            atomic_save_model(keras_model, model_file)
+            write_card(model_file, class_names, spec, run=self.describe(), **card)
+            if history is not None:
+                atomic_write_text(folder / "history.json", json.dumps(history, indent=2))
+            (folder / "checkpoint.keras").unlink(missing_ok=True)
+            shutil.rmtree(folder / "backup", ignore_errors=True)
+        return model_file
+
+    @staticmethod
+    def export(model_file: str | Path, name: str, base_dir: str | Path = "saved_models",
+               version: int | None = None, **kwargs: Any) -> Path:
+        """Export a finished run's model for TF Serving with the spec and classes of its card."""
+        return export_model_file(model_file, name, base_dir, version, **kwargs)
+
+
+def export_model_file(model_files: str | Path | Sequence[str | Path], name: str,
+                      base_dir: str | Path = "saved_models", version: int | None = None,
+                      **kwargs: Any) -> Path:
+    """Export ``.keras`` file(s) with the image spec and class names of their model cards.
+
+    Several files make one ensemble; their class names must agree.
+
+    Raises:
+        FileNotFoundError: a file or its card is missing.
+        ValueError: the members disagree on the classes.
+    """
+    from kerasdoc.card import read_card
+    from kerasdoc.export import export_for_serving
+    from kerasdoc.models.weights import load_keras_model
+
+    files = [model_files] if isinstance(model_files, str | Path) else list(model_files)
+    models, specs, names = [], [], None
+    for f in files:
+        m = load_keras_model(f, compile=False)
+        card = read_card(f, m)
+        if names is not None and card.class_names != names:
+            raise ValueError(f"{f} has classes {card.class_names}, unlike {files[0]} ({names}).")
+        names = card.class_names
+        models.append(m)
+        specs.append(card.spec)
+    return export_for_serving(models, name, base_dir, version, class_names=names, spec=specs,
+                              **kwargs)
