@@ -1,10 +1,10 @@
 """Invoice classification, Table 1 (Wang et al.): five models, accuracy and parameter counts.
 
-Wang et al., "Lightweight Deep Learning Model for Invoice Image Classification" (seeds/000).
-Trains AlexNet, ZFNet, VGG-16, ResNet-18 and the lightweight ``invoice_resnet`` on a folder
-dataset (``--data DIR`` with one sub-folder per class) and prints Table 1 (accuracy and
-parameter count) with the paper's numbers beside ours, plus the parameter-count table with
-each difference explained. Pipeline as in the paper: grayscale -> array -> normalise (1/255),
+Wang et al., "Lightweight Deep Learning Model for Invoice Image Classification". Trains
+AlexNet, ZFNet, VGG-16, ResNet-18 and the lightweight ``invoice_resnet`` on a folder dataset
+(``--data DIR`` with one sub-folder per class) and prints Table 1 (accuracy and parameter count)
+with the paper's numbers beside ours, plus the parameter-count table with each difference
+explained. Pipeline as in the paper: grayscale -> array -> normalise (1/255),
 one-hot labels, a seeded stratified 70/30 training / validation split (the paper's 840/360 of
 1,200), augmentation on the training part only (rotation, flips, scaling, brightness/contrast
 jitter, Gaussian noise), all through ``generators.ImageDataGenerator``.
@@ -13,6 +13,13 @@ The paper re-splits "within each epoch"; we keep one fixed seeded split (``--see
 validation images are never trained on. Accuracy is measured on ``--test DIR`` when given, else
 on the validation part (said so in every output), after the last epoch (no checkpoint picked on
 it). Without ``--data`` the run uses a generated demo set of three invoice-like layouts.
+``--trials N`` repeats the whole table with seeds ``seed .. seed+N-1`` (each its own split and
+initialisation) and reports mean +/- std.
+
+Each model trains through :class:`kerasdoc.runs.Run` into ``OUT/runs/trial<t>/<model>/``
+(``model.keras`` and its model card, which holds the training flow's image spec); ``--export``
+exports the most accurate model from its card, so the serving graph resizes exactly as training
+did (``--resize-mode pad`` serves padded pages).
 
 Usage:
     kerasdoc reproduce invoice --data ../shared/data/sroie-vendors/train --epochs 40
@@ -29,7 +36,15 @@ from typing import Any
 
 import numpy as np
 
-from experiments._common import Timer, base_parser, config_of, resolve_out, strategy_of
+from experiments._common import (
+    Timer,
+    base_parser,
+    config_of,
+    parse,
+    resolve_out,
+    result_header,
+    start_run,
+)
 
 NAME = "invoice"
 PAPER = "invoice"
@@ -48,84 +63,48 @@ PAPER_PARAMETER_NOTES = {
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = base_parser(NAME, __doc__.splitlines()[0])
-    p.add_argument("--image-size", type=int, default=64,
-                   help="square input side; 64 is what the paper's AlexNet/ZFNet/VGG counts imply")
+    p = base_parser(NAME, __doc__.splitlines()[0],
+                    optional=("lr", "image-size", "trials", "export"),
+                    defaults={"lr": 1e-3, "image_size": 64, "trials": 1})
     p.add_argument("--models", default=",".join(MODELS), help="comma-separated model names")
     p.add_argument("--val-fraction", type=float, default=0.3, help="validation share per class")
-    p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
     p.add_argument("--no-flips", action="store_true",
                    help="turn off the paper's horizontal / vertical flips")
     p.add_argument("--resize-mode", default="stretch", choices=("stretch", "pad", "crop"),
-                   help="aspect handling when resizing to --image-size")
-    p.add_argument("--export", action="store_true",
-                   help="export the most accurate model for TF Serving (kerasdoc.export)")
-    p.add_argument("--export-dir", default="saved_models", help="model repository for --export")
+                   help="aspect handling when resizing to --image-size (training and serving)")
     return p
 
 
 def make_generators(val_fraction: float, seed: int, flips: bool = True):
-    """The training generator (augmenting, with the split) and the plain evaluation one."""
+    """The training generator (augmenting, with the split) and the plain evaluation one.
+
+    Scaling (1/255) is the image spec's, so it reaches the model card and the serving graph.
+    """
     from generators import ImageDataGenerator
 
     train_gen = ImageDataGenerator(
-        rescale=1 / 255, rotation_range=15, zoom_range=0.1, width_shift_range=0.05,
+        rotation_range=15, zoom_range=0.1, width_shift_range=0.05,
         height_shift_range=0.05, horizontal_flip=flips, vertical_flip=flips,
         brightness_range=(0.8, 1.2), contrast_range=(0.8, 1.2), noise_stddev=8.0,
         fill_mode="nearest", validation_split=val_fraction, validation_seed=seed)
-    eval_gen = ImageDataGenerator(rescale=1 / 255)
-    return train_gen, eval_gen
+    return train_gen, ImageDataGenerator()
 
 
-def build_model(name: str, input_shape: tuple[int, int, int], num_classes: int):
-    """One Table 1 model; ResNet-18 in the paper's layout (its count is the paper's)."""
-    from kerasdoc.models import get_model
-
+def build_model(run, name: str, input_shape: tuple[int, int, int], num_classes: int):
+    """One Table 1 model, built by the run recipe; ResNet-18 in the paper's layout (its count
+    is the paper's)."""
     kwargs: dict[str, Any] = {"input_shape": input_shape, "num_classes": num_classes}
     if name == "resnet18":
         kwargs["paper_layout"] = True
-    return get_model(name, **kwargs)
+    return run.build(name, **kwargs)
 
 
-def _export(model, class_names: Sequence[str], image_size: int, base_dir: str) -> str:
-    try:
-        from kerasdoc.export import Preprocessing, export_for_serving
-    except ImportError as e:  # pragma: no cover - the export module ships with the package
-        raise RuntimeError(f"--export needs kerasdoc.export: {e}") from e
-    prep = Preprocessing(image_size=(image_size, image_size), color_mode="grayscale",
-                         rescale=1 / 255)
-    return str(export_for_serving(model, f"invoice_{model.name}", base_dir,
-                                  class_names=list(class_names), preprocessing=prep))
-
-
-def main(argv: Sequence[str] | None = None) -> dict:
-    """Run the experiment; returns the results dict also written to ``--out/results.json``."""
-    import keras
-    from sklearn.metrics import confusion_matrix
-
+def load_data(args, seed: int, batch_size: int) -> dict[str, Any]:
+    """The flows of one trial: training (augmenting), validation, and test if any."""
+    from generators.spec import ImageSpec
     from kerasdoc.demo.invoices import DATA_LABEL, make_invoice_demo
-    from kerasdoc.distribute import describe, global_batch_size
-    from kerasdoc.models.invoice import PAPER_ACCURACY, PAPER_PARAMS
-    from kerasdoc.models.weights import trainable_param_count
-    from kerasdoc.reporting import (
-        grouped_bar_plot,
-        markdown_table,
-        plot_confusion_matrix,
-        plot_history,
-        write_results,
-    )
 
-    args = build_parser().parse_args(argv)
-    strategy = strategy_of(args)
-    out = resolve_out(args, NAME)
-    models = [m.strip() for m in args.models.split(",") if m.strip()]
-    unknown = [m for m in models if m not in MODELS]
-    if unknown:
-        raise ValueError(f"Unknown model(s) {unknown}. Expected some of: {', '.join(MODELS)}")
-    epochs = args.epochs or (2 if args.quick else 40)
-    batch_size = global_batch_size(args.batch_size or 16, strategy)
     size = 32 if args.quick and args.image_size == 64 else args.image_size
-
     if args.data:
         data_dir = Path(args.data)
         if not data_dir.is_dir():
@@ -134,89 +113,112 @@ def main(argv: Sequence[str] | None = None) -> dict:
         test_dir = Path(args.test) if args.test else None
         data_label = f"real data: {data_dir}"
     else:
-        demo_root = Path(tempfile.mkdtemp(prefix="invoice_demo_"))
-        per_class = 8 if args.quick else 60
-        make_invoice_demo(demo_root, per_class=per_class,
-                          test_per_class=3 if args.quick else 14, seed=args.seed)
-        data_dir, test_dir = demo_root / "train", Path(args.test) if args.test else \
-            demo_root / "test"
+        demo_root = vars(args).get("_demo_root")  # made once per run, shared by the trials
+        if demo_root is None:
+            demo_root = Path(tempfile.mkdtemp(prefix="invoice_demo_"))
+            make_invoice_demo(demo_root, per_class=8 if args.quick else 60,
+                              test_per_class=3 if args.quick else 14, seed=args.seed)
+            vars(args)["_demo_root"] = demo_root
+        data_dir = demo_root / "train"
+        test_dir = Path(args.test) if args.test else demo_root / "test"
         data_label = DATA_LABEL
     if test_dir is not None and not test_dir.is_dir():
         raise FileNotFoundError(f"--test {test_dir} is not a folder; expected one sub-folder of "
                                 "images per class")
-
-    train_gen, eval_gen = make_generators(args.val_fraction, args.seed, not args.no_flips)
-    flow_kw = dict(target_size=(size, size), color_mode="grayscale", batch_size=batch_size,
-                   resize_mode=args.resize_mode)
-    train = train_gen.flow_from_directory(data_dir, subset="training", seed=args.seed, **flow_kw)
-    val = train_gen.flow_from_directory(data_dir, subset="validation", shuffle=False, **flow_kw)
-    class_names = sorted(train.class_indices, key=train.class_indices.get)
+    spec = ImageSpec((size, size), "grayscale", rescale=1 / 255, resize_mode=args.resize_mode)
+    train_gen, eval_gen = make_generators(args.val_fraction, seed, not args.no_flips)
+    kw = dict(spec=spec, batch_size=batch_size)
+    train = train_gen.flow_from_directory(data_dir, subset="training", seed=seed, **kw)
+    val = train_gen.flow_from_directory(data_dir, subset="validation", shuffle=False, **kw)
+    test = None
     if test_dir is not None:
         test = eval_gen.flow_from_directory(test_dir, classes=train.class_indices, shuffle=False,
-                                            **flow_kw)
-        eval_flow, eval_label = test, f"test set {test_dir} ({test.samples} images)"
+                                            **kw)
+        eval_label = f"test set {test_dir} ({test.samples} images)"
     else:
-        eval_flow = val
         eval_label = (f"validation split ({val.samples} images, seeded stratified "
-                      f"{args.val_fraction:.0%} of {data_dir}, seed {args.seed})")
-    print(f"[invoice] data: {data_label}")
-    print(f"[invoice] {train.samples} training / {val.samples} validation images, classes "
-          f"{class_names}; accuracy on the {eval_label}")
-    print(f"[invoice] {len(models)} models, {epochs} epochs, batch {batch_size}, "
-          f"{size}x{size} grayscale")
+                      f"{args.val_fraction:.0%} of {data_dir}, seed {seed})")
+    return {"train": train, "val": val, "test": test, "eval": test if test is not None else val,
+            "eval_label": eval_label, "data_label": data_label, "data_dir": data_dir,
+            "class_names": sorted(train.class_indices, key=train.class_indices.get),
+            "size": size, "spec": spec}
 
+
+def run(args, data: dict[str, Any], run_ctx, models: Sequence[str], *, epochs: int,
+        folder: Path, out: Path) -> dict[str, dict[str, Any]]:
+    """Train and evaluate each model of Table 1 on one trial's data."""
+    import keras
+    from sklearn.metrics import confusion_matrix
+
+    from kerasdoc.models.invoice import PAPER_ACCURACY, PAPER_PARAMS
+    from kerasdoc.models.weights import trainable_param_count
+    from kerasdoc.reporting import plot_history
+
+    size, names = data["size"], data["class_names"]
     per_model: dict[str, dict[str, Any]] = {}
-    trained = {}
     for i, name in enumerate(models, start=1):
-        keras.utils.set_random_seed(args.seed)
-        with strategy.scope():
-            model = build_model(name, (size, size, 1), len(class_names))
-            model.compile(optimizer=keras.optimizers.Adam(args.lr),
-                          loss="categorical_crossentropy", metrics=["accuracy"])
-        print(f"[invoice] ({i}/{len(models)}) {name}: {trainable_param_count(model):,} "
+        model = build_model(run_ctx, name, (size, size, 1), len(names))
+        run_ctx.compile(model, keras.optimizers.Adam(args.lr), "categorical_crossentropy")
+        print(f"[{NAME}] ({i}/{len(models)}) {name}: {trainable_param_count(model):,} "
               f"trainable parameters; training ...", flush=True)
         with Timer() as t:
-            hist = model.fit(train, validation_data=val, epochs=epochs, shuffle=False,
-                             verbose=0 if args.quick else 2)  # the flow reshuffles itself
-        probs = model.predict(eval_flow, verbose=0)
-        y_true = np.asarray(eval_flow.classes)
+            history = run_ctx.fit(model, data["train"], validation_data=data["val"],
+                                  epochs=epochs, folder=folder / name,
+                                  verbose=0 if args.quick else 2)
+        model_file = run_ctx.finish(model, names, data["train"].spec, history,
+                                    folder=folder / name, model=name, paper=PAPER,
+                                    data=data["data_label"], epochs=epochs)
+        probs = model.predict(data["eval"], verbose=0)
+        y_true = np.asarray(data["eval"].classes)
         y_pred = probs.argmax(axis=1)
         acc = float((y_pred == y_true).mean())
-        cm = confusion_matrix(y_true, y_pred, labels=range(len(class_names)))
         per_model[name] = {
             "accuracy": acc,
-            "final_val_accuracy": float(hist.history["val_accuracy"][-1]),
+            "final_val_accuracy": float(history["val_accuracy"][-1]),
             # the validation curve of 25 images swings between epochs: its recent mean too
-            "val_accuracy_last5_mean": float(np.mean(hist.history["val_accuracy"][-5:])),
+            "val_accuracy_last5_mean": float(np.mean(history["val_accuracy"][-5:])),
             "trainable_parameters": trainable_param_count(model),
             "keras_parameters": int(model.count_params()),
             "paper_accuracy": PAPER_ACCURACY[name] / 100,
             "paper_parameters": PAPER_PARAMS[name],
-            "train_seconds": round(t.seconds, 1),
-            "confusion_matrix": cm,
-            "history": {k: [float(v) for v in vs] for k, vs in hist.history.items()},
+            "train_seconds": round(t.seconds, 1), "train_cpu_seconds": round(t.cpu_seconds, 1),
+            "confusion_matrix": confusion_matrix(y_true, y_pred, labels=range(len(names))),
+            "history": history, "model_file": str(model_file),
         }
-        plot_history(hist.history, out / f"history_{name}.png",
-                     title=f"{name} on {'generated demo data' if not args.data else data_dir}")
-        trained[name] = model
-        print(f"[invoice] {name}: accuracy {acc:.3f} (paper {PAPER_ACCURACY[name]:.2f}%), "
+        plot_history(history, out / f"history_{name}.png",
+                     title=f"{name} on {'generated demo data' if not args.data else args.data}")
+        print(f"[{NAME}] {name}: accuracy {acc:.3f} (paper {PAPER_ACCURACY[name]:.2f}%), "
               f"{t.seconds:.0f} s", flush=True)
+    return per_model
 
-    best = max(per_model, key=lambda n: (per_model[n]["accuracy"],
-                                         -per_model[n]["trainable_parameters"]))
-    plot_confusion_matrix(per_model[best]["confusion_matrix"], class_names,
-                          out / "confusion_matrix.png",
-                          title=f"{best}, {eval_label.split(' (')[0]}")
-    grouped_bar_plot(out / "accuracy.png", models,
-                     {"ours": [per_model[n]["accuracy"] for n in models],
-                      "paper": [PAPER_ACCURACY[n] / 100 for n in models]},
-                     title="Table 1: accuracy", xlabel="model", ylabel="accuracy")
 
+def summarise(trials: list[dict[str, dict[str, Any]]], models: Sequence[str]
+              ) -> dict[str, dict[str, Any]]:
+    """Per model: the first trial's record plus mean / std of accuracy over the trials."""
+    out = {}
+    for name in models:
+        accs = [t[name]["accuracy"] for t in trials]
+        out[name] = {**trials[0][name], "accuracy_mean": float(np.mean(accs)),
+                     "accuracy_std": float(np.std(accs)), "accuracy_per_trial": accs}
+    return out
+
+
+def render_markdown(per_model: dict[str, dict[str, Any]], models: Sequence[str], *, data, args,
+                    epochs: int, batch_size: int, n_trials: int, best: str,
+                    exported: str | None) -> str:
+    from kerasdoc.models.invoice import PAPER_ACCURACY, PAPER_PARAMS
+    from kerasdoc.papers import cite
+    from kerasdoc.reporting import fmt_mean_std, markdown_table
+
+    size = data["size"]
+    acc_col = "accuracy (ours)" if n_trials == 1 else f"accuracy (ours, {n_trials} trials)"
     table1 = markdown_table(
-        ["model", "accuracy (ours)", "accuracy (paper)", "val. accuracy, mean of last 5 epochs",
+        ["model", acc_col, "accuracy (paper)", "val. accuracy, mean of last 5 epochs",
          "parameters (ours, trainable)", "parameters (paper)"],
-        [[n, f"{100 * per_model[n]['accuracy']:.2f}", f"{PAPER_ACCURACY[n]:.2f}",
-          f"{100 * per_model[n]['val_accuracy_last5_mean']:.2f}",
+        [[n, f"{100 * per_model[n]['accuracy']:.2f}" if n_trials == 1 else
+          fmt_mean_std(100 * per_model[n]["accuracy_mean"], 100 * per_model[n]["accuracy_std"],
+                       2),
+          f"{PAPER_ACCURACY[n]:.2f}", f"{100 * per_model[n]['val_accuracy_last5_mean']:.2f}",
           f"{per_model[n]['trainable_parameters']:,}", f"{PAPER_PARAMS[n]:,}"] for n in models])
     params = markdown_table(
         ["model", "paper", "ours trainable", "ours Keras count_params", "difference", "why"],
@@ -226,22 +228,19 @@ def main(argv: Sequence[str] | None = None) -> dict:
           PAPER_PARAMETER_NOTES[n] if size == 64 or "resnet" in n else
           f"{size}x{size} input changes the flattened size; the paper's counts need 64x64"]
          for n in models])
-    exported = None
-    if args.export:
-        exported = _export(trained[best], class_names, size, args.export_dir)
-        print(f"[invoice] exported {best} to {exported}")
-
-    md = "\n".join([
-        "# Invoice classification (seeds/000, Table 1)\n",
-        f"Data: **{data_label}**. Classes: {', '.join(class_names)}. "
-        f"{train.samples} training / {val.samples} validation images "
-        f"(seeded stratified split, seed {args.seed}); accuracy measured on the **{eval_label}**"
-        f" after the last epoch. The paper's accuracy is on its own 42 test invoices "
-        f"(value-added tax / train / taxi), not on this data.\n",
-        f"Settings: {size}x{size} grayscale, rescale 1/255, {epochs} epochs, batch {batch_size},"
-        f" Adam {args.lr}, augmentation (rotation 15, zoom 0.1, shifts 0.05, "
-        f"{'no flips' if args.no_flips else 'h/v flips'}, brightness/contrast 0.8-1.2, "
-        f"noise 8/255) on the training part only.\n",
+    return "\n".join([
+        f"# Invoice classification, Table 1: {cite(PAPER)}\n",
+        f"Data: **{data['data_label']}**. Classes: {', '.join(data['class_names'])}. "
+        f"{data['train'].samples} training / {data['val'].samples} validation images "
+        f"(seeded stratified split, seed {args.seed}"
+        + (f"; trials use seeds {args.seed}..{args.seed + n_trials - 1}" if n_trials > 1 else "")
+        + f"); accuracy measured on the **{data['eval_label']}** after the last epoch. The "
+        "paper's accuracy is on its own 42 test invoices (value-added tax / train / taxi), not "
+        "on this data.\n",
+        f"Settings: {size}x{size} grayscale ({args.resize_mode} resize), rescale 1/255, "
+        f"{epochs} epochs, batch {batch_size}, Adam {args.lr}, augmentation (rotation 15, "
+        f"zoom 0.1, shifts 0.05, {'no flips' if args.no_flips else 'h/v flips'}, "
+        "brightness/contrast 0.8-1.2, noise 8/255) on the training part only.\n",
         "## Table 1\n", table1, "",
         f"Most accurate: **{best}** (confusion matrix in confusion_matrix.png)"
         + (f"; exported to {exported}" if exported else "") + ".\n",
@@ -249,15 +248,71 @@ def main(argv: Sequence[str] | None = None) -> dict:
         "The paper's counts are trainable counts (BatchNormalization as 2 per channel): its "
         "ResNet-18 figure is reproduced exactly only that way (see kerasdoc/models/invoice.py).",
     ])
+
+
+def main(argv: Sequence[str] | None = None) -> dict:
+    """Run the experiment; returns the results dict also written to ``--out/results.json``."""
+    from kerasdoc.models.invoice import PAPER_ACCURACY
+    from kerasdoc.reporting import grouped_bar_plot, plot_confusion_matrix, write_results
+    from kerasdoc.runs import export_model_file
+
+    args = parse(build_parser(), argv)
+    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    unknown = [m for m in models if m not in MODELS]
+    if unknown:
+        raise ValueError(f"Unknown model(s) {unknown}. Expected some of: {', '.join(MODELS)}")
+    if args.trials < 1:
+        raise ValueError(f"--trials must be >= 1. Received: {args.trials}")
+    out = resolve_out(args, NAME)
+    epochs = args.epochs or (2 if args.quick else 40)
+    with Timer() as total, start_run(args, out, batch_size=args.batch_size or 16) as run_ctx:
+        trials, data = [], None
+        for t in range(args.trials):
+            seed = args.seed + t
+            run_ctx.seed = seed
+            trial_data = load_data(args, seed, run_ctx.batch_size)
+            data = data or trial_data
+            if t == 0:
+                print(f"[{NAME}] data: {data['data_label']}")
+                print(f"[{NAME}] {data['train'].samples} training / {data['val'].samples} "
+                      f"validation images, classes {data['class_names']}; accuracy on the "
+                      f"{data['eval_label']}")
+                print(f"[{NAME}] {len(models)} models, {epochs} epochs, batch "
+                      f"{run_ctx.batch_size}, {data['size']}x{data['size']} grayscale, "
+                      f"{args.trials} trial(s)")
+            trials.append(run(args, trial_data, run_ctx, models, epochs=epochs,
+                              folder=out / "runs" / f"trial{t}", out=out))
+        per_model = summarise(trials, models)
+        strategy = run_ctx.describe()
+    best = max(per_model, key=lambda n: (per_model[n]["accuracy_mean"],
+                                         -per_model[n]["trainable_parameters"]))
+    plot_confusion_matrix(per_model[best]["confusion_matrix"], data["class_names"],
+                          out / "confusion_matrix.png",
+                          title=f"{best}, {data['eval_label'].split(' (')[0]}")
+    grouped_bar_plot(out / "accuracy.png", models,
+                     {"ours": [per_model[n]["accuracy_mean"] for n in models],
+                      "paper": [PAPER_ACCURACY[n] / 100 for n in models]},
+                     title="Table 1: accuracy", xlabel="model", ylabel="accuracy")
+    exported = None
+    if args.export:
+        exported = str(export_model_file(per_model[best]["model_file"], f"invoice_{best}",
+                                         args.export_dir))
+        print(f"[{NAME}] exported {best} to {exported}")
+    md = render_markdown(per_model, models, data=data, args=args, epochs=epochs,
+                         batch_size=strategy["global_batch"], n_trials=args.trials, best=best,
+                         exported=exported)
     results = {
-        "experiment": NAME, "paper": PAPER, "data": data_label, "evaluated_on": eval_label,
-        "classes": class_names, "train_samples": train.samples, "val_samples": val.samples,
-        "epochs": epochs, "image_size": size, "best_model": best, "exported": exported,
-        "models": per_model,
+        **result_header(NAME, PAPER, data=data["data_label"], evaluated_on=data["eval_label"],
+                        wall_seconds=total.seconds, cpu_seconds=total.cpu_seconds, args=args,
+                        allowed_unread=() if args.export else ("export_dir",)),
+        "classes": data["class_names"], "train_samples": data["train"].samples,
+        "val_samples": data["val"].samples, "epochs": epochs, "image_size": data["size"],
+        "image_spec": data["train"].spec.get_config(), "trials": args.trials,
+        "best_model": best, "exported": exported, "models": per_model,
     }
-    write_results(out, results, config_of(args, epochs=epochs, batch_size=batch_size,
-                                          image_size=size, data_label=data_label,
-                                          strategy_resolved=describe(strategy)), md)
+    write_results(out, results, config_of(args, epochs=epochs, image_size=data["size"],
+                                          data_label=data["data_label"],
+                                          strategy_resolved=strategy), md)
     print()
     print(md)
     return results

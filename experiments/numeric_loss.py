@@ -28,33 +28,24 @@ Run::
 
 from __future__ import annotations
 
+import argparse
+import json
 import sys
-import time
+from pathlib import Path
 from typing import Any
 
-import keras
 import numpy as np
 
-from experiments._common import Timer, base_parser, config_of, resolve_out, strategy_of
-from generators.splits import stratified_split
-from kerasdoc import datasets
-from kerasdoc.distribute import describe, global_batch_size
-from kerasdoc.losses import CombinedNumericLoss
-from kerasdoc.metrics import (
-    NumericError,
-    error_rate,
-    numeric_error_histogram,
-    numeric_error_per_image,
-    numeric_error_per_misidentified,
+from experiments._common import (
+    Timer,
+    base_parser,
+    config_of,
+    parse,
+    resolve_out,
+    result_header,
+    start_run,
 )
-from kerasdoc.models import get_model
-from kerasdoc.reporting import (
-    fmt_mean_std,
-    markdown_table,
-    mean_std,
-    plot_error_histograms,
-    write_results,
-)
+from kerasdoc.reporting import fmt_mean_std, markdown_table, mean_std
 
 NAME = "numeric-loss"
 PAPER = "numeric-loss"
@@ -103,8 +94,20 @@ DEFAULTS = {"digits": ({"dnn": 20, "cnn": 15, "rnn": 30}, 64),
             "mnist": ({"dnn": 10, "cnn": 10, "rnn": 10}, 128)}
 
 
+def build_parser() -> argparse.ArgumentParser:
+    p = base_parser(NAME, __doc__.strip().splitlines()[0], optional=("train", "trials", "lr"),
+                    defaults={"lr": 1e-3})
+    p.add_argument("--models", default=",".join(MODELS), help="comma-separated: dnn,cnn,rnn")
+    p.add_argument("--alpha", type=float, default=0.05, help="numeric-loss scale (paper: 0.05)")
+    p.add_argument("--beta", type=float, default=0.9, help="CE weight (paper: 0.9)")
+    return p
+
+
 def load_data(args) -> dict[str, Any]:
     """Load train / test arrays as the flags ask; name the data and the split used."""
+    from generators.splits import stratified_split
+    from kerasdoc import datasets
+
     source = (args.data or "digits").lower()
     if source in ("digits", "sklearn"):
         x, y = datasets.load_sklearn_digits()
@@ -113,6 +116,8 @@ def load_data(args) -> dict[str, Any]:
         x_test = y_test = None
         if args.test:
             raise ValueError("--test is only for --data kannada or mnist.")
+        if args.train:
+            raise ValueError("--train is only for --data kannada (idx files).")
     elif source == "kannada":
         if not args.train:
             raise ValueError("--data kannada needs --train IMAGES.gz,LABELS.gz (MNIST idx files).")
@@ -123,6 +128,9 @@ def load_data(args) -> dict[str, Any]:
             x_test, y_test = datasets.load_idx_pair(*datasets.parse_idx_spec(args.test))
             desc += f"; test: {args.test}"
     elif source == "mnist":
+        if args.train or args.test:
+            raise ValueError("--data mnist reads TensorFlow Datasets' own train / test splits; "
+                             "--train and --test are for --data kannada.")
         x, y = datasets.load_tfds_mnist("train")
         x_test, y_test = datasets.load_tfds_mnist("test")
         desc = "MNIST (TensorFlow Datasets train / test)"
@@ -144,37 +152,70 @@ def load_data(args) -> dict[str, Any]:
             "description": desc, "split": split, "paper_column": paper_column}
 
 
-def run_trial(model_name: str, method: str, data: dict[str, Any], *, epochs: int,
-              batch_size: int, seed: int, alpha: float, beta: float,
-              strategy=None) -> dict[str, Any]:
-    """Train one model with one loss and one seed; return the three indicators and a histogram.
+def run_trial(model_name: str, method: str, data: dict[str, Any], run_ctx, *, epochs: int,
+              seed: int, alpha: float, beta: float, lr: float,
+              folder: Path | None = None) -> dict[str, Any]:
+    """Train one model with one loss and one seed through the run recipe; return the three
+    indicators and a histogram.
 
-    ``batch_size`` is the global batch; the model is built and compiled in ``strategy.scope()``.
+    With ``folder``, the trial resumes from its backup after an interruption, and a finished
+    trial's ``trial.json`` is reused instead of training again.
     """
-    import tensorflow as tf
+    import keras
 
-    keras.utils.set_random_seed(seed)
+    from kerasdoc.losses import CombinedNumericLoss
+    from kerasdoc.metrics import (
+        NumericError,
+        error_rate,
+        numeric_error_histogram,
+        numeric_error_per_image,
+        numeric_error_per_misidentified,
+    )
+
+    done = folder / "trial.json" if folder is not None else None
+    if done is not None and done.is_file():
+        return json.loads(done.read_text())
     x, y = data["x_train"], data["y_train"]
-    with (strategy or tf.distribute.get_strategy()).scope():
-        model = get_model(f"digits_{model_name}", input_shape=x.shape[1:], num_classes=10)
-        if method == "baseline":
-            loss = keras.losses.SparseCategoricalCrossentropy()
-        else:
-            loss = CombinedNumericLoss(alpha=alpha, beta=beta)
-        model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=loss,
-                      metrics=["accuracy", NumericError()])
+    run_ctx.seed = seed
+    model = run_ctx.build(f"digits_{model_name}", input_shape=x.shape[1:], num_classes=10)
+    loss = (keras.losses.SparseCategoricalCrossentropy() if method == "baseline"
+            else CombinedNumericLoss(alpha=alpha, beta=beta))
+    run_ctx.compile(model, keras.optimizers.Adam(lr), loss, ["accuracy", NumericError()])
     with Timer() as t:
-        model.fit(x, y, epochs=epochs, batch_size=batch_size, shuffle=True, verbose=0)
+        run_ctx.fit(model, x, y, epochs=epochs, folder=folder, verbose=0)
     probs = model.predict(data["x_test"], batch_size=512, verbose=0)
     y_test = data["y_test"]
-    return {
+    result = {
         "error_rate": error_rate(y_test, probs),
         "numeric_error": numeric_error_per_image(y_test, probs),
         "numeric_error_mis": numeric_error_per_misidentified(y_test, probs),
         "histogram": numeric_error_histogram(y_test, probs).tolist(),
         "train_seconds": t.seconds,
+        "train_cpu_seconds": t.cpu_seconds,
         "seed": seed,
     }
+    if done is not None:
+        run_ctx.discard(folder)
+        done.write_text(json.dumps(result))
+    return result
+
+
+def run(args, data: dict[str, Any], run_ctx, models: list[str], epochs: dict[str, int],
+        n_trials: int, out: Path) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """Every (model, method, trial) of the tables; each trial in its own resumable folder."""
+    trials: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for model in models:
+        for method in METHODS:
+            for t in range(n_trials):
+                r = run_trial(model, method, data, run_ctx, epochs=epochs[model],
+                              seed=args.seed + t, alpha=args.alpha, beta=args.beta, lr=args.lr,
+                              folder=out / "runs" / f"{model}-{method}-{t}")
+                trials.setdefault((model, method), []).append(r)
+                print(f"[{NAME}] {model.upper()} {method:8s} trial {t + 1}/{n_trials}: "
+                      f"error {100 * r['error_rate']:.2f}%  num.err/img {r['numeric_error']:.3f}  "
+                      f"num.err/mis {r['numeric_error_mis']:.3f}  ({r['train_seconds']:.1f}s)",
+                      flush=True)
+    return trials
 
 
 def _paper_block() -> dict[str, Any]:
@@ -233,7 +274,10 @@ def check_claim(rows: list[dict[str, Any]]) -> dict[str, Any]:
 def render_markdown(rows: list[dict[str, Any]], claim: dict[str, Any], data: dict[str, Any],
                     trials: int, training: str = "") -> str:
     col = data["paper_column"]
-    parts = [f"# numeric-loss (seeds/002): baseline vs proposed, {trials} trial(s)", "",
+    from kerasdoc.papers import cite
+
+    parts = [f"# numeric-loss: baseline vs proposed, {trials} trial(s)", "",
+             f"Paper: {cite(PAPER)}.", "",
              f"Data: {data['description']}. Test: {data['split']} "
              f"({len(data['y_train'])} train / {len(data['y_test'])} test images).",
              f"Paper column shown beside ours: {col}.", ""]
@@ -278,42 +322,30 @@ def render_markdown(rows: list[dict[str, Any]], claim: dict[str, Any], data: dic
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Run the experiment; returns the results dict also written to ``results.json``."""
-    p = base_parser(NAME, __doc__.strip().splitlines()[0])
-    p.add_argument("--models", default=",".join(MODELS), help="comma-separated: dnn,cnn,rnn")
-    p.add_argument("--alpha", type=float, default=0.05, help="numeric-loss scale (paper: 0.05)")
-    p.add_argument("--beta", type=float, default=0.9, help="CE weight (paper: 0.9)")
-    args = p.parse_args(argv)
+    from kerasdoc.papers import cite
+    from kerasdoc.reporting import plot_error_histograms, write_results
+
+    p = build_parser()
+    args = parse(p, argv)
     models = [m.strip().lower() for m in args.models.split(",") if m.strip()]
     unknown = sorted(set(models) - set(MODELS))
     if unknown:
         p.error(f"--models takes dnn, cnn, rnn. Received: {unknown}")
-
-    start = time.perf_counter()
-    strategy = strategy_of(args)
-    data = load_data(args)
-    default_epochs, default_batch = DEFAULTS[
-        "digits" if data["source"] == "sklearn" else data["source"]]
-    epochs = {m: args.epochs or (1 if args.quick else default_epochs[m]) for m in models}
-    batch_size = global_batch_size(args.batch_size or default_batch, strategy)
-    n_trials = args.trials or (2 if args.quick else 3)
     out = resolve_out(args, NAME)
-    print(f"[{NAME}] data: {data['description']}", flush=True)
-    print(f"[{NAME}] test: {data['split']}; {len(data['y_train'])} train / "
-          f"{len(data['y_test'])} test; epochs {epochs}, batch {batch_size}, {n_trials} trials",
-          flush=True)
-
-    trials: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for model in models:
-        for method in METHODS:
-            for t in range(n_trials):
-                r = run_trial(model, method, data, epochs=epochs[model], batch_size=batch_size,
-                              seed=args.seed + t, alpha=args.alpha, beta=args.beta,
-                              strategy=strategy)
-                trials.setdefault((model, method), []).append(r)
-                print(f"[{NAME}] {model.upper()} {method:8s} trial {t + 1}/{n_trials}: "
-                      f"error {100 * r['error_rate']:.2f}%  num.err/img {r['numeric_error']:.3f}  "
-                      f"num.err/mis {r['numeric_error_mis']:.3f}  ({r['train_seconds']:.1f}s)",
-                      flush=True)
+    with Timer() as total:
+        data = load_data(args)
+        default_epochs, default_batch = DEFAULTS[
+            "digits" if data["source"] == "sklearn" else data["source"]]
+        epochs = {m: args.epochs or (1 if args.quick else default_epochs[m]) for m in models}
+        n_trials = args.trials or (2 if args.quick else 3)
+        with start_run(args, out, batch_size=args.batch_size or default_batch) as run_ctx:
+            print(f"[{NAME}] {cite(PAPER)}", flush=True)
+            print(f"[{NAME}] data: {data['description']}", flush=True)
+            print(f"[{NAME}] test: {data['split']}; {len(data['y_train'])} train / "
+                  f"{len(data['y_test'])} test; epochs {epochs}, batch {run_ctx.batch_size}, "
+                  f"{n_trials} trials", flush=True)
+            trials = run(args, data, run_ctx, models, epochs, n_trials, out)
+            strategy = run_ctx.describe()
 
     rows = summarise(trials, data["paper_column"])
     claim = check_claim(rows)
@@ -324,23 +356,25 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     plot_error_histograms(out / "fig6_error_rates.png", hists, rates=True,
                           title="Fig. 6: rate of appearance of each numerical error")
     training = (f"epochs {', '.join(f'{m.upper()} {e}' for m, e in epochs.items())}; "
-                f"batch {batch_size}; Adam 1e-3; alpha {args.alpha}, beta {args.beta}")
+                f"batch {strategy['global_batch']}; Adam {args.lr}; alpha {args.alpha}, "
+                f"beta {args.beta}")
     markdown = render_markdown(rows, claim, data, n_trials, training)
     results = {
-        "experiment": NAME, "paper_id": PAPER,
-        "data": {"source": data["source"], "description": data["description"],
-                 "split": data["split"], "n_train": int(len(data["y_train"])),
-                 "n_test": int(len(data["y_test"])), "paper_column": data["paper_column"]},
-        "rows": rows, "claim": claim, "paper": _paper_block(),
-        "wall_seconds": time.perf_counter() - start,
+        **result_header(NAME, PAPER, data=data["description"], evaluated_on=data["split"],
+                        wall_seconds=total.seconds, cpu_seconds=total.cpu_seconds, args=args),
+        "data_details": {"source": data["source"], "split": data["split"],
+                         "n_train": int(len(data["y_train"])),
+                         "n_test": int(len(data["y_test"])),
+                         "paper_column": data["paper_column"]},
+        "rows": rows, "claim": claim, "paper_tables": _paper_block(),
     }
-    config = config_of(args, epochs=epochs, batch_size=batch_size, trials=n_trials,
-                       strategy_resolved=describe(strategy),
-                       models=models, optimizer="Adam(1e-3)", out=str(out))
+    config = config_of(args, epochs=epochs, batch_size=strategy["global_batch"], trials=n_trials,
+                       strategy_resolved=strategy, models=models, optimizer=f"Adam({args.lr})",
+                       out=str(out))
     write_results(out, results, config, markdown)
     print(markdown)
     print(f"[{NAME}] wrote {out}/results.json, results.md, config.json, fig5/fig6 PNGs "
-          f"in {results['wall_seconds']:.0f}s", flush=True)
+          f"in {results['wall_seconds']:.0f}s ({results['cpu_seconds']:.0f}s CPU)", flush=True)
     return results
 
 

@@ -139,12 +139,21 @@ class Run:
 
     def compile(self, model: keras.Model, optimizer: Any = None, loss: Any = None,
                 metrics: Sequence[Any] | None = ("accuracy",), **kwargs: Any) -> keras.Model:
-        """``model.compile`` in the strategy scope; defaults: Adam 1e-3, a cross-entropy that
-        fits the labels (sparse unless ``loss`` says otherwise), accuracy."""
+        """``model.compile`` in the strategy scope; defaults: Adam 1e-3, sparse categorical
+        cross-entropy, accuracy.
+
+        Optimizer and metric objects hold variables tied to the strategy they were created
+        under; ones made outside the scope are re-created inside it from their config, so a
+        caller may pass ``keras.optimizers.Adam(lr)`` made anywhere.
+        """
         with self.scope():
-            model.compile(optimizer=optimizer or keras.optimizers.Adam(1e-3),
-                          loss=loss or "sparse_categorical_crossentropy",
-                          metrics=list(metrics) if metrics else None, **kwargs)
+            opt = optimizer if optimizer is not None else keras.optimizers.Adam(1e-3)
+            if isinstance(opt, keras.optimizers.Optimizer):
+                opt = opt.__class__.from_config(opt.get_config())
+            mets = [m.__class__.from_config(m.get_config())
+                    if isinstance(m, keras.metrics.Metric) else m for m in (metrics or [])]
+            model.compile(optimizer=opt, loss=loss or "sparse_categorical_crossentropy",
+                          metrics=mets or None, **kwargs)
         return model
 
     # -- fit -----------------------------------------------------------------------------
@@ -255,6 +264,14 @@ class Run:
             (folder / "checkpoint.keras").unlink(missing_ok=True)
             shutil.rmtree(folder / "backup", ignore_errors=True)
         return model_file
+
+    @staticmethod
+    def discard(folder: str | Path) -> None:
+        """Remove a fit's backup and checkpoint when its model is not kept (a trial whose
+        metrics are all that is reported)."""
+        folder = Path(folder)
+        (folder / "checkpoint.keras").unlink(missing_ok=True)
+        shutil.rmtree(folder / "backup", ignore_errors=True)
 
     @staticmethod
     def export(model_file: str | Path, name: str, base_dir: str | Path = "saved_models",

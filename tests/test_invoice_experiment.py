@@ -1,4 +1,5 @@
-"""Invoice paper (seeds/000): demo data, the `invoice` experiment end to end, the benchmark."""
+"""Invoice paper (Wang et al.): demo data, the `invoice` experiment end to end, serving parity,
+the benchmark."""
 
 import json
 from pathlib import Path
@@ -86,6 +87,43 @@ def test_experiment_on_a_folder_with_test_set_and_export(tmp_path):
     assert (exported / "saved_model.pb").exists()
 
 
+@pytest.mark.parametrize("resize_mode", ["stretch", "pad", "crop"])
+def test_exported_model_serves_what_training_saw(tmp_path, resize_mode):
+    """The SavedModel's serving_default on the raw files equals the trained model on the
+    experiment's own pipeline batches, for every --resize-mode the experiment offers (the bug
+    this guards against: --resize-mode pad trained on padded pages but served stretched ones)."""
+    import argparse
+
+    import tensorflow as tf
+
+    from experiments.invoice import build_parser, load_data, main
+    from kerasdoc.models.weights import load_keras_model
+
+    root = make_invoice_demo(tmp_path / "data", per_class=4, test_per_class=2, size=(60, 36))
+    argv = ["--data", str(root / "train"), "--test", str(root / "test"), "--models",
+            "invoice_resnet", "--epochs", "1", "--image-size", "32", "--resize-mode",
+            resize_mode, "--out", str(tmp_path / "out"), "--export", "--export-dir",
+            str(tmp_path / "models")]
+    res = main(argv)
+    assert res["unread_flags"] == []
+    assert res["image_spec"]["resize_mode"] == resize_mode
+    model = load_keras_model(res["models"]["invoice_resnet"]["model_file"])
+    args = build_parser().parse_args(argv, namespace=argparse.Namespace())
+    flow = load_data(args, seed=0, batch_size=4)["test"]  # the experiment's own pipeline
+    want = model.predict(flow, verbose=0)
+    served = tf.saved_model.load(res["exported"]).signatures["serving_default"]
+    files = [tf.io.read_file(p) for p in flow.filepaths]
+    got = served(images=tf.stack(files))["probabilities"].numpy()
+    np.testing.assert_allclose(got, want, atol=2e-5)
+    if resize_mode != "stretch":  # the check can fail: the wrong resize gives other outputs
+        other = flow.spec.replace(resize_mode="stretch")
+        from generators import ImageDataGenerator
+
+        stretched = ImageDataGenerator().flow_from_directory(
+            root / "test", spec=other, shuffle=False, batch_size=4)
+        assert np.abs(model.predict(stretched, verbose=0) - got).max() > 1e-4
+
+
 def test_experiment_errors_name_the_bad_input(tmp_path):
     from experiments.invoice import main
 
@@ -123,8 +161,10 @@ def test_sroie_vendors_split_is_seeded_and_stratified(shared_data):
     folder = shared_data / "sroie-vendors" / "train"
     if not folder.is_dir():
         pytest.skip(f"{folder} is absent")
+    from generators.spec import ImageSpec
+
     gen, _ = make_generators(0.3, seed=0)
-    kw = dict(target_size=(64, 64), color_mode="grayscale", batch_size=8)
+    kw = dict(spec=ImageSpec((64, 64), "grayscale"), batch_size=8)
     train = gen.flow_from_directory(folder, subset="training", seed=0, **kw)
     val = gen.flow_from_directory(folder, subset="validation", shuffle=False, **kw)
     assert train.class_indices == {"gardenia": 0, "sanyu": 1, "unihakka": 2}

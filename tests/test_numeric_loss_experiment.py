@@ -42,12 +42,18 @@ def test_quick_run_writes_tables_figures_and_paper_values(tmp_path):
         for t in row["per_trial"]:
             assert t["numeric_error"] == pytest.approx(t["error_rate"] * t["numeric_error_mis"])
     assert saved["rows"][0]["paper"]["error_rate_pct"] == {"mean": 2.00, "std": 0.037}
-    assert "scikit-learn" in saved["data"]["description"]
+    assert "scikit-learn" in saved["data"]
+    assert saved["paper"].startswith("Suzuki et al., An Image Classification Model")
+    assert saved["unread_flags"] == []  # every flag offered is read
     md = (tmp_path / "results.md").read_text()
     assert "Table 3" in md and "paper (MNIST)" in md and "scikit-learn" in md
     config = json.loads((tmp_path / "config.json").read_text())
     assert config["trials"] == 2 and "tensorflow" in config["environment"]
     assert res["claim"].keys() == {"dnn"}
+    # each trial is its own resumable folder; a finished one is reused, not retrained
+    trial = tmp_path / "runs" / "dnn-baseline-0" / "trial.json"
+    assert json.loads(trial.read_text())["seed"] == 0
+    assert not (trial.parent / "backup").exists()
 
 
 def test_kannada_idx_with_given_test_set(tmp_path):
@@ -59,8 +65,10 @@ def test_kannada_idx_with_given_test_set(tmp_path):
     res = exp.main(["--data", "kannada", "--train", spec("train"), "--test", spec("test"),
                     "--models", "rnn", "--trials", "1", "--epochs", "1",
                     "--out", str(tmp_path / "out")])
-    assert res["data"]["paper_column"] == "Dig-MNIST"
-    assert res["data"]["n_test"] == 30 and res["data"]["split"] == "given test set"
+    assert res["data_details"]["paper_column"] == "Dig-MNIST"
+    assert res["data_details"]["n_test"] == 30
+    assert res["evaluated_on"] == "given test set"
+    assert res["unread_flags"] == []
 
 
 def test_bad_flags_get_clear_errors(tmp_path):
@@ -72,6 +80,17 @@ def test_bad_flags_get_clear_errors(tmp_path):
         exp.main(["--data", "cifar", "--out", str(tmp_path)])
     with pytest.raises(SystemExit):
         exp.main(["--models", "transformer", "--out", str(tmp_path)])
+
+
+def test_a_finished_run_is_never_replaced_silently(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    argv = ["--quick", "--models", "dnn", "--trials", "1"]
+    exp.main(argv)
+    assert (tmp_path / "results" / "numeric-loss-quick" / "results.json").is_file()
+    exp.main(argv)  # the default folder is taken: a numbered one is used
+    assert (tmp_path / "results" / "numeric-loss-quick-2" / "results.json").is_file()
+    with pytest.raises(FileExistsError, match="--overwrite"):
+        exp.main([*argv, "--out", "results/numeric-loss-quick"])
 
 
 def test_claim_check_logic():
@@ -102,7 +121,7 @@ def test_mnist_through_tensorflow_datasets_mock_data(tmp_path):
         assert x.shape == (40, 28, 28, 1) and x.dtype == np.float32 and x.max() <= 1.0
         res = exp.main(["--data", "mnist", "--models", "dnn", "--trials", "1", "--epochs", "1",
                         "--out", str(tmp_path)])
-    assert res["data"]["description"].startswith("MNIST") and res["data"]["n_test"] == 40
+    assert res["data"].startswith("MNIST") and res["data_details"]["n_test"] == 40
 
 
 def test_runs_under_a_named_strategy_and_records_it(tmp_path):
