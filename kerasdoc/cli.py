@@ -217,6 +217,30 @@ def _export(args: argparse.Namespace) -> None:
                             top_k=args.top_k))
 
 
+def _predict_each(predict_batch, paths: list[str], data: list[bytes], batch_size: int
+                  ) -> tuple[list[tuple[str, str, float]], list[tuple[str, str]]]:
+    """Predict in batches; a batch that fails is retried image by image, so one undecodable
+    file costs only its own row. Returns ``(rows, failures)``."""
+    rows, failures = [], []
+    for i in range(0, len(data), batch_size):
+        chunk, names = data[i:i + batch_size], paths[i:i + batch_size]
+        try:
+            out = predict_batch(chunk)
+            rows += [(n, c, p) for n, (c, p) in zip(names, out)]
+            continue
+        except Exception:  # noqa: BLE001 - find the file(s) at fault, one by one
+            pass
+        for name, one in zip(names, chunk):
+            try:
+                (c, p), = predict_batch([one])
+                rows.append((name, c, p))
+            except Exception as e:  # noqa: BLE001 - a decoder or server failure on one file
+                msg = getattr(e, "message", None) or str(e)
+                failures.append((name, msg.strip().splitlines()[0] if msg.strip() else
+                                 type(e).__name__))
+    return rows, failures
+
+
 def _predict(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -233,7 +257,6 @@ def _predict(args: argparse.Namespace) -> int:
             status = 1
     if not ok:
         return 2
-    results = []
     if args.server:
         from kerasdoc.serving_client import predict_rest, predict_url
 
@@ -245,30 +268,27 @@ def _predict(args: argparse.Namespace) -> int:
             else:
                 name = target.name
         url = predict_url(args.server, name, version)
-        for i in range(0, len(data), args.batch_size):
-            for r in predict_rest(url, data[i:i + args.batch_size],
-                                  signature_name=args.signature):
-                cid = int(r["class_ids"])
-                results.append((r["class_names"], float(r["probabilities"][cid])))
+
+        def predict_batch(chunk):
+            return [(r["class_names"], float(r["probabilities"][int(r["class_ids"])]))
+                    for r in predict_rest(url, chunk, signature_name=args.signature)]
     else:
         from kerasdoc.export import Predictor
 
         predictor = Predictor(args.target)
-        for i in range(0, len(data), args.batch_size):
-            try:
-                rows = predictor.predict(data[i:i + args.batch_size])
-            except Exception as e:  # noqa: BLE001 - a decoder failure on a user file
-                import tensorflow as tf
 
-                if not isinstance(e, tf.errors.InvalidArgumentError):
-                    raise
-                raise ValueError(f"cannot decode one of {ok[i:i + args.batch_size]}: "
-                                 f"{e.message.splitlines()[0]}") from e
-            results += [(r["class_names"], r["probability"]) for r in rows]
-    for path, (cls, prob) in zip(ok, results):
+        def predict_batch(chunk):
+            return [(r["class_names"], r["probability"]) for r in predictor.predict(chunk)]
+
+    rows, failures = _predict_each(predict_batch, ok, data, args.batch_size)
+    for path, reason in failures:
+        print(f"kerasdoc predict: cannot classify {path}: {reason}", file=sys.stderr)
+        status = 1
+    for path, cls, prob in rows:
         print(f"{path}\t{cls}\t{prob:.6f}")
+    if not rows:
+        return 2
     return status
-
 
 
 def _add_train_parsers(sub) -> None:
@@ -408,7 +428,8 @@ def import_tensorflow_quietly() -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``kerasdoc`` console script."""
     args = build_parser().parse_args(argv)
-    if args.command != "list":
+    asks_help = args.command == "reproduce" and ({"-h", "--help"} & set(args.rest))
+    if args.command != "list" and not asks_help:
         import_tensorflow_quietly()
     return int(args.func(args) or 0)
 

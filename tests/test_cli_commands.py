@@ -137,6 +137,53 @@ def test_predict_reports_bad_files_without_crashing(trained, tmp_path, capsys):
     assert rc == 2 and "not a SavedModel folder" in capsys.readouterr().err
 
 
+def _png_with_bad_idat(src, dst):
+    """A PNG whose header and trailer are fine but whose compressed pixel data is corrupt."""
+    data = bytearray(open(src, "rb").read())
+    i = data.index(b"IDAT") + 4
+    data[i:i + 8] = b"\x00\xff" * 4
+    open(dst, "wb").write(bytes(data))
+
+
+def test_predict_one_undecodable_file_costs_only_its_own_row(trained, tmp_path, capsys):
+    root, out = trained
+    good = [str(root / "val" / "dark" / "0.png"), str(root / "val" / "bright" / "0.png")]
+    bad = tmp_path / "bad_idat.png"
+    _png_with_bad_idat(good[0], bad)
+    for target in (out / "model.keras", root / "sm" / "bright"):
+        if not target.exists():
+            continue
+        rc = main(["predict", str(target), good[0], str(bad), good[1], "--batch-size", "8"])
+        captured = capsys.readouterr()
+        rows = [line.split("\t")[0] for line in captured.out.splitlines()]
+        assert rc == 1 and rows == good, captured
+        assert f"cannot classify {bad}" in captured.err
+
+
+@pytest.mark.parametrize("resize_mode,crop", [("stretch", None), ("pad", None),
+                                              ("crop", None), ("stretch", "top")])
+def test_train_export_serving_equals_training_pipeline(tmp_path, resize_mode, crop):
+    """`kerasdoc train --resize-mode/--crop` then `kerasdoc export`: serving_default on the raw
+    files gives what the trained model gives on the training pipeline's own batches."""
+    from generators import ImageDataGenerator
+    from generators.spec import ImageSpec
+
+    data = _make_folder(tmp_path / "data", 6)
+    out, sm = tmp_path / "run", tmp_path / "sm"
+    argv = ["train", "digits_dnn", "--data", str(data), "--image-size", "12", "10", "--epochs",
+            "1", "--resize-mode", resize_mode, "--out", str(out), "--quiet"]
+    assert main(argv + (["--crop", crop] if crop else [])) == 0
+    assert main(["export", str(out / "model.keras"), "--name", "m", "--base-dir", str(sm)]) == 0
+    spec = ImageSpec((12, 10), "grayscale", crop=crop, resize_mode=resize_mode)
+    card = json.loads((out / "model.kerasdoc.json").read_text())
+    assert ImageSpec.from_config(card["image_spec"]) == spec
+    flow = ImageDataGenerator().flow_from_directory(data, spec=spec, shuffle=False, batch_size=5)
+    want = keras.saving.load_model(out / "model.keras").predict(flow, verbose=0)
+    served = tf.saved_model.load(str(sm / "m" / "1")).signatures["serving_default"]
+    got = served(images=tf.stack([tf.io.read_file(p) for p in flow.filepaths]))
+    np.testing.assert_allclose(got["probabilities"].numpy(), want, atol=2e-5)
+
+
 def test_train_and_evaluate_bad_arguments(tmp_path, capsys):
     rc = main(["train", "digits_dnn", "--data", str(tmp_path / "nope"), "--out",
                str(tmp_path / "r"), "--image-size", "8", "8"])
