@@ -60,7 +60,13 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     except ValueError as e:
         print(f"kerasdoc reproduce: {e}", file=sys.stderr)
         return 2
-    module.main(args.rest)
+    if {"-h", "--help"} & set(args.rest) and hasattr(module, "build_parser"):
+        module.build_parser().print_help()  # without running main's imports
+        return 0
+    try:
+        module.main(args.rest)
+    except (ValueError, FileNotFoundError, FileExistsError) as e:
+        return _fail(f"reproduce {args.name}", e)
     return 0
 
 
