@@ -88,6 +88,7 @@ def run_model_battery(name: str, tmp_dir: str | Path, *, batch: int = 4, seed: i
     assert [w.shape for w in clone.weights] == [w.shape for w in model.weights], (
         f"{name}: from_config changed the weights' shapes")
 
+    Path(tmp_dir).mkdir(parents=True, exist_ok=True)
     path = Path(tmp_dir) / f"{name}.keras"
     model.save(path)
     reloaded = keras.models.load_model(path, safe_mode=True)
