@@ -159,20 +159,14 @@ class Run:
     # -- fit -----------------------------------------------------------------------------
     def callbacks(self, folder: Path | None = None) -> list[keras.callbacks.Callback]:
         """The resilient callbacks for ``folder`` (default: the run folder); none without one."""
-        from kerasdoc.training.resilient import (
-            AtomicBackupAndRestore,
-            AtomicModelCheckpoint,
-            tensorboard_callback,
-        )
+        from kerasdoc.training.resilient import resilient_callbacks, tensorboard_callback
 
         folder = folder if folder is not None else self.out
         if folder is None:
             return [keras.callbacks.TerminateOnNaN()]
-        folder.mkdir(parents=True, exist_ok=True)
         # the backup is removed by finish(), after the final model is on disk
-        self.backup = AtomicBackupAndRestore(str(folder / "backup"), delete_checkpoint=False)
-        cbs = [self.backup, keras.callbacks.TerminateOnNaN(),
-               AtomicModelCheckpoint(folder / "checkpoint.keras")]
+        cbs = resilient_callbacks(folder, delete_backup=False)
+        self.backup = cbs[0]
         if self.tensorboard and distribute.is_chief():
             cbs.append(tensorboard_callback(folder / "logs"))
         return cbs

@@ -294,7 +294,7 @@ def tensorboard_callback(log_dir: str | Path) -> keras.callbacks.Callback:
 
 def resilient_callbacks(out_dir: str | Path, *, save_freq: str | int = "epoch",
                         checkpoint: bool = True, monitor: str | None = None,
-                        ) -> list[keras.callbacks.Callback]:
+                        delete_backup: bool = True) -> list[keras.callbacks.Callback]:
     """``[AtomicBackupAndRestore, TerminateOnNaN, AtomicModelCheckpoint]`` under ``out_dir``.
 
     Args:
@@ -303,6 +303,8 @@ def resilient_callbacks(out_dir: str | Path, *, save_freq: str | int = "epoch",
         save_freq: backup frequency, ``"epoch"`` or a number of batches.
         checkpoint: bool. Include the ``.keras`` checkpoint.
         monitor: str or None. Checkpoint only improvements of this log.
+        delete_backup: bool. Remove the backup when training ends normally; False when the
+            caller saves the final model first and cleans up after (:class:`kerasdoc.runs.Run`).
 
     Returns:
         A list of callbacks, the backup first.
@@ -310,7 +312,8 @@ def resilient_callbacks(out_dir: str | Path, *, save_freq: str | int = "epoch",
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     cbs: list[keras.callbacks.Callback] = [
-        AtomicBackupAndRestore(str(out / "backup"), save_freq=save_freq),
+        AtomicBackupAndRestore(str(out / "backup"), save_freq=save_freq,
+                               delete_checkpoint=delete_backup),
         keras.callbacks.TerminateOnNaN(),
     ]
     if checkpoint:

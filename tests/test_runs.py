@@ -1,0 +1,77 @@
+"""kerasdoc.runs.Run: the one run recipe (build, compile, resilient fit, atomic finish, export)."""
+
+from __future__ import annotations
+
+import json
+
+import keras
+import numpy as np
+import pytest
+
+from generators.spec import ImageSpec
+from kerasdoc.runs import Run, export_model_file, float32_outputs
+
+SPEC = ImageSpec((16, 16), "grayscale")
+NAMES = ["a", "b", "c"]
+
+
+def _data(n=48):
+    rng = np.random.default_rng(0)
+    return rng.uniform(0, 1, (n, 16, 16, 1)).astype("float32"), np.arange(n) % 3
+
+
+def _model(run):
+    model = run.build("digits_dnn", input_shape=(16, 16, 1), num_classes=3)
+    return run.compile(model, keras.optimizers.Adam(1e-3))
+
+
+def test_a_kill_after_the_last_epoch_loses_nothing(tmp_path):
+    x, y = _data()
+    with Run(tmp_path, batch_size=16, tensorboard=False) as run:
+        hist = run.fit(_model(run), x, y, epochs=2, verbose=0)
+    # killed here, before finish(): the backup of the last epoch is still on disk
+    assert (tmp_path / "backup").is_dir() and len(hist["loss"]) == 2
+    with Run(tmp_path, batch_size=16, tensorboard=False) as run:
+        model = _model(run)
+        hist2 = run.fit(model, x, y, epochs=2, verbose=0)  # the re-run resumes at the end
+        assert run.backup.restored_epoch == 2 and hist2["loss"] == hist["loss"]
+        path = run.finish(model, NAMES, SPEC, hist2, model="digits_dnn")
+    assert path.is_file() and not (tmp_path / "backup").exists()
+    card = json.loads((tmp_path / "model.kerasdoc.json").read_text())
+    assert card["class_names"] == NAMES and card["model"] == "digits_dnn"
+    assert card["image_spec"]["image_size"] == [16, 16] and card["run"]["replicas_in_sync"] == 1
+    assert json.loads((tmp_path / "history.json").read_text())["loss"] == hist["loss"]
+
+
+def test_finish_refuses_a_spec_the_model_cannot_take(tmp_path):
+    with Run(tmp_path, batch_size=8, tensorboard=False) as run:
+        model = _model(run)
+        with pytest.raises(ValueError, match=r"image spec gives \(16, 16, 3\)"):
+            run.finish(model, NAMES, SPEC.replace(color_mode="rgb"))
+        with pytest.raises(ValueError, match="no image spec"):
+            run.finish(model, NAMES, None)
+
+
+def test_global_batch_policy_and_float32_outputs(tmp_path):
+    with Run(tmp_path, batch_size=8, mixed_precision=True, tensorboard=False) as run:
+        assert run.batch_size == 8 * run.replicas
+        assert run.policy in ("mixed_bfloat16", "mixed_float16")
+        model = run.build("digits_dnn", input_shape=(16, 16, 1), num_classes=3)
+        assert model.outputs[0].dtype == "float32"
+    assert keras.mixed_precision.global_policy().name == "float32"  # restored on exit
+    plain = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, name="d")])
+    assert float32_outputs(plain) is plain
+
+
+def test_export_uses_the_card_spec(tmp_path):
+    x, y = _data()
+    spec = ImageSpec((16, 16), "grayscale", resize_mode="pad", mean=0.5, std=0.25)
+    with Run(tmp_path / "run", batch_size=16, tensorboard=False) as run:
+        model = _model(run)
+        hist = run.fit(model, x, y, epochs=1, verbose=0)
+        path = run.finish(model, NAMES, spec, hist)
+    exported = export_model_file(path, "m", tmp_path / "sm")
+    meta = json.loads((exported / "assets.extra" / "kerasdoc.json").read_text())
+    assert meta["image_spec"] == [spec.get_config()] and meta["class_names"] == NAMES
+    with pytest.raises(ValueError, match="epochs must be a positive integer"):
+        Run(None).fit(model, x, y, epochs=0)
