@@ -65,7 +65,7 @@ from generators.sources import load_tfds
 from generators.spec import ImageSpec, apply_geometry, as_spec, crop_name
 from generators.splits import stratified_split
 
-CLASS_MODES = ("categorical", "sparse", "binary", "raw", None)
+CLASS_MODES = ("categorical", "sparse", "binary", "raw", "input", None)
 COLOR_MODES = {"grayscale": 1, "rgb": 3}
 AUTOTUNE = tf.data.AUTOTUNE
 
@@ -292,7 +292,7 @@ class ImageDataGenerator:
     @staticmethod
     def _targets(labels: np.ndarray, class_mode: str | None, num_classes: int) -> np.ndarray | None:
         _check_choice(class_mode, CLASS_MODES, "class_mode")
-        if class_mode is None:
+        if class_mode in (None, "input"):
             return None
         if class_mode == "raw":
             return np.asarray(labels, np.float32)
@@ -307,7 +307,8 @@ class ImageDataGenerator:
 
     def _pipeline(self, ds: tf.data.Dataset, n: int, load: Callable | None, *,
                   batch_size: int, shuffle: bool, seed: int | None, augment: bool,
-                  buffer: int | None = None, spec: ImageSpec | None = None) -> tf.data.Dataset:
+                  buffer: int | None = None, spec: ImageSpec | None = None,
+                  image_as_target: bool = False) -> tf.data.Dataset:
         """shuffle -> per-image ``load`` (+ augmentation and finishing) -> batch -> prefetch.
 
         ``load(*element)`` returns ``image`` or ``(image, *targets)`` before augmentation,
@@ -352,6 +353,8 @@ class ImageDataGenerator:
                 return join(self._finish_image(el[0], None, spec), tuple(el[1:]))
 
             ds = ds.map(finish, num_parallel_calls=AUTOTUNE, deterministic=True)
+        if image_as_target:  # class_mode="input": the target is the image itself (autoencoders)
+            ds = ds.map(lambda x: (x, x), num_parallel_calls=AUTOTUNE, deterministic=True)
         return ds.prefetch(AUTOTUNE)
 
     # ------------------------------------------------------------------ arrays
@@ -565,7 +568,7 @@ class ImageDataGenerator:
             targets = raw_targets[idx]
         else:
             targets = None if labels is None else self._targets(labels, class_mode, num_classes)
-            if labels is None and class_mode is not None:
+            if labels is None and class_mode not in (None, "input"):
                 raise ValueError(f"class_mode={class_mode!r} needs labels; use class_mode=None")
         shuffle = (subset != "validation") if shuffle is None else bool(shuffle)
         augment = self._wants_augment(augment, subset)
@@ -593,7 +596,8 @@ class ImageDataGenerator:
             ds = ds.cache("" if cache is True else str(cache))
             load = None
         ds = self._pipeline(ds, len(paths), load, batch_size=batch_size, shuffle=shuffle,
-                            seed=seed, augment=augment, spec=value_spec)
+                            seed=seed, augment=augment, spec=value_spec,
+                            image_as_target=class_mode == "input")
         return Flow(ds, samples=len(paths), batch_size=batch_size, class_indices=class_indices,
                     classes=labels, filenames=filenames,
                     filepaths=[os.path.abspath(p) for p in paths], class_mode=class_mode,
@@ -628,7 +632,8 @@ class ImageDataGenerator:
                 ``class_indices`` (keeps its mapping for a test folder), or None (all
                 sub-folders, sorted).
             class_mode: ``"categorical"`` (one-hot), ``"sparse"`` (int), ``"binary"`` (0/1 float,
-                2 classes) or None (images only, for ``predict``).
+                2 classes), ``"input"`` (the image is its own target, for autoencoders) or None
+                (images only, for ``predict``).
             batch_size: int. Defaults to 32.
             shuffle: bool or None. None: shuffle unless ``subset="validation"``.
             seed: int or None. Shuffle and augmentation seed.
@@ -787,7 +792,9 @@ class ImageDataGenerator:
         except (KeyError, TypeError):
             raise ValueError(f"dataframe has no column x_col={x_col!r}") from None
         raw = None
-        if class_mode is None or y_col is None:
+        if class_mode == "input":
+            labels, class_indices = None, {}
+        elif class_mode is None or y_col is None:
             labels, class_indices, class_mode = None, {}, None
         else:
             try:
