@@ -314,8 +314,43 @@ class Flow(Iterator, tf.data.Dataset, DataAdapter):
                 f"shuffle={self.shuffle})")
 
 
-#: Keras 2 names of the flow classes (all are :class:`Flow`).
-NumpyArrayIterator = DirectoryIterator = DataFrameIterator = Flow
+class NumpyArrayIterator(Flow):
+    """Keras 2's constructor form ``NumpyArrayIterator(x, y, image_data_generator, ...)``: the
+    same as ``image_data_generator.flow(x, y, ...)`` (returns a :class:`Flow`)."""
+
+    def __new__(cls, x: Any, y: Any, image_data_generator: ImageDataGenerator,
+                batch_size: int = 32, shuffle: bool = False, sample_weight: Any = None,
+                seed: int | None = None, data_format: str | None = None,
+                save_to_dir: str | None = None, save_prefix: str = "",
+                save_format: str = "png", subset: str | None = None,
+                ignore_class_split: bool = False, dtype: str | None = None) -> Flow:
+        return image_data_generator.flow(
+            x, y, batch_size=batch_size, shuffle=shuffle, sample_weight=sample_weight,
+            seed=seed, save_to_dir=save_to_dir, save_prefix=save_prefix,
+            save_format=save_format, ignore_class_split=ignore_class_split, subset=subset)
+
+
+class DirectoryIterator(Flow):
+    """Keras 2's ``DirectoryIterator(directory, image_data_generator, ...)``: the same as
+    ``image_data_generator.flow_from_directory(directory, ...)``."""
+
+    def __new__(cls, directory: Any, image_data_generator: ImageDataGenerator | None = None,
+                *args: Any, data_format: str | None = None, dtype: str | None = None,
+                **kwargs: Any) -> Flow:
+        gen = image_data_generator or ImageDataGenerator()
+        return gen.flow_from_directory(directory, *args, **kwargs)
+
+
+class DataFrameIterator(Flow):
+    """Keras 2's ``DataFrameIterator(dataframe, directory, image_data_generator, ...)``: the
+    same as ``image_data_generator.flow_from_dataframe(dataframe, directory, ...)``."""
+
+    def __new__(cls, dataframe: Any, directory: Any = None,
+                image_data_generator: ImageDataGenerator | None = None, *args: Any,
+                data_format: str | None = None, dtype: str | None = None,
+                **kwargs: Any) -> Flow:
+        gen = image_data_generator or ImageDataGenerator()
+        return gen.flow_from_dataframe(dataframe, directory, *args, **kwargs)
 
 
 _NOT_FIT = ("This ImageDataGenerator specifies `{}`, but it hasn't been fit on any training "
@@ -651,8 +686,10 @@ class ImageDataGenerator:
         if not self.validation_split:
             raise ValueError(f"subset={subset!r} needs validation_split > 0 in the "
                              "ImageDataGenerator. Received: validation_split=0")
-        if labels is None or len(labels) < 2:
-            labels = np.zeros(n, np.int64)
+        if labels is None or len(labels) < 2:  # no classes: Keras 2's count, int(split * n)
+            perm = np.random.default_rng(self.validation_seed).permutation(n)
+            k = int(self.validation_split * n)
+            return np.sort(perm[:k]) if subset == "validation" else np.sort(perm[k:])
         tr, va = stratified_split(labels, self.validation_split, seed=self.validation_seed)
         return tr if subset == "training" else va
 
@@ -828,7 +865,8 @@ class ImageDataGenerator:
 
             ds = ds.map(to_first)
         if image_as_target:  # class_mode="input": the target is the image itself (autoencoders)
-            ds = ds.map(lambda x: (x, x), num_parallel_calls=AUTOTUNE, deterministic=True)
+            ds = ds.map(lambda x, *rest: (x, x, *rest), num_parallel_calls=AUTOTUNE,
+                        deterministic=True)
         return ds if hand else ds.prefetch(AUTOTUNE)
 
     def _make_pull(self, sources: Sequence[np.ndarray], load: Callable | None, *, augment: bool,
@@ -1087,7 +1125,8 @@ class ImageDataGenerator:
                    on_bad, check, augment, skipped=(), raw_targets: Any = None,
                    cache: bool | str = False, spec: ImageSpec | dict | None = None,
                    directory: Any = None, weights: np.ndarray | None = None,
-                   save: dict | None = None, multi_labels: list | None = None) -> Flow:
+                   save: dict | None = None, multi_labels: list | None = None,
+                   allow_empty: bool = False) -> Flow:
         spec = self._value_spec(spec)
         if spec is not None:
             target_size, color_mode, crop = spec.image_size, spec.color_mode, spec.crop
@@ -1154,7 +1193,7 @@ class ImageDataGenerator:
         raw_targets = None if raw_targets is None else [take(t, order) for t in raw_targets]
         weights = take(weights, order)
         multi_labels = take(multi_labels, order)
-        if not paths:
+        if not paths and not allow_empty:
             raise ValueError("no images left to read" + (f" ({len(skipped)} skipped)"
                                                          if skipped else ""))
         idx = self._subset_indices(labels, len(paths), subset)
@@ -1208,7 +1247,7 @@ class ImageDataGenerator:
             tparts = targets if isinstance(targets, tuple) else (targets,)
         if weights is not None:
             tparts = (*tparts, np.asarray(weights))
-        parts = (np.asarray(paths), tiff, *tparts)
+        parts = (np.asarray(paths, dtype=str), tiff, *tparts)
         ds = tf.data.Dataset.from_tensor_slices(parts)
         pipe_load = load
         if cache:
@@ -1225,7 +1264,7 @@ class ImageDataGenerator:
                 return (el[0], tuple(el[1:1 + k]), *el[1 + k:])
 
             ds = ds.map(regroup)
-        pull_x = self._make_pull([np.asarray(paths), tiff], load, augment=augment,
+        pull_x = self._make_pull([np.asarray(paths, dtype=str), tiff], load, augment=augment,
                                  spec=value_spec, image_shape=(*target_size, channels))
 
         def pull(index_array, hand_seed):
@@ -1431,7 +1470,7 @@ class ImageDataGenerator:
                             crop: str | crops_lib.Crop | Callable | None = None,
                             resize_mode: str = "stretch", padding_mode: str = "zeros",
                             on_bad: str = "raise", augment: bool | None = None,
-                            check: bool = True, cache: bool | str = False,
+                            check: bool | None = None, cache: bool | str = False,
                             spec: ImageSpec | dict | None = None, **kwargs: Any) -> Flow:
         """A flow over a table of file names and labels (a pandas DataFrame or a dict of lists).
 
@@ -1451,6 +1490,7 @@ class ImageDataGenerator:
             validate_filenames: bool. Drop rows whose file is missing or not an image name, with
                 a warning (Keras 2); False: every row is kept (then ``check`` still applies).
             drop_duplicates: bool. Drop repeated file names (first kept), with a warning.
+            check: bool or None. Check each file's header (None: as ``validate_filenames``).
             other arguments: as :meth:`flow_from_directory`.
 
         Returns:
@@ -1573,8 +1613,8 @@ class ImageDataGenerator:
                               else np.stack([column(c) for c in y_col], 1))[rows]]
         elif class_mode == "multi_output":
             raw = [np.asarray(column(c))[rows] for c in y_col]
-        if check and not paths:
-            raise ValueError("no images left to read")
+        if check is None:  # Keras 2: validate_filenames=False reads every row unchecked
+            check = bool(validate_filenames)
         return self._file_flow(paths, labels, class_indices, files, target_size=target_size,
                                color_mode=color_mode, class_mode=class_mode,
                                batch_size=batch_size, shuffle=shuffle, seed=seed, subset=subset,
@@ -1582,5 +1622,6 @@ class ImageDataGenerator:
                                padding_mode=padding_mode, on_bad=on_bad, check=check,
                                augment=augment, raw_targets=raw, cache=cache, spec=spec,
                                directory=directory, weights=weights, multi_labels=multi,
+                               allow_empty=bool(validate_filenames),
                                save={"save_to_dir": save_to_dir, "save_prefix": save_prefix,
                                      "save_format": save_format})
