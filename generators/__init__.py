@@ -3,8 +3,11 @@
 Keras 3 removed ``keras.preprocessing.image.ImageDataGenerator``; this package gives code written
 for it a home that runs on ``tf.data`` (parallel decode, prefetch, ``tf.distribute``-ready):
 ``ImageDataGenerator(...).flow / flow_from_directory / flow_from_labelfile / flow_from_dataframe``
-return a :class:`Flow`, a ``tf.data.Dataset`` with ``class_indices``, ``classes``, ``filenames``,
-``samples``, ``num_classes`` and ``batch_size``. Crop functions live in ``generators.crops``.
+return a :class:`Flow` (Keras 2's iterator: ``next(flow)``, ``flow[i]``, ``reset()``; a Keras 3
+data adapter for ``model.fit`` at ``tf.data`` speed; a ``tf.data.Dataset``) with
+``class_indices``, ``classes``, ``filenames``, ``samples``, ``num_classes`` and ``batch_size``.
+Keras 2's NumPy image helpers (``load_img``, ``apply_affine_transform`` ...) come from
+:mod:`generators.keras2`; crop functions live in ``generators.crops``.
 
 Example:
     >>> from generators import stratified_split
@@ -28,12 +31,43 @@ from generators.files import (
     save_file_list,
     sniff_image,
 )
-from generators.image_generator import Flow, ImageDataGenerator
+from generators.image_generator import (
+    DataFrameIterator,
+    DirectoryIterator,
+    Flow,
+    ImageDataGenerator,
+    NumpyArrayIterator,
+)
+from generators.keras2 import (
+    Iterator,
+    apply_affine_transform,
+    apply_brightness_shift,
+    apply_channel_shift,
+    array_to_img,
+    flip_axis,
+    img_to_array,
+    list_pictures,
+    load_img,
+    random_brightness,
+    random_channel_shift,
+    random_rotation,
+    random_shear,
+    random_shift,
+    random_zoom,
+    save_img,
+    transform_matrix_offset_center,
+    validate_filename,
+)
 from generators.ops import decode_image, resize_image, to_grayscale
 from generators.sources import MNIST_C_CORRUPTIONS, load_idx, load_tfds
 from generators.splits import stratified_split, subset_lists, train_val_test_split
 
 __all__ = [
+    "DataFrameIterator", "DirectoryIterator", "Iterator", "NumpyArrayIterator",
+    "apply_affine_transform", "apply_brightness_shift", "apply_channel_shift", "array_to_img",
+    "flip_axis", "img_to_array", "list_pictures", "load_img", "random_brightness",
+    "random_channel_shift", "random_rotation", "random_shear", "random_shift", "random_zoom",
+    "save_img", "transform_matrix_offset_center", "validate_filename",
     "MNIST_C_CORRUPTIONS", "RVL_CDIP_CLASSES", "Augmentation", "BadImageFile", "Flow",
     "ImageDataGenerator", "check_files", "crops", "decode_image", "extract_archive",
     "image_size", "image_size_survey", "list_image_folder", "load_file_list", "load_idx",

@@ -35,8 +35,9 @@ Example:
 
 from __future__ import annotations
 
-import math
 import os
+import sys
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -53,11 +54,13 @@ from generators.files import (
     resolve_archive_path,
     resolve_under,
 )
+from generators.keras2 import Iterator
 from generators.ops import (
     INTERPOLATIONS,
     PADDING_MODES,
     RESIZE_MODES,
     decode_image,
+    decode_image_rgba,
     resize_image,
 )
 from generators.ops import to_grayscale as _to_gray
@@ -65,25 +68,72 @@ from generators.sources import load_tfds
 from generators.spec import ImageSpec, apply_geometry, as_spec, crop_name
 from generators.splits import stratified_split
 
-CLASS_MODES = ("categorical", "sparse", "binary", "raw", None)
+CLASS_MODES = ("categorical", "sparse", "binary", "raw", "input", "multi_output", None)
 COLOR_MODES = {"grayscale": 1, "rgb": 3}
+FILE_COLOR_MODES = {"grayscale": 1, "rgb": 3, "rgba": 4}
+WHITE_LIST = ("png", "jpg", "jpeg", "bmp", "ppm", "tif", "tiff", "gif")
+#: Keras 2 (PIL) interpolation names -> the resize method that matches them.
+PIL_NAMES = {"lanczos": "lanczos3", "box": "area", "hamming": "lanczos3"}
 AUTOTUNE = tf.data.AUTOTUNE
 
+try:
+    from keras.src.trainers.data_adapters.data_adapter import DataAdapter
+except ImportError:  # pragma: no cover - Keras 3 is a dependency; keep generators importable
+    class DataAdapter:  # type: ignore[no-redef]
+        """Stand-in when Keras 3 is absent."""
 
-class Flow(tf.data.Dataset):
-    """A batched ``tf.data.Dataset`` with ``ImageDataGenerator`` iterator attributes.
 
-    Built by :class:`ImageDataGenerator`'s ``flow*`` methods; pass it to ``model.fit``,
-    ``model.evaluate``, ``model.predict`` or a distribution strategy as any dataset.
+def _keras_fit_options() -> dict:
+    """``steps_per_epoch`` and ``class_weight`` of the Keras 3 ``fit`` / ``evaluate`` /
+    ``predict`` call that is asking this flow (Keras 3 hands a custom data adapter neither)."""
+    try:
+        from keras.src.trainers.epoch_iterator import EpochIterator
+    except ImportError:  # pragma: no cover - another Keras
+        return {}
+    frame = sys._getframe(2)
+    out: dict = {}
+    for _ in range(8):
+        if frame is None:
+            break
+        loc = frame.f_locals
+        if isinstance(loc.get("self"), EpochIterator):
+            out.setdefault("steps_per_epoch", loc["self"].steps_per_epoch)
+            cw = loc.get("class_weight", (loc.get("kwargs") or {}).get("class_weight"))
+            if cw is not None:
+                out["class_weight"] = cw
+        frame = frame.f_back
+    return out
+
+
+class Flow(Iterator, tf.data.Dataset, DataAdapter):
+    """Keras 2's flow iterator over a ``tf.data`` pipeline: ``next(flow)``, ``flow[i]``, and
+    ``model.fit(flow)`` at ``tf.data`` speed.
+
+    Built by :class:`ImageDataGenerator`'s ``flow*`` methods. Three views of the same batches:
+
+    - **Keras 2 iterator** (hand-pulled batches, NumPy arrays with Keras 2's dtypes):
+      ``next(flow)`` / ``flow.next()``, ``for batch in flow`` (endless, pass after pass, as Keras
+      2), ``flow[i]``, ``len(flow)``, ``reset()``, ``on_epoch_end()``, ``batch_index``,
+      ``total_batches_seen``, ``index_array``.
+    - **Keras 3 data adapter**: ``model.fit`` / ``evaluate`` / ``predict`` read the ``tf.data``
+      pipeline directly (tensors, prefetched). Without ``steps_per_epoch`` an epoch is one pass
+      (``len(flow)`` batches, reshuffled each pass); with ``steps_per_epoch=k`` the batches run on
+      across epochs, k per epoch, as Keras 2's ``fit_generator`` did (so ``k < len(flow)`` gives k
+      full batches every epoch). ``class_weight`` is honoured.
+    - **tf.data.Dataset**: ``flow.dataset`` (also ``flow.map``, ``flow.take`` ..., and
+      ``strategy.experimental_distribute_dataset(flow)``) is one pass of ``(x, y[, w])`` tensors;
+      pass ``flow.dataset`` to ``tf_keras`` models and custom loops.
 
     Attributes:
-        samples: int. Number of images.
+        samples, n: int. Number of images.
         batch_size: int. Images per batch.
         class_indices: dict. Class name -> index (empty when there are no classes).
-        classes: np.ndarray or None. Integer label of each image, in the flow's file order (the
-            order of a non-shuffled pass), or None without labels.
-        filenames: list of str. Paths relative to the data root, in the same order.
+        classes, labels: np.ndarray or None. Integer label of each image, in the flow's file
+            order (the order of a non-shuffled pass), or None without labels.
+        filenames: list of str. Paths relative to ``directory``, in the same order.
         filepaths: list of str. Absolute paths, in the same order.
+        directory: str or None. The data root of a file flow.
+        target_size: (height, width) or None.
         num_classes: int. Number of classes.
         image_shape: tuple. ``(height, width, channels)`` of one image.
         shuffle: bool. Whether each pass reshuffles.
@@ -95,28 +145,42 @@ class Flow(tf.data.Dataset):
             (``preprocessing_function``, ``grayscale=True``, a custom crop function).
     """
 
+    batch_size = 0  # an instance attribute (shadows the adapter's read-only property)
+
     def __init__(self, dataset: tf.data.Dataset, *, samples: int, batch_size: int,
                  class_indices: dict[str, int] | None = None, classes: np.ndarray | None = None,
                  filenames: Sequence[str] = (), filepaths: Sequence[str] = (),
                  class_mode: str | None = None, image_shape: tuple = (), shuffle: bool = False,
                  seed: int | None = None, skipped: Sequence[tuple] = (),
-                 spec: ImageSpec | None = None):
+                 spec: ImageSpec | None = None, pull: Callable | None = None,
+                 directory: str | None = None, target_size: tuple | None = None,
+                 color_mode: str | None = None, dtype: str = "float32",
+                 image_data_generator: ImageDataGenerator | None = None,
+                 save: dict | None = None, interpolation: str | None = None):
+        Iterator.__init__(self, samples, batch_size, shuffle, seed)
         self._dataset = dataset
+        self._pull = pull
+        self._save = save or {}
         self.samples = int(samples)
-        self.n = self.samples
-        self.batch_size = int(batch_size)
         self.class_indices = dict(class_indices or {})
         self.classes = classes
         self.filenames = list(filenames)
-        self.filepaths = list(filepaths)
+        self._filepaths = list(filepaths)
         self.class_mode = class_mode
         self.image_shape = tuple(image_shape)
-        self.shuffle = bool(shuffle)
-        self.seed = seed
         self.skipped = list(skipped)
         self.spec = spec
-        super().__init__(dataset._variant_tensor)
+        self.directory = directory
+        self.target_size = None if target_size is None else tuple(target_size)
+        self.color_mode = color_mode
+        self.dtype = dtype
+        self.interpolation = interpolation
+        self.image_data_generator = image_data_generator
+        self.data_format = "channels_last"
+        self._seq_iter = None
+        tf.data.Dataset.__init__(self, dataset._variant_tensor)
 
+    # ------------------------------------------------------------------ tf.data.Dataset
     def _inputs(self):
         return [self._dataset]
 
@@ -125,11 +189,28 @@ class Flow(tf.data.Dataset):
         return self._dataset.element_spec
 
     @property
+    def dataset(self) -> tf.data.Dataset:
+        """One pass of batches as a plain ``tf.data.Dataset`` (tensors; same as
+        :meth:`as_dataset`)."""
+        return self._dataset
+
+    def as_dataset(self) -> tf.data.Dataset:
+        """The plain ``tf.data.Dataset`` of ``(images, targets)`` batches (images only without
+        targets), one pass."""
+        return self._dataset
+
+    def as_numpy_iterator(self):
+        """One pass as NumPy batches (``tf.data.Dataset.as_numpy_iterator`` of :attr:`dataset`)."""
+        return self._dataset.as_numpy_iterator()
+
+    # ------------------------------------------------------------------ Keras 2 attributes
+    @property
     def num_classes(self) -> int:
         """Number of classes (from ``class_indices``, else from ``classes``)."""
         if self.class_indices:
             return len(self.class_indices)
-        if self.classes is not None and len(self.classes):
+        if self.classes is not None and len(self.classes) and np.issubdtype(
+                np.asarray(self.classes).dtype, np.integer):
             return int(np.max(self.classes)) + 1
         return 0
 
@@ -139,25 +220,141 @@ class Flow(tf.data.Dataset):
         return self.classes
 
     @property
-    def dataset(self) -> tf.data.Dataset:
-        """The plain ``tf.data.Dataset`` (same as :meth:`as_dataset`)."""
-        return self._dataset
+    def filepaths(self) -> list[str]:
+        """Absolute paths, in the flow's order."""
+        return self._filepaths
 
-    def as_dataset(self) -> tf.data.Dataset:
-        """The plain ``tf.data.Dataset`` of ``(images, targets)`` batches (images only without
-        targets)."""
-        return self._dataset
+    @filepaths.setter
+    def filepaths(self, value):
+        self._filepaths = list(value)
 
-    def __len__(self) -> int:
-        return math.ceil(self.samples / self.batch_size)
+    @property
+    def allowed_class_modes(self) -> set:
+        return {"categorical", "binary", "sparse", "input", "raw", "multi_output", None}
 
-    def reset(self) -> None:
-        """Kept for code written for Keras 2; a no-op, since every pass starts at the start."""
+    def _get_batches_of_transformed_samples(self, index_array: np.ndarray):
+        index_array = np.asarray(index_array, np.int64)
+        if self._pull is None:  # a source without random access (tfds): the next batch
+            if self._seq_iter is None:
+                self._seq_iter = iter(self._dataset.repeat())
+            batch = next(self._seq_iter)
+            return tf.nest.map_structure(lambda t: t.numpy(), batch)
+        seed = self._hand_seed()
+        batch = self._pull(index_array, seed)
+        if self._save.get("save_to_dir"):
+            self._save_batch(batch[0] if isinstance(batch, tuple) else batch, index_array)
+        return batch
+
+    def _hand_seed(self) -> int:
+        if self.seed is None:
+            return int(np.random.randint(0, 2 ** 31 - 1))
+        return (int(self.seed) * 1000003 + self.total_batches_seen) % (2 ** 31 - 1)
+
+    def _save_batch(self, x: np.ndarray, index_array: np.ndarray) -> None:
+        from generators.keras2 import array_to_img
+
+        d, prefix = self._save["save_to_dir"], self._save.get("save_prefix", "")
+        fmt = self._save.get("save_format", "png")
+        for i, j in enumerate(index_array):
+            img = array_to_img(x[i], scale=True)
+            if img.mode == "RGBA" and fmt in ("jpg", "jpeg"):
+                img = img.convert("RGB")
+            name = f"{prefix}_{int(j)}_{np.random.randint(10000)}.{fmt}"
+            img.save(os.path.join(d, name))
+
+    # ------------------------------------------------------------------ Keras 3 data adapter
+    def get_tf_dataset(self) -> tf.data.Dataset:
+        """Pass after pass of the pipeline (Keras 3 takes ``num_batches`` of them per epoch)."""
+        ds = self._dataset.repeat()
+        cw = _keras_fit_options().get("class_weight")
+        if cw:
+            from keras.src.trainers.data_adapters.tf_dataset_adapter import (
+                make_class_weight_map_fn,
+            )
+
+            ds = ds.map(make_class_weight_map_fn(cw), num_parallel_calls=AUTOTUNE)
+        return ds.prefetch(AUTOTUNE)
+
+    def get_numpy_iterator(self):
+        for batch in self.get_tf_dataset():
+            yield tf.nest.map_structure(lambda t: t.numpy(), batch)
+
+    def get_jax_iterator(self):
+        return self.get_numpy_iterator()
+
+    def get_torch_dataloader(self):
+        from keras.src.trainers.data_adapters import data_adapter_utils
+
+        return data_adapter_utils.get_torch_dataloader(self.get_tf_dataset())
+
+    @property
+    def num_batches(self) -> int | None:
+        """Batches per Keras epoch: a pass, or None (endless) under ``steps_per_epoch``."""
+        if _keras_fit_options().get("steps_per_epoch"):
+            return None
+        return len(self)
+
+    @property
+    def has_partial_batch(self) -> bool:
+        return self.batch_size > 0 and self.n % self.batch_size != 0
+
+    @property
+    def partial_batch_size(self) -> int | None:
+        return (self.n % self.batch_size) or None if self.batch_size else None
+
+    def on_epoch_begin(self) -> None:
+        pass
+
+    def __bool__(self) -> bool:
+        return True
 
     def __repr__(self) -> str:
         return (f"Flow(samples={self.samples}, batch_size={self.batch_size}, "
                 f"num_classes={self.num_classes}, image_shape={self.image_shape}, "
                 f"shuffle={self.shuffle})")
+
+
+class NumpyArrayIterator(Flow):
+    """Keras 2's constructor form ``NumpyArrayIterator(x, y, image_data_generator, ...)``: the
+    same as ``image_data_generator.flow(x, y, ...)`` (returns a :class:`Flow`)."""
+
+    def __new__(cls, x: Any, y: Any, image_data_generator: ImageDataGenerator,
+                batch_size: int = 32, shuffle: bool = False, sample_weight: Any = None,
+                seed: int | None = None, data_format: str | None = None,
+                save_to_dir: str | None = None, save_prefix: str = "",
+                save_format: str = "png", subset: str | None = None,
+                ignore_class_split: bool = False, dtype: str | None = None) -> Flow:
+        return image_data_generator.flow(
+            x, y, batch_size=batch_size, shuffle=shuffle, sample_weight=sample_weight,
+            seed=seed, save_to_dir=save_to_dir, save_prefix=save_prefix,
+            save_format=save_format, ignore_class_split=ignore_class_split, subset=subset)
+
+
+class DirectoryIterator(Flow):
+    """Keras 2's ``DirectoryIterator(directory, image_data_generator, ...)``: the same as
+    ``image_data_generator.flow_from_directory(directory, ...)``."""
+
+    def __new__(cls, directory: Any, image_data_generator: ImageDataGenerator | None = None,
+                *args: Any, data_format: str | None = None, dtype: str | None = None,
+                **kwargs: Any) -> Flow:
+        gen = image_data_generator or ImageDataGenerator()
+        return gen.flow_from_directory(directory, *args, **kwargs)
+
+
+class DataFrameIterator(Flow):
+    """Keras 2's ``DataFrameIterator(dataframe, directory, image_data_generator, ...)``: the
+    same as ``image_data_generator.flow_from_dataframe(dataframe, directory, ...)``."""
+
+    def __new__(cls, dataframe: Any, directory: Any = None,
+                image_data_generator: ImageDataGenerator | None = None, *args: Any,
+                data_format: str | None = None, dtype: str | None = None,
+                **kwargs: Any) -> Flow:
+        gen = image_data_generator or ImageDataGenerator()
+        return gen.flow_from_dataframe(dataframe, directory, *args, **kwargs)
+
+
+_NOT_FIT = ("This ImageDataGenerator specifies `{}`, but it hasn't been fit on any training "
+            "data. Fit it first by calling `.fit(numpy_data)`.")
 
 
 def _check_choice(value, choices, name):
@@ -213,51 +410,286 @@ class ImageDataGenerator:
         (3, 3)
     """
 
-    def __init__(self, rescale: float | None = None,
-                 preprocessing_function: Callable[[tf.Tensor], tf.Tensor] | None = None,
-                 rotation_range: float = 0.0, width_shift_range: float = 0.0,
-                 height_shift_range: float = 0.0, zoom_range: float | tuple = 0.0,
-                 shear_range: float = 0.0, brightness_range: tuple | None = None,
-                 contrast_range: tuple | None = None, channel_shift_range: float = 0.0,
-                 horizontal_flip: bool = False, vertical_flip: bool = False,
-                 fill_mode: str = "nearest", cval: float = 0.0, validation_split: float = 0.0,
+    def __init__(self, featurewise_center: bool = False, samplewise_center: bool = False,
+                 featurewise_std_normalization: bool = False,
+                 samplewise_std_normalization: bool = False, zca_whitening: bool = False,
+                 zca_epsilon: float = 1e-6, rotation_range: float = 0.0,
+                 width_shift_range: float = 0.0, height_shift_range: float = 0.0,
+                 brightness_range: tuple | None = None, shear_range: float = 0.0,
+                 zoom_range: float | tuple = 0.0, channel_shift_range: float = 0.0,
+                 fill_mode: str = "nearest", cval: float = 0.0, horizontal_flip: bool = False,
+                 vertical_flip: bool = False, rescale: float | None = None,
+                 preprocessing_function: Callable | None = None, data_format: str | None = None,
+                 validation_split: float = 0.0, interpolation_order: int = 1,
+                 dtype: str | None = None, *, contrast_range: tuple | None = None,
                  noise_stddev: float = 0.0, grayscale: bool = False,
-                 random_grayscale: float = 0.0, validation_seed: int = 0,
-                 dtype: str = "float32"):
+                 random_grayscale: float = 0.0, validation_seed: int = 0):
+        if data_format is None:
+            data_format = "channels_last"
+        if data_format not in ("channels_last", "channels_first"):
+            raise ValueError('`data_format` should be `"channels_last"` (channel after row and '
+                             'column) or `"channels_first"` (channel before row and column). '
+                             f"Received: {data_format}")
         if rescale is not None and not isinstance(rescale, int | float):
             raise ValueError(f"rescale must be a number or None. Received: rescale={rescale!r}")
         if preprocessing_function is not None and not callable(preprocessing_function):
             raise ValueError("preprocessing_function must be callable. "
                              f"Received: {preprocessing_function!r}")
-        if not 0.0 <= validation_split < 1.0:
-            raise ValueError("validation_split must be in [0, 1). "
-                             f"Received: validation_split={validation_split}")
+        if validation_split and not 0.0 < validation_split < 1.0:
+            raise ValueError("`validation_split` must be strictly between 0 and 1. "
+                             f"Received: {validation_split}")
+        if brightness_range is not None and (
+                not isinstance(brightness_range, tuple | list | np.ndarray)
+                or len(brightness_range) != 2):
+            raise ValueError("`brightness_range should be tuple or list of two floats. "
+                             f"Received: {brightness_range}")
+        if isinstance(zoom_range, int | float):
+            zr = [1 - zoom_range, 1 + zoom_range]
+        elif (isinstance(zoom_range, tuple | list) and len(zoom_range) == 2
+              and all(isinstance(v, int | float) for v in zoom_range)):
+            zr = [zoom_range[0], zoom_range[1]]
+        else:
+            raise ValueError("`zoom_range` should be a float or a tuple or list of two floats. "
+                             f"Received: {zoom_range}")
+        self.featurewise_center = bool(featurewise_center)
+        self.samplewise_center = bool(samplewise_center)
+        self.featurewise_std_normalization = bool(featurewise_std_normalization)
+        self.samplewise_std_normalization = bool(samplewise_std_normalization)
+        self.zca_whitening = bool(zca_whitening)
+        self.zca_epsilon = float(zca_epsilon)
+        if zca_whitening:
+            if not featurewise_center:
+                self.featurewise_center = True
+                warnings.warn("This ImageDataGenerator specifies `zca_whitening`, which "
+                              "overrides setting of `featurewise_center`.", stacklevel=2)
+            if featurewise_std_normalization:
+                self.featurewise_std_normalization = False
+                warnings.warn("This ImageDataGenerator specifies `zca_whitening` which "
+                              "overrides setting of `featurewise_std_normalization`.",
+                              stacklevel=2)
+        if self.featurewise_std_normalization and not self.featurewise_center:
+            self.featurewise_center = True
+            warnings.warn("This ImageDataGenerator specifies `featurewise_std_normalization`, "
+                          "which overrides setting of `featurewise_center`.", stacklevel=2)
+        if samplewise_std_normalization and not samplewise_center:
+            self.samplewise_center = True
+            warnings.warn("This ImageDataGenerator specifies `samplewise_std_normalization`, "
+                          "which overrides setting of `samplewise_center`.", stacklevel=2)
+        self.rotation_range = rotation_range
+        self.width_shift_range = width_shift_range
+        self.height_shift_range = height_shift_range
+        self.brightness_range = brightness_range
+        self.shear_range = shear_range
+        self.zoom_range = zr
+        self.channel_shift_range = channel_shift_range
+        self.fill_mode = fill_mode
+        self.cval = cval
+        self.horizontal_flip = horizontal_flip
+        self.vertical_flip = vertical_flip
         self.rescale = rescale
         self.preprocessing_function = preprocessing_function
-        self.validation_split = float(validation_split)
+        self.data_format = data_format
+        self.channel_axis, self.row_axis, self.col_axis = (
+            (3, 1, 2) if data_format == "channels_last" else (1, 2, 3))
+        self.interpolation_order = int(interpolation_order)
+        self._validation_split = self.validation_split = float(validation_split)
         self.validation_seed = int(validation_seed)
         self.grayscale = bool(grayscale)
-        self.dtype = tf.as_dtype(dtype)
+        self.dtype = str(tf.as_dtype(dtype or "float32").name)
+        self.mean: np.ndarray | None = None
+        self.std: np.ndarray | None = None
+        self.zca_whitening_matrix: np.ndarray | None = None
+        self._numpy_preprocessing: bool | None = None
+        if interpolation_order not in (0, 1):
+            interp = "bilinear"  # the graph transform has nearest (order 0) and bilinear only
+        else:
+            interp = "nearest" if interpolation_order == 0 else "bilinear"
+        shift = {}
+        for name, v in (("width_shift_range", width_shift_range),
+                        ("height_shift_range", height_shift_range)):
+            if isinstance(v, tuple | list | np.ndarray):  # Keras 2: a set of pixel shifts
+                v = float(np.max(np.abs(v))) if len(v) else 0.0
+            shift[name] = float(v)
         self.augmentation = Augmentation(
-            rotation_range=rotation_range, width_shift_range=width_shift_range,
-            height_shift_range=height_shift_range, zoom_range=zoom_range,
-            shear_range=shear_range, horizontal_flip=horizontal_flip,
-            vertical_flip=vertical_flip,
+            rotation_range=float(rotation_range), zoom_range=tuple(zr),
+            shear_range=float(shear_range), horizontal_flip=bool(horizontal_flip),
+            vertical_flip=bool(vertical_flip),
             brightness_range=None if brightness_range is None else tuple(brightness_range),
             contrast_range=None if contrast_range is None else tuple(contrast_range),
-            channel_shift_range=channel_shift_range, noise_stddev=noise_stddev,
-            grayscale_probability=random_grayscale, fill_mode=fill_mode, cval=cval)
+            channel_shift_range=float(channel_shift_range), noise_stddev=noise_stddev,
+            grayscale_probability=random_grayscale, fill_mode=fill_mode, cval=float(cval),
+            interpolation=interp, **shift)
+
+    @property
+    def principal_components(self) -> np.ndarray | None:
+        """keras-preprocessing's name of :attr:`zca_whitening_matrix`."""
+        return self.zca_whitening_matrix
+
+    @principal_components.setter
+    def principal_components(self, value) -> None:
+        self.zca_whitening_matrix = value
+
+    # ------------------------------------------------------------------ Keras 2 NumPy API
+    def standardize(self, x: np.ndarray) -> np.ndarray:
+        """Keras 2's normalisation of an image or a batch (NumPy, in place for float input):
+        ``preprocessing_function`` -> ``rescale`` -> samplewise -> featurewise -> ZCA.
+
+        Example:
+            >>> g = ImageDataGenerator(rescale=0.5, samplewise_center=True)
+            >>> g.standardize(np.array([[[[2.0], [4.0]]]])).ravel().tolist()
+            [-0.5, 0.5]
+        """
+        if self.preprocessing_function:
+            x = self.preprocessing_function(x)
+        if self.rescale:
+            x *= self.rescale
+        if self.samplewise_center:
+            x -= np.mean(x, keepdims=True)
+        if self.samplewise_std_normalization:
+            x /= np.std(x, keepdims=True) + 1e-6
+        if self.featurewise_center:
+            if self.mean is not None:
+                x -= self.mean
+            else:
+                warnings.warn(_NOT_FIT.format("featurewise_center"), stacklevel=2)
+        if self.featurewise_std_normalization:
+            if self.std is not None:
+                x /= self.std + 1e-6
+            else:
+                warnings.warn(_NOT_FIT.format("featurewise_std_normalization"), stacklevel=2)
+        if self.zca_whitening:
+            if self.zca_whitening_matrix is not None:
+                flat = x.reshape(-1, int(np.prod(x.shape[-3:])))
+                x = np.reshape(flat @ self.zca_whitening_matrix, x.shape)
+            else:
+                warnings.warn(_NOT_FIT.format("zca_whitening"), stacklevel=2)
+        return x
+
+    def get_random_transform(self, img_shape: tuple, seed: int | None = None) -> dict:
+        """Random transform parameters for one image, drawn as Keras 2 draws them (``theta``,
+        ``tx`` (rows), ``ty`` (columns), ``shear``, ``zx``, ``zy``, flips, channel shift,
+        brightness)."""
+        rng = np.random.RandomState(seed) if seed is not None else np.random.mtrand._rand
+        rows, cols = img_shape[self.row_axis - 1], img_shape[self.col_axis - 1]
+        theta = rng.uniform(-self.rotation_range, self.rotation_range) \
+            if self.rotation_range else 0
+
+        def shift(r, size):
+            if not np.any(r):
+                return 0
+            if isinstance(r, int) or isinstance(r, tuple | list | np.ndarray):
+                v = rng.choice(r) * rng.choice([-1, 1])
+            else:
+                v = rng.uniform(-r, r)
+            return v * size if np.max(r) < 1 else v
+
+        tx = shift(self.height_shift_range, rows)
+        ty = shift(self.width_shift_range, cols)
+        shear = rng.uniform(-self.shear_range, self.shear_range) if self.shear_range else 0
+        if self.zoom_range[0] == 1 and self.zoom_range[1] == 1:
+            zx, zy = 1, 1
+        else:
+            zx, zy = rng.uniform(self.zoom_range[0], self.zoom_range[1], 2)
+        flip_h = (rng.random_sample() < 0.5) * self.horizontal_flip
+        flip_v = (rng.random_sample() < 0.5) * self.vertical_flip
+        csi = None
+        if self.channel_shift_range != 0:
+            csi = rng.uniform(-self.channel_shift_range, self.channel_shift_range)
+        brightness = None
+        if self.brightness_range is not None:
+            brightness = rng.uniform(self.brightness_range[0], self.brightness_range[1])
+        return {"theta": theta, "tx": tx, "ty": ty, "shear": shear, "zx": zx, "zy": zy,
+                "flip_horizontal": flip_h, "flip_vertical": flip_v,
+                "channel_shift_intensity": csi, "brightness": brightness}
+
+    def apply_transform(self, x: np.ndarray, transform_parameters: dict) -> np.ndarray:
+        """Apply :meth:`get_random_transform` parameters to one image (NumPy / SciPy)."""
+        from generators import keras2
+
+        r, c, ch = self.row_axis - 1, self.col_axis - 1, self.channel_axis - 1
+        p = transform_parameters
+        x = keras2.apply_affine_transform(
+            x, p.get("theta", 0), p.get("tx", 0), p.get("ty", 0), p.get("shear", 0),
+            p.get("zx", 1), p.get("zy", 1), row_axis=r, col_axis=c, channel_axis=ch,
+            fill_mode=self.fill_mode, cval=self.cval, order=self.interpolation_order)
+        if p.get("channel_shift_intensity") is not None:
+            x = keras2.apply_channel_shift(x, p["channel_shift_intensity"], ch)
+        if p.get("flip_horizontal", False):
+            x = keras2.flip_axis(x, c)
+        if p.get("flip_vertical", False):
+            x = keras2.flip_axis(x, r)
+        if p.get("brightness") is not None:
+            x = keras2.apply_brightness_shift(x, p["brightness"], False)
+        return x
+
+    def random_transform(self, x: np.ndarray, seed: int | None = None) -> np.ndarray:
+        """A randomly transformed copy of one image (NumPy)."""
+        return self.apply_transform(x, self.get_random_transform(x.shape, seed))
+
+    def fit(self, x: np.ndarray, augment: bool = False, rounds: int = 1,
+            seed: int | None = None) -> None:
+        """Compute the featurewise mean / std / ZCA matrix from sample images, as Keras 2.
+
+        Flows built *after* ``fit`` use the statistics (in the graph).
+
+        Args:
+            x: array of rank 4 (``data_format`` order), values on the 0-255 scale.
+            augment: bool. Fit on ``rounds`` randomly transformed copies.
+            rounds: int. Copies with ``augment``.
+            seed: int or None.
+        """
+        x = np.asarray(x, dtype=self.dtype)
+        if x.ndim != 4:
+            raise ValueError("Input to `.fit()` should have rank 4. Got array with shape: "
+                             f"{x.shape}")
+        if x.shape[self.channel_axis] not in (1, 3, 4):
+            warnings.warn(f"Expected input to be images (as Numpy array) following the data "
+                          f"format convention \"{self.data_format}\" (channels on axis "
+                          f"{self.channel_axis}), i.e. expected either 1, 3 or 4 channels on "
+                          f"axis {self.channel_axis}. However, it was passed an array with "
+                          f"shape {x.shape} ({x.shape[self.channel_axis]} channels).",
+                          stacklevel=2)
+        if seed is not None:
+            np.random.seed(seed)
+        x = np.copy(x)
+        if self.rescale:
+            x *= self.rescale
+        if augment:
+            ax = np.zeros((rounds * x.shape[0], *x.shape[1:]), dtype=self.dtype)
+            for r in range(rounds):
+                for i in range(x.shape[0]):
+                    ax[i + r * x.shape[0]] = self.random_transform(x[i])
+            x = ax
+        shape = [1, 1, 1]
+        shape[self.channel_axis - 1] = x.shape[self.channel_axis]
+        axes = (0, self.row_axis, self.col_axis)
+        if self.featurewise_center:
+            self.mean = np.reshape(np.mean(x, axis=axes), shape)
+            x -= self.mean
+        if self.featurewise_std_normalization:
+            self.std = np.reshape(np.std(x, axis=axes), shape)
+            x /= self.std + 1e-6
+        if self.zca_whitening:
+            n = len(x)
+            flat = np.reshape(x, (n, -1))
+            u, s, _ = np.linalg.svd(flat.T, full_matrices=False)
+            s_inv = np.sqrt(n) / (s + self.zca_epsilon)
+            self.zca_whitening_matrix = (u * s_inv).dot(u.T)
 
     # ------------------------------------------------------------------ helpers
     def _subset_indices(self, labels: np.ndarray | None, n: int, subset: str | None) -> np.ndarray:
-        _check_choice(subset, ("training", "validation", None), "subset")
+        if subset not in ("training", "validation", None):
+            raise ValueError(f'Invalid subset name: {subset}; expected "training" or '
+                             '"validation"')
         if subset is None:
             return np.arange(n)
         if not self.validation_split:
             raise ValueError(f"subset={subset!r} needs validation_split > 0 in the "
                              "ImageDataGenerator. Received: validation_split=0")
-        if labels is None:
-            labels = np.zeros(n, np.int64)
+        if labels is None or len(labels) < 2:  # no classes: Keras 2's count, int(split * n)
+            perm = np.random.default_rng(self.validation_seed).permutation(n)
+            k = int(self.validation_split * n)
+            return np.sort(perm[:k]) if subset == "validation" else np.sort(perm[k:])
         tr, va = stratified_split(labels, self.validation_split, seed=self.validation_seed)
         return tr if subset == "training" else va
 
@@ -265,6 +697,69 @@ class ImageDataGenerator:
         if augment is None:
             augment = subset != "validation"
         return bool(augment) and self.augmentation.active
+
+    def _check_fitted(self) -> None:
+        for flag, value in (("featurewise_center", self.mean),
+                            ("featurewise_std_normalization", self.std),
+                            ("zca_whitening", self.zca_whitening_matrix)):
+            if getattr(self, flag) and value is None:
+                warnings.warn(_NOT_FIT.format(flag), stacklevel=3)
+
+    @property
+    def _standardizes(self) -> bool:
+        return bool(self.samplewise_center or self.samplewise_std_normalization
+                    or (self.featurewise_center and self.mean is not None)
+                    or (self.featurewise_std_normalization and self.std is not None)
+                    or (self.zca_whitening and self.zca_whitening_matrix is not None))
+
+    def _graph_standardize(self, img: tf.Tensor) -> tf.Tensor:
+        """samplewise -> featurewise -> ZCA on an image or a batch (channels last)."""
+        axes = [-3, -2, -1]
+        if self.samplewise_center:
+            img = img - tf.reduce_mean(img, axis=axes, keepdims=True)
+        if self.samplewise_std_normalization:
+            img = img / (tf.math.reduce_std(img, axis=axes, keepdims=True) + 1e-6)
+        last = self.data_format == "channels_last"
+
+        def stat(v):
+            v = np.asarray(v, np.float32)
+            return tf.constant(v if last else np.transpose(v, (1, 2, 0)))
+
+        if self.featurewise_center and self.mean is not None:
+            img = img - stat(self.mean)
+        if self.featurewise_std_normalization and self.std is not None:
+            img = img / (stat(self.std) + 1e-6)
+        if self.zca_whitening and self.zca_whitening_matrix is not None:
+            shape = tf.shape(img)
+            d = int(np.prod(img.shape[-3:]))
+            m = tf.constant(np.asarray(self.zca_whitening_matrix, np.float32))
+            if last:
+                flat = tf.reshape(img, [-1, d])
+                img = tf.reshape(flat @ m, shape)
+            else:
+                perm_in = [0, 3, 1, 2] if img.shape.rank == 4 else [2, 0, 1]
+                perm_out = [0, 2, 3, 1] if img.shape.rank == 4 else [1, 2, 0]
+                cf = tf.transpose(img, perm_in)
+                flat = tf.reshape(cf, [-1, d])
+                img = tf.transpose(tf.reshape(flat @ m, tf.shape(cf)), perm_out)
+        return img
+
+    def _call_preprocessing(self, img: tf.Tensor) -> tf.Tensor:
+        """Run ``preprocessing_function`` in the graph when it takes tensors, else on a NumPy
+        array through ``tf.numpy_function`` (as Keras 2 calls it)."""
+        fn = self.preprocessing_function
+        if self._numpy_preprocessing is not True:
+            try:
+                out = tf.convert_to_tensor(fn(img), tf.float32)
+                self._numpy_preprocessing = False
+                return out
+            except Exception:
+                if self._numpy_preprocessing is False:
+                    raise
+                self._numpy_preprocessing = True
+        out = tf.numpy_function(lambda a: np.asarray(fn(a.copy()), np.float32), [img],
+                                tf.float32, stateful=False)
+        return tf.ensure_shape(out, img.shape)
 
     def _finish_image(self, img: tf.Tensor, rnd: tf.Tensor | None,
                       spec: ImageSpec | None = None) -> tf.Tensor:
@@ -274,11 +769,13 @@ class ImageDataGenerator:
         if rnd is not None:
             img = self.augmentation.apply(img, tf.stack([rnd, tf.constant(0, tf.int64)]))
         if self.preprocessing_function is not None:
-            img = tf.convert_to_tensor(self.preprocessing_function(img), tf.float32)
+            img = self._call_preprocessing(img)
         if spec is not None:
             img = spec.scale(img)
-        elif self.rescale is not None:
+        elif self.rescale:
             img = img * float(self.rescale)
+        if self._standardizes:
+            img = self._graph_standardize(img)
         return tf.cast(img, self.dtype)
 
     def _value_spec(self, spec: ImageSpec | dict | None) -> ImageSpec | None:
@@ -289,10 +786,10 @@ class ImageDataGenerator:
                              "one export and predict replay).")
         return spec
 
-    @staticmethod
-    def _targets(labels: np.ndarray, class_mode: str | None, num_classes: int) -> np.ndarray | None:
+    def _targets(self, labels: np.ndarray, class_mode: str | None,
+                 num_classes: int) -> np.ndarray | None:
         _check_choice(class_mode, CLASS_MODES, "class_mode")
-        if class_mode is None:
+        if class_mode in (None, "input"):
             return None
         if class_mode == "raw":
             return np.asarray(labels, np.float32)
@@ -300,25 +797,30 @@ class ImageDataGenerator:
             if num_classes != 2:
                 raise ValueError(f"class_mode='binary' needs exactly 2 classes. "
                                  f"Received: {num_classes} classes")
-            return labels.astype(np.float32)
+            return labels.astype(self.dtype)
         if class_mode == "sparse":
             return labels.astype(np.int32)
-        return np.eye(num_classes, dtype=np.float32)[labels]
+        return np.eye(num_classes, dtype=self.dtype)[labels]
 
-    def _pipeline(self, ds: tf.data.Dataset, n: int, load: Callable | None, *,
-                  batch_size: int, shuffle: bool, seed: int | None, augment: bool,
-                  buffer: int | None = None, spec: ImageSpec | None = None) -> tf.data.Dataset:
+    def _pipeline(self, ds: tf.data.Dataset, n: Any, load: Callable | None, *,
+                  batch_size: int | None, shuffle: bool, seed: int | None, augment: bool,
+                  buffer: int | None = None, spec: ImageSpec | None = None,
+                  image_as_target: bool = False, hand_seed: Any = None) -> tf.data.Dataset:
         """shuffle -> per-image ``load`` (+ augmentation and finishing) -> batch -> prefetch.
 
         ``load(*element)`` returns ``image`` or ``(image, *targets)`` before augmentation,
         ``preprocessing_function`` and ``rescale``. Without augmentation and
-        ``preprocessing_function``, the finishing (grayscale, rescale, cast) runs once per batch,
-        vectorised, instead of once per image.
+        ``preprocessing_function``, the finishing (grayscale, rescale, standardisation, cast)
+        runs once per batch, vectorised, instead of once per image. With ``hand_seed`` (a
+        scalar tensor) the whole dataset is one batch, augmented with seeds drawn from it: a
+        hand-pulled batch.
         """
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1. Received: batch_size={batch_size}")
-        if shuffle and n > 1:
-            ds = ds.shuffle(buffer or n, seed=seed, reshuffle_each_iteration=True)
+        hand = hand_seed is not None
+        if not hand:
+            if batch_size < 1:
+                raise ValueError(f"batch_size must be >= 1. Received: batch_size={batch_size}")
+            if shuffle and n > 1:
+                ds = ds.shuffle(buffer or n, seed=seed, reshuffle_each_iteration=True)
         per_batch = not augment and self.preprocessing_function is None
 
         def split(out):
@@ -332,7 +834,12 @@ class ImageDataGenerator:
             return (img, *rest) if rest else img
 
         if augment:
-            rnd = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
+            if hand:
+                rnd = tf.data.Dataset.from_tensor_slices(tf.random.stateless_uniform(
+                    tf.reshape(tf.cast(n, tf.int32), [1]), tf.stack([hand_seed, 7]),
+                    minval=None, maxval=None, dtype=tf.int64))
+            else:
+                rnd = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
             ds = tf.data.Dataset.zip((ds, rnd))
 
             def per_image(el, r):
@@ -346,28 +853,78 @@ class ImageDataGenerator:
                 return join(self._finish_image(img, None, spec), rest)
         if per_image is not None:
             ds = ds.map(per_image, num_parallel_calls=AUTOTUNE, deterministic=True)
-        ds = ds.batch(batch_size)
+        ds = ds.batch(1 << 30 if hand else batch_size)
         if per_batch:
             def finish(*el):
                 return join(self._finish_image(el[0], None, spec), tuple(el[1:]))
 
             ds = ds.map(finish, num_parallel_calls=AUTOTUNE, deterministic=True)
-        return ds.prefetch(AUTOTUNE)
+        if self.data_format == "channels_first":
+            def to_first(*el):
+                return join(tf.transpose(el[0], [0, 3, 1, 2]), tuple(el[1:]))
+
+            ds = ds.map(to_first)
+        if image_as_target:  # class_mode="input": the target is the image itself (autoencoders)
+            ds = ds.map(lambda x, *rest: (x, x, *rest), num_parallel_calls=AUTOTUNE,
+                        deterministic=True)
+        return ds if hand else ds.prefetch(AUTOTUNE)
+
+    def _make_pull(self, sources: Sequence[np.ndarray], load: Callable | None, *, augment: bool,
+                   spec: ImageSpec | None, image_shape: tuple) -> Callable:
+        """``pull(index_array, seed) -> images`` (NumPy): the hand-pulled batch path, the same
+        graph ops as the flow's pipeline, traced once."""
+        sources = [np.asarray(s) for s in sources]
+
+        def tf_dtype(a):
+            return tf.string if a.dtype.kind in "USO" else tf.as_dtype(a.dtype)
+
+        sig = [tf.TensorSpec((None, *a.shape[1:]), tf_dtype(a)) for a in sources]
+        sig.append(tf.TensorSpec([], tf.int64))
+
+        @tf.function(input_signature=sig)
+        def pull_graph(*args):
+            *sel, seed = args
+            ds = tf.data.Dataset.from_tensor_slices(tuple(sel) if len(sel) > 1 else sel[0])
+            ds = self._pipeline(ds, tf.shape(sel[0])[0], load, batch_size=None, shuffle=False,
+                                seed=None, augment=augment, spec=spec, hand_seed=seed)
+            return ds.get_single_element()
+
+        out_shape = tuple(image_shape)
+        if self.data_format == "channels_first" and len(out_shape) == 3:
+            out_shape = (out_shape[2], out_shape[0], out_shape[1])
+
+        def pull(index_array: np.ndarray, seed: int) -> np.ndarray:
+            if len(index_array) == 0:
+                return np.zeros((0, *out_shape), self.dtype)
+            sel = [tf.constant(s[index_array].astype(object) if s.dtype.kind in "USO"
+                               else s[index_array]) for s in sources]
+            return pull_graph(*sel, tf.constant(seed, tf.int64)).numpy()
+
+        return pull
 
     # ------------------------------------------------------------------ arrays
-    def flow(self, x: np.ndarray, y: np.ndarray | None = None, batch_size: int = 32,
-             shuffle: bool | None = None, seed: int | None = None, subset: str | None = None,
-             sample_weight: np.ndarray | None = None, augment: bool | None = None) -> Flow:
-        """A flow over in-memory arrays.
+    def flow(self, x: Any, y: Any = None, batch_size: int = 32, shuffle: bool | None = None,
+             sample_weight: np.ndarray | None = None, seed: int | None = None,
+             save_to_dir: str | None = None, save_prefix: str = "", save_format: str = "png",
+             ignore_class_split: bool = False, subset: str | None = None, *,
+             augment: bool | None = None) -> Flow:
+        """A flow over in-memory arrays (Keras 2's signature).
 
         Args:
-            x: array ``(n, h, w)`` or ``(n, h, w, c)``, values 0-255 (uint8 or float).
+            x: array ``(n, h, w, c)`` (``(n, c, h, w)`` with ``data_format="channels_first"``;
+                ``(n, h, w)`` is taken as one channel), values 0-255 (uint8 or float); or a
+                tuple ``(images, misc)`` where ``misc`` is an array or a list of arrays passed
+                through beside the images (batches are then ``([x, *misc], y)``).
             y: array or None. Targets, passed through as given (class ids or one-hot).
             batch_size: int. Defaults to 32.
             shuffle: bool or None. None: shuffle unless ``subset="validation"``.
-            seed: int or None. Shuffle and augmentation seed.
-            subset: ``"training"``, ``"validation"`` or None (see ``validation_split``).
             sample_weight: array or None. Per-sample weights, yielded as a third element.
+            seed: int or None. Shuffle and augmentation seed.
+            save_to_dir, save_prefix, save_format: save hand-pulled (``next``, ``flow[i]``)
+                augmented images as files, as Keras 2 (the ``fit`` path does not save).
+            ignore_class_split: bool. Accepted for Keras 2 (the split here is stratified, so
+                both subsets always hold every class of two or more samples).
+            subset: ``"training"``, ``"validation"`` or None (see ``validation_split``).
             augment: bool or None. None: augment unless ``subset="validation"``.
 
         Returns:
@@ -376,51 +933,111 @@ class ImageDataGenerator:
         Example:
             >>> import numpy as np
             >>> f = ImageDataGenerator().flow(np.ones((5, 4, 4)), shuffle=False, batch_size=2)
-            >>> [tuple(b.shape) for b in f]
+            >>> [tuple(b.shape) for b in f.dataset]
             [(2, 4, 4, 1), (2, 4, 4, 1), (1, 4, 4, 1)]
+            >>> next(f).shape, f.batch_index
+            ((2, 4, 4, 1), 1)
         """
+        misc: list[np.ndarray] = []
+        if isinstance(x, tuple | list) and len(x) == 2 and not np.isscalar(x[0]):
+            x, m = x
+            misc = [np.asarray(v) for v in (m if isinstance(m, list) else [m])]
         x = np.asarray(x)
-        if x.ndim == 3:
+        n = len(x) if x.ndim else 0
+        for v in misc:
+            if len(v) != n:
+                raise ValueError("All of the arrays in `x` should have the same length. Found a "
+                                 f"pair with: len(x[0]) = {n}, len(x[?]) = {len(v)}")
+        if y is not None and len(y) != n:
+            raise ValueError("`x` (images tensor) and `y` (labels) should have the same "
+                             f"length. Found: x.shape = {x.shape}, y.shape = "
+                             f"{np.asarray(y).shape}")
+        if sample_weight is not None and len(sample_weight) != n:
+            raise ValueError("`x` (images tensor) and `sample_weight` should have the same "
+                             f"length. Found: x.shape = {x.shape}, sample_weight.shape = "
+                             f"{np.asarray(sample_weight).shape}")
+        if x.ndim == 3 and self.data_format == "channels_last":
             x = x[..., np.newaxis]
-        if x.ndim != 4 or x.shape[-1] not in (1, 3, 4):
-            raise ValueError("x must have shape (n, h, w) or (n, h, w, c) with c in 1, 3, 4. "
-                             f"Received: x.shape={x.shape}")
-        n = len(x)
+        if x.ndim != 4:
+            raise ValueError("Input data in `NumpyArrayIterator` should have rank 4. You passed "
+                             f"an array with shape {x.shape}")
+        if self.data_format == "channels_first":
+            x = np.transpose(x, (0, 2, 3, 1))
+        if x.shape[-1] not in (1, 3, 4):
+            warnings.warn(f"NumpyArrayIterator is set to use the data format convention "
+                          f"\"{self.data_format}\" (channels on axis {self.channel_axis}), i.e. "
+                          f"expected either 1, 3, or 4 channels on axis {self.channel_axis}. "
+                          f"However, it was passed an array with shape {x.shape} "
+                          f"({x.shape[-1]} channels).", stacklevel=2)
         if n == 0:
             raise ValueError("x is empty (0 samples)")
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1. Received: batch_size={batch_size}")
+        self._check_fitted()
         classes = None
         if y is not None:
             y = np.asarray(y)
-            if len(y) != n:
-                raise ValueError(f"x and y differ in length: {n} vs {len(y)}")
             if y.ndim == 1 and np.issubdtype(y.dtype, np.integer):
+                classes = y.astype(np.int64)
+            elif y.ndim == 1 and np.issubdtype(y.dtype, np.floating) and np.all(y == np.round(y)):
                 classes = y.astype(np.int64)
             elif y.ndim == 2 and y.shape[1] > 1:
                 classes = np.argmax(y, axis=1)
         if sample_weight is not None:
-            sample_weight = np.asarray(sample_weight, np.float32)
-            if y is None or len(sample_weight) != n:
-                raise ValueError("sample_weight needs y and one weight per sample. Received: "
-                                 f"{len(sample_weight)} weights for {n} samples")
-        idx = self._subset_indices(classes if classes is not None else None, n, subset)
+            sample_weight = np.asarray(sample_weight)
+        idx = self._subset_indices(classes, n, subset)
         x = x[idx]
-        parts = [x]
-        if y is not None:
-            parts.append(y[idx])
-            classes = classes[idx] if classes is not None else None
-        if sample_weight is not None:
-            parts.append(sample_weight[idx])
+        misc = [v[idx] for v in misc]
+        y = None if y is None else y[idx]
+        classes = None if classes is None else classes[idx]
+        sample_weight = None if sample_weight is None else sample_weight[idx]
         shuffle = (subset != "validation") if shuffle is None else bool(shuffle)
         augment = self._wants_augment(augment, subset)
+        xin = x if x.dtype in (np.uint8, np.float32) else x.astype(np.float32)
 
+        def pack_x(img, m):
+            return [img, *m] if misc else img
+
+        parts = [xin, *misc]
+        if y is not None:
+            parts.append(y)
+        if sample_weight is not None:
+            parts.append(sample_weight)
         ds = tf.data.Dataset.from_tensor_slices(tuple(parts) if len(parts) > 1 else parts[0])
+        k = len(misc)
+        has_y, has_w = y is not None, sample_weight is not None
+
+        def regroup(*el):  # (img, *misc, [y], [w]) -> Keras 2's structure
+            img, rest = el[0], el[1:]
+            m, rest = list(rest[:k]), rest[k:]
+            xs = tuple([img, *m]) if k else img
+            if not has_y:
+                return xs
+            return (xs, *rest) if has_w else (xs, rest[0])
+
         ds = self._pipeline(ds, len(x), None, batch_size=batch_size, shuffle=shuffle, seed=seed,
                             augment=augment)
+        if k:
+            ds = ds.map(regroup)
+        pull_x = self._make_pull([xin], None, augment=augment, spec=None,
+                                 image_shape=x.shape[1:])
+
+        def pull(index_array, hand_seed):
+            bx = pull_x(index_array, hand_seed)
+            out_x = pack_x(bx, [v[index_array] for v in misc])
+            if y is None:
+                return out_x
+            out = (out_x, y[index_array])
+            return (*out, sample_weight[index_array]) if sample_weight is not None else out
+
         num = int(classes.max()) + 1 if classes is not None and len(classes) else 0
+        save = {"save_to_dir": save_to_dir, "save_prefix": save_prefix,
+                "save_format": save_format}
         return Flow(ds, samples=len(x), batch_size=batch_size, classes=classes,
                     class_indices={str(i): i for i in range(num)},
                     class_mode="raw" if y is not None else None, image_shape=x.shape[1:],
-                    shuffle=shuffle, seed=seed)
+                    shuffle=shuffle, seed=seed, pull=pull, dtype=self.dtype,
+                    image_data_generator=self, save=save)
 
     def flow_from_tfds(self, name: str, split: str = "train",
                        target_size: tuple[int, int] | None = None, color_mode: str | None = None,
@@ -505,16 +1122,26 @@ class ImageDataGenerator:
     def _file_flow(self, paths: list[str], labels: np.ndarray | None, class_indices: dict,
                    filenames: list[str], *, target_size, color_mode, class_mode, batch_size,
                    shuffle, seed, subset, interpolation, crop, resize_mode, padding_mode,
-                   on_bad, check, augment, skipped=(), raw_targets: np.ndarray | None = None,
-                   cache: bool | str = False, spec: ImageSpec | dict | None = None) -> Flow:
+                   on_bad, check, augment, skipped=(), raw_targets: Any = None,
+                   cache: bool | str = False, spec: ImageSpec | dict | None = None,
+                   directory: Any = None, weights: np.ndarray | None = None,
+                   save: dict | None = None, multi_labels: list | None = None,
+                   allow_empty: bool = False) -> Flow:
         spec = self._value_spec(spec)
         if spec is not None:
             target_size, color_mode, crop = spec.image_size, spec.color_mode, spec.crop
             resize_mode, padding_mode = spec.resize_mode, spec.padding_mode
             interpolation = spec.interpolation
-        _check_choice(color_mode, COLOR_MODES, "color_mode")
-        _check_choice(class_mode, CLASS_MODES, "class_mode")
-        _check_choice(interpolation, INTERPOLATIONS, "interpolation")
+        if color_mode not in FILE_COLOR_MODES:
+            raise ValueError(f"Invalid color mode: {color_mode}; expected \"rgb\", \"rgba\", or "
+                             "\"grayscale\".")
+        if class_mode not in CLASS_MODES:
+            raise ValueError(f"Invalid class_mode: {class_mode}; expected one of "
+                             f"{CLASS_MODES}")
+        interpolation = PIL_NAMES.get(interpolation, interpolation)
+        if interpolation not in INTERPOLATIONS:
+            raise ValueError(f"Invalid interpolation method {interpolation!r} specified. "
+                             f"Supported methods are {sorted(set(INTERPOLATIONS))}")
         _check_choice(resize_mode, RESIZE_MODES, "resize_mode")
         _check_choice(padding_mode, PADDING_MODES, "padding_mode")
         crop = crops_lib.get(crop)
@@ -525,18 +1152,24 @@ class ImageDataGenerator:
         target_size = tuple(int(v) for v in target_size)
         if len(target_size) != 2 or min(target_size) < 1:
             raise ValueError(f"target_size must be (height, width). Received: {target_size}")
-        channels = COLOR_MODES[color_mode]
+        channels = FILE_COLOR_MODES[color_mode]
         named_crop = crop_name(crop)
-        if spec is None and self.preprocessing_function is None and not self.grayscale and (
-                crop is None or named_crop is not None):
+        if (spec is None and self.preprocessing_function is None and not self.grayscale
+                and not self._standardizes and color_mode != "rgba"
+                and self.data_format == "channels_last"
+                and (crop is None or named_crop is not None)):
             spec = ImageSpec(target_size, color_mode, self.rescale, crop=named_crop,
                              resize_mode=resize_mode, padding_mode=padding_mode,
                              interpolation=interpolation)
             value_spec = None
         else:
             value_spec = spec
-        if self.preprocessing_function is not None or self.grayscale:
+        if (self.preprocessing_function is not None or self.grayscale or self._standardizes
+                or color_mode == "rgba" or self.data_format != "channels_last"):
             spec = None  # a step no spec expresses runs in this flow: serving cannot replay it
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1. Received: batch_size={batch_size}")
+        self._check_fitted()
         skipped = list(skipped)
         order = np.arange(len(paths))
         if check:
@@ -547,34 +1180,57 @@ class ImageDataGenerator:
             order = np.asarray([i for i, p in enumerate(paths) if p not in bad_paths], np.int64)
         else:
             formats = ["tiff" if p.lower().endswith((".tif", ".tiff")) else "other" for p in paths]
-        paths = [paths[i] for i in order]
-        filenames = [filenames[i] for i in order]
+
+        def take(seq, idx):
+            if seq is None:
+                return None
+            if isinstance(seq, np.ndarray):
+                return seq[idx]
+            return [seq[i] for i in idx]
+
+        paths, filenames = take(paths, order), take(filenames, order)
         labels = None if labels is None else np.asarray(labels, np.int64)[order]
-        if raw_targets is not None:
-            raw_targets = raw_targets[order]
-        if not paths:
+        raw_targets = None if raw_targets is None else [take(t, order) for t in raw_targets]
+        weights = take(weights, order)
+        multi_labels = take(multi_labels, order)
+        if not paths and not allow_empty:
             raise ValueError("no images left to read" + (f" ({len(skipped)} skipped)"
                                                          if skipped else ""))
         idx = self._subset_indices(labels, len(paths), subset)
-        paths = [paths[i] for i in idx]
-        filenames = [filenames[i] for i in idx]
-        formats = [formats[i] for i in idx]
+        paths, filenames = take(paths, idx), take(filenames, idx)
+        formats = take(formats, idx)
         labels = None if labels is None else labels[idx]
+        weights = take(weights, idx)
+        multi_labels = take(multi_labels, idx)
         num_classes = len(class_indices)
-        if raw_targets is not None and class_mode == "raw":
-            targets = raw_targets[idx]
+        if class_mode == "raw":
+            targets = raw_targets[0][idx] if raw_targets is not None else None
+        elif class_mode == "multi_output":
+            targets = tuple(t[idx] for t in raw_targets)
+        elif class_mode == "categorical" and multi_labels is not None:
+            targets = np.zeros((len(paths), num_classes), self.dtype)
+            for i, ks in enumerate(multi_labels):
+                targets[i, ks] = 1.0
         else:
             targets = None if labels is None else self._targets(labels, class_mode, num_classes)
-            if labels is None and class_mode is not None:
+            if labels is None and class_mode not in (None, "input"):
                 raise ValueError(f"class_mode={class_mode!r} needs labels; use class_mode=None")
         shuffle = (subset != "validation") if shuffle is None else bool(shuffle)
         augment = self._wants_augment(augment, subset)
         tiff = np.asarray([f == "tiff" for f in formats], bool)
         any_tiff = bool(tiff.any())
+        decode_channels = 3 if channels == 4 else channels
 
         def read(path, is_tiff):
-            img = decode_image(tf.io.read_file(path), channels, is_tiff if any_tiff else False,
-                               keep_gray=True)
+            if channels == 4:  # RGBA: apply_geometry knows 1 and 3 channels only
+                img = decode_image_rgba(tf.io.read_file(path))
+                if crop is not None:
+                    img = crop(img)
+                img = resize_image(img, target_size, mode=resize_mode, padding_mode=padding_mode,
+                                   interpolation=interpolation)
+                return tf.ensure_shape(img, [*target_size, 4])
+            img = decode_image(tf.io.read_file(path), decode_channels,
+                               is_tiff if any_tiff else False, keep_gray=True)
             return apply_geometry(img, crop, target_size, channels, resize_mode=resize_mode,
                                   padding_mode=padding_mode, interpolation=interpolation)
 
@@ -586,19 +1242,61 @@ class ImageDataGenerator:
             img = tf.cast(tf.round(tf.clip_by_value(read(path, is_tiff), 0.0, 255.0)), tf.uint8)
             return (img, *target) if target else img
 
-        parts = (paths, tiff) if targets is None else (paths, tiff, targets)
+        tparts: tuple = ()
+        if targets is not None:
+            tparts = targets if isinstance(targets, tuple) else (targets,)
+        if weights is not None:
+            tparts = (*tparts, np.asarray(weights))
+        parts = (np.asarray(paths, dtype=str), tiff, *tparts)
         ds = tf.data.Dataset.from_tensor_slices(parts)
+        pipe_load = load
         if cache:
             ds = ds.map(to_cache, num_parallel_calls=AUTOTUNE, deterministic=True)
             ds = ds.cache("" if cache is True else str(cache))
-            load = None
-        ds = self._pipeline(ds, len(paths), load, batch_size=batch_size, shuffle=shuffle,
-                            seed=seed, augment=augment, spec=value_spec)
-        return Flow(ds, samples=len(paths), batch_size=batch_size, class_indices=class_indices,
-                    classes=labels, filenames=filenames,
-                    filepaths=[os.path.abspath(p) for p in paths], class_mode=class_mode,
+            pipe_load = None
+        ds = self._pipeline(ds, len(paths), pipe_load, batch_size=batch_size, shuffle=shuffle,
+                            seed=seed, augment=augment, spec=value_spec,
+                            image_as_target=class_mode == "input")
+        if class_mode == "multi_output":
+            k = len(targets)
+
+            def regroup(*el):
+                return (el[0], tuple(el[1:1 + k]), *el[1 + k:])
+
+            ds = ds.map(regroup)
+        pull_x = self._make_pull([np.asarray(paths, dtype=str), tiff], load, augment=augment,
+                                 spec=value_spec, image_shape=(*target_size, channels))
+
+        def pull(index_array, hand_seed):
+            bx = pull_x(index_array, hand_seed)
+            if class_mode == "input":
+                by = bx.copy()
+            elif targets is None:
+                return bx
+            elif isinstance(targets, tuple):
+                by = [t[index_array] for t in targets]
+            else:
+                by = targets[index_array]
+            if weights is not None:
+                return bx, by, np.asarray(weights)[index_array]
+            return bx, by
+
+        abs_paths = [os.path.abspath(p) for p in paths]
+        flow = Flow(ds, samples=len(paths), batch_size=batch_size, class_indices=class_indices,
+                    classes=labels if multi_labels is None else list(multi_labels),
+                    filenames=filenames, filepaths=abs_paths, class_mode=class_mode,
                     image_shape=(*target_size, channels), shuffle=shuffle, seed=seed,
-                    skipped=skipped, spec=spec)
+                    skipped=skipped, spec=spec, pull=pull,
+                    directory=None if directory is None else str(directory),
+                    target_size=target_size, color_mode=color_mode, dtype=self.dtype,
+                    image_data_generator=self, save=save, interpolation=interpolation)
+        if weights is not None:
+            flow.sample_weight = np.asarray(weights)
+        else:
+            flow.sample_weight = None
+        if class_mode in ("raw", "multi_output") and targets is not None:
+            flow._raw_labels = targets
+        return flow
 
     def flow_from_directory(self, directory: str | Path,
                             target_size: tuple[int, int] | None = (256, 256),
@@ -606,12 +1304,14 @@ class ImageDataGenerator:
                             classes: Sequence[str] | dict[str, int] | None = None,
                             class_mode: str | None = "categorical", batch_size: int = 32,
                             shuffle: bool | None = None, seed: int | None = None,
-                            subset: str | None = None, interpolation: str = "bilinear",
+                            save_to_dir: str | None = None, save_prefix: str = "",
+                            save_format: str = "png", follow_links: bool = False,
+                            subset: str | None = None, interpolation: str = "nearest",
+                            keep_aspect_ratio: bool = False, *,
                             crop: str | crops_lib.Crop | Callable | None = None,
                             resize_mode: str = "stretch", padding_mode: str = "zeros",
-                            on_bad: str = "raise", follow_links: bool = False,
-                            augment: bool | None = None, check: bool = True,
-                            cache: bool | str = False,
+                            on_bad: str = "raise", augment: bool | None = None,
+                            check: bool = True, cache: bool | str = False,
                             spec: ImageSpec | dict | None = None) -> Flow:
         """A flow over an ImageNet-style folder ``directory/<class>/<image>``.
 
@@ -628,7 +1328,8 @@ class ImageDataGenerator:
                 ``class_indices`` (keeps its mapping for a test folder), or None (all
                 sub-folders, sorted).
             class_mode: ``"categorical"`` (one-hot), ``"sparse"`` (int), ``"binary"`` (0/1 float,
-                2 classes) or None (images only, for ``predict``).
+                2 classes), ``"input"`` (the image is its own target, for autoencoders) or None
+                (images only, for ``predict``).
             batch_size: int. Defaults to 32.
             shuffle: bool or None. None: shuffle unless ``subset="validation"``.
             seed: int or None. Shuffle and augmentation seed.
@@ -669,17 +1370,27 @@ class ImageDataGenerator:
             >>> f.class_indices, f.filenames, f.image_shape
             ({'a': 0, 'b': 1}, ['a/1.png', 'b/1.png'], (4, 4, 1))
         """
+        if class_mode not in CLASS_MODES or class_mode in ("raw", "multi_output"):
+            raise ValueError(f"Invalid class_mode: {class_mode}; expected one of "
+                             '"categorical", "binary", "sparse", "input" or None.')
+        if color_mode not in FILE_COLOR_MODES:
+            raise ValueError(f"Invalid color mode: {color_mode}; expected \"rgb\", \"rgba\", or "
+                             "\"grayscale\".")
         directory = resolve_archive_path(directory)
         paths, labels, class_indices, skipped = list_image_folder(
             directory, classes, follow_links=follow_links, on_bad=on_bad)
         filenames = [os.path.relpath(p, directory) for p in paths]
+        if keep_aspect_ratio:
+            resize_mode = "crop"
         return self._file_flow(paths, np.asarray(labels, np.int64), class_indices, filenames,
                                target_size=target_size, color_mode=color_mode,
                                class_mode=class_mode, batch_size=batch_size, shuffle=shuffle,
                                seed=seed, subset=subset, interpolation=interpolation, crop=crop,
                                resize_mode=resize_mode, padding_mode=padding_mode, on_bad=on_bad,
                                check=check, augment=augment, skipped=skipped, cache=cache,
-                               spec=spec)
+                               spec=spec, directory=directory,
+                               save={"save_to_dir": save_to_dir, "save_prefix": save_prefix,
+                                     "save_format": save_format})
 
     def flow_from_labelfile(self, label_file: str | Path, root: str | Path,
                             target_size: tuple[int, int] | None = (256, 256),
@@ -746,28 +1457,40 @@ class ImageDataGenerator:
                                check=check, augment=augment, cache=cache, spec=spec)
 
     def flow_from_dataframe(self, dataframe: Any, directory: str | Path | None = None,
-                            x_col: str = "filename", y_col: str | None = "class",
+                            x_col: str = "filename", y_col: str | list | None = "class",
+                            weight_col: str | None = None,
                             target_size: tuple[int, int] | None = (256, 256),
                             color_mode: str = "rgb", classes: Sequence[str] | None = None,
                             class_mode: str | None = "categorical", batch_size: int = 32,
                             shuffle: bool | None = None, seed: int | None = None,
-                            subset: str | None = None, interpolation: str = "bilinear",
+                            save_to_dir: str | None = None, save_prefix: str = "",
+                            save_format: str = "png", subset: str | None = None,
+                            interpolation: str = "nearest", validate_filenames: bool = True,
+                            drop_duplicates: bool = False, *,
                             crop: str | crops_lib.Crop | Callable | None = None,
                             resize_mode: str = "stretch", padding_mode: str = "zeros",
                             on_bad: str = "raise", augment: bool | None = None,
-                            check: bool = True, cache: bool | str = False,
-                            spec: ImageSpec | dict | None = None) -> Flow:
+                            check: bool | None = None, cache: bool | str = False,
+                            spec: ImageSpec | dict | None = None, **kwargs: Any) -> Flow:
         """A flow over a table of file names and labels (a pandas DataFrame or a dict of lists).
 
         Args:
             dataframe: a pandas ``DataFrame`` or any mapping ``column -> sequence``.
             directory: str, Path or None. Folder the file names are relative to (paths escaping
                 it are refused); None: the names are full paths.
-            x_col: str. Column of file names.
-            y_col: str or None. Column of labels: class names (str) or class ids (int); with
-                ``class_mode="raw"`` any numbers (regression targets).
+            x_col: str. Column of file names (strings).
+            y_col: str or list of str. Label column(s): class names (str), lists of class names
+                (multi-label: multi-hot targets), or with ``class_mode="raw"`` /
+                ``"multi_output"`` any values (kept with the column's dtype).
+            weight_col: str or None. Numeric column of sample weights (a third batch element).
             classes: list of class names (their order gives the indices), or None (sorted unique
-                labels). A label not in ``classes`` is an error.
+                labels). Rows whose label is not among them are dropped, as in Keras 2.
+            class_mode: ``"categorical"``, ``"binary"``, ``"sparse"``, ``"input"``,
+                ``"multi_output"`` (one target per ``y_col``), ``"raw"`` or None.
+            validate_filenames: bool. Drop rows whose file is missing or not an image name, with
+                a warning (Keras 2); False: every row is kept (then ``check`` still applies).
+            drop_duplicates: bool. Drop repeated file names (first kept), with a warning.
+            check: bool or None. Check each file's header (None: as ``validate_filenames``).
             other arguments: as :meth:`flow_from_directory`.
 
         Returns:
@@ -782,41 +1505,123 @@ class ImageDataGenerator:
             >>> f.class_indices, f.classes.tolist()
             ({'x': 0, 'y': 1}, [0, 1])
         """
-        try:
-            files = [str(v) for v in list(dataframe[x_col])]
-        except (KeyError, TypeError):
-            raise ValueError(f"dataframe has no column x_col={x_col!r}") from None
-        raw = None
-        if class_mode is None or y_col is None:
-            labels, class_indices, class_mode = None, {}, None
-        else:
-            try:
-                yv = list(dataframe[y_col])
-            except (KeyError, TypeError):
-                raise ValueError(f"dataframe has no column y_col={y_col!r}") from None
-            if len(yv) != len(files):
-                raise ValueError(f"columns {x_col!r} and {y_col!r} differ in length")
-            if class_mode == "raw":
-                raw = np.asarray(yv, np.float32)
-                labels, class_indices = np.zeros(len(files), np.int64), {}
+        for k in kwargs:
+            if k in ("has_ext", "sort"):
+                warnings.warn(f"{k} is deprecated and ignored.", DeprecationWarning,
+                              stacklevel=2)
             else:
-                names = [str(v) for v in yv]
-                cls = list(classes) if classes is not None else sorted(set(names))
-                class_indices = {str(c): i for i, c in enumerate(cls)}
-                unknown = sorted(set(names) - set(class_indices))
-                if unknown:
-                    raise ValueError(f"labels {unknown[:5]} in column {y_col!r} are not among "
-                                     f"the classes {cls}")
-                labels = np.asarray([class_indices[v] for v in names], np.int64)
+                raise TypeError(f"flow_from_dataframe() got an unexpected keyword argument {k!r}")
+        if class_mode not in CLASS_MODES:
+            raise ValueError(f"Invalid class_mode: {class_mode}; expected one of {CLASS_MODES}")
+        if color_mode not in FILE_COLOR_MODES:
+            raise ValueError(f"Invalid color mode: {color_mode}; expected \"rgb\", \"rgba\", or "
+                             "\"grayscale\".")
+
+        def column(name):
+            try:
+                return list(dataframe[name])
+            except (KeyError, TypeError):
+                raise ValueError(f"dataframe has no column {name!r}") from None
+
+        files = column(x_col)
+        if not all(isinstance(v, str) for v in files):
+            raise TypeError(f"All values in column x_col={x_col} must be strings.")
+        n = len(files)
+        if class_mode == "multi_output" and not isinstance(y_col, list):
+            raise TypeError('If class_mode="multi_output", y_col must be a list. Received '
+                            f"{type(y_col).__name__}.")
+        labels_col = None
+        if class_mode in ("categorical", "binary", "sparse"):
+            if y_col is None:
+                raise ValueError(f"class_mode={class_mode!r} needs y_col")
+            labels_col = column(y_col)
+            if class_mode in ("binary", "sparse") and not all(isinstance(v, str)
+                                                               for v in labels_col):
+                raise TypeError(f'If class_mode="{class_mode}", y_col="{y_col}" column values '
+                                "must be strings.")
+            if class_mode == "categorical" and not all(isinstance(v, str | list | tuple)
+                                                       for v in labels_col):
+                raise TypeError(f'If class_mode="{class_mode}", y_col="{y_col}" column values '
+                                "must be type string, list or tuple.")
+            if class_mode == "binary":
+                found = set(classes) if classes else set(labels_col)
+                if len(found) != 2:
+                    raise ValueError('If class_mode="binary" there must be 2 classes. '
+                                     f"{len(found)} class/es were given.")
+        elif classes:
+            warnings.warn(f'`classes` will be ignored given the class_mode="{class_mode}"',
+                          stacklevel=2)
+        weights = None
+        if weight_col is not None:
+            weights = np.asarray(column(weight_col))
+            if not np.issubdtype(weights.dtype, np.number):
+                raise TypeError(f"Column weight_col={weight_col} must be numeric.")
+        keep = np.ones(n, bool)
+        if labels_col is not None and classes is not None:
+            allowed = {str(c) for c in classes}
+            for i, v in enumerate(labels_col):
+                vs = [v] if isinstance(v, str) else list(v)
+                keep[i] = all(str(u) in allowed for u in vs) and bool(vs)
         if directory is not None:
             directory = resolve_archive_path(directory)
             paths = [str(resolve_under(directory, f, where=f"dataframe[{x_col!r}]"))
                      for f in files]
         else:
-            paths = files
+            paths = list(files)
+        if drop_duplicates:
+            seen: set = set()
+            for i, p in enumerate(paths):
+                if p in seen:
+                    keep[i] = False
+                seen.add(p)
+            if len(seen) < n:
+                warnings.warn(f"dropped {n - len(seen)} rows with a repeated {x_col}",
+                              stacklevel=2)
+        if validate_filenames:
+            from generators.keras2 import validate_filename
+
+            ok = np.asarray([validate_filename(p, WHITE_LIST) for p in paths], bool)
+            bad = int((keep & ~ok).sum())
+            if bad:
+                warnings.warn(f'Found {bad} invalid image filename(s) in x_col="{x_col}". '
+                              "These filename(s) will be ignored.", stacklevel=2)
+            keep &= ok
+        rows = np.flatnonzero(keep)
+        paths = [paths[i] for i in rows]
+        files = [files[i] for i in rows]
+        weights = None if weights is None else weights[rows]
+        labels, class_indices, raw, multi = None, {}, None, None
+        if labels_col is not None:
+            labels_col = [labels_col[i] for i in rows]
+            if classes is None:
+                names: set = set()
+                for v in labels_col:
+                    names.update([v] if isinstance(v, str) else [str(u) for u in v])
+                cls = sorted(names)
+            else:
+                cls = [str(c) for c in classes]
+            class_indices = {c: i for i, c in enumerate(cls)}
+            if any(not isinstance(v, str) for v in labels_col):  # multi-label rows
+                multi = [[class_indices[str(u)] for u in ([v] if isinstance(v, str) else v)]
+                         for v in labels_col]
+                labels = np.asarray([m[0] for m in multi], np.int64)
+            else:
+                labels = np.asarray([class_indices[v] for v in labels_col], np.int64)
+        elif class_mode == "raw":
+            raw = [np.asarray(dataframe[y_col].values if hasattr(dataframe, "iloc")
+                              else column(y_col) if isinstance(y_col, str)
+                              else np.stack([column(c) for c in y_col], 1))[rows]]
+        elif class_mode == "multi_output":
+            raw = [np.asarray(column(c))[rows] for c in y_col]
+        if check is None:  # Keras 2: validate_filenames=False reads every row unchecked
+            check = bool(validate_filenames)
         return self._file_flow(paths, labels, class_indices, files, target_size=target_size,
                                color_mode=color_mode, class_mode=class_mode,
                                batch_size=batch_size, shuffle=shuffle, seed=seed, subset=subset,
                                interpolation=interpolation, crop=crop, resize_mode=resize_mode,
                                padding_mode=padding_mode, on_bad=on_bad, check=check,
-                               augment=augment, raw_targets=raw, cache=cache, spec=spec)
+                               augment=augment, raw_targets=raw, cache=cache, spec=spec,
+                               directory=directory, weights=weights, multi_labels=multi,
+                               allow_empty=bool(validate_filenames),
+                               save={"save_to_dir": save_to_dir, "save_prefix": save_prefix,
+                                     "save_format": save_format})

@@ -213,3 +213,30 @@ def to_grayscale(image: tf.Tensor, keep_channels: bool = True) -> tf.Tensor:
         return image
     gray = tf.image.rgb_to_grayscale(image)
     return tf.repeat(gray, image.shape[-1], axis=-1) if keep_channels else gray
+
+
+def decode_image_rgba(contents: tf.Tensor) -> tf.Tensor:
+    """Decode encoded image bytes to float32 RGBA ``(h, w, 4)`` (0-255), as PIL's
+    ``convert("RGBA")``: gray is replicated, a missing alpha channel is opaque (255).
+
+    Example:
+        >>> import tensorflow as tf
+        >>> png = tf.io.encode_png(tf.zeros((2, 3, 1), tf.uint8))
+        >>> [int(v) for v in decode_image_rgba(png)[0, 0]]
+        [0, 0, 0, 255]
+    """
+    img = tf.cast(tf.io.decode_image(contents, channels=0, expand_animations=False), tf.float32)
+    c = tf.shape(img)[-1]
+    opaque = tf.fill(tf.concat([tf.shape(img)[:2], [1]], 0), 255.0)
+
+    def gray():
+        return tf.concat([tf.repeat(img[..., :1], 3, axis=-1), opaque], -1)
+
+    def gray_alpha():
+        return tf.concat([tf.repeat(img[..., :1], 3, axis=-1), img[..., 1:2]], -1)
+
+    def rgb():
+        return tf.concat([img[..., :3], opaque], -1)
+
+    out = tf.switch_case(tf.minimum(c, 4) - 1, [gray, gray_alpha, rgb, lambda: img[..., :4]])
+    return tf.ensure_shape(out, [None, None, 4])

@@ -50,7 +50,7 @@ def test_flow_from_directory_attributes_and_order(folder):
     assert f.filenames[:2] == ["a/000.png", "a/001.png"] and f.filenames[-1] == "c/004.png"
     assert f.classes.tolist() == [0] * 6 + [1] * 4 + [2] * 5
     assert f.image_shape == (8, 8, 1) and isinstance(f.as_dataset(), tf.data.Dataset)
-    xs, ys = zip(*[(x.numpy(), y.numpy()) for x, y in f])
+    xs, ys = zip(*[(x.numpy(), y.numpy()) for x, y in f.dataset])
     x, y = np.concatenate(xs), np.concatenate(ys)
     assert x.shape == (15, 8, 8, 1) and x.dtype == np.float32
     # pixel value encodes (class, index): order is the file order, labels are one-hot
@@ -67,23 +67,25 @@ def test_flow_from_directory_attributes_and_order(folder):
 def test_class_modes(folder, mode, check):
     f = ImageDataGenerator().flow_from_directory(folder, (4, 4), class_mode=mode, batch_size=4,
                                                  shuffle=False)
-    _, y = next(iter(f))
+    _, y = next(iter(f.dataset))
     assert check(y.numpy())
 
 
 def test_binary_and_none_class_modes(tmp_path, folder):
     two = make_folder(tmp_path / "two", {"neg": 2, "pos": 3})
     f = ImageDataGenerator().flow_from_directory(two, (4, 4), class_mode="binary", shuffle=False)
-    _, y = next(iter(f))
+    _, y = next(iter(f.dataset))
     assert y.numpy().tolist() == [0, 0, 1, 1, 1] and y.dtype == tf.float32
     with pytest.raises(ValueError, match="binary' needs exactly 2 classes"):
         ImageDataGenerator().flow_from_directory(folder, (4, 4), class_mode="binary")
-    x = next(iter(ImageDataGenerator().flow_from_directory(folder, (4, 4), class_mode=None)))
+    f = ImageDataGenerator().flow_from_directory(folder, (4, 4), class_mode=None)
+    x = next(iter(f.dataset))
     assert isinstance(x, tf.Tensor) and x.shape == (15, 4, 4, 3)
-    with pytest.raises(ValueError, match="class_mode must be one of"):
+    assert isinstance(next(f), np.ndarray)  # hand-pulled batches are NumPy, as in Keras 2
+    with pytest.raises(ValueError, match="Invalid class_mode"):
         ImageDataGenerator().flow_from_directory(folder, (4, 4), class_mode="onehot")
-    with pytest.raises(ValueError, match="color_mode must be one of"):
-        ImageDataGenerator().flow_from_directory(folder, (4, 4), color_mode="rgba")
+    with pytest.raises(ValueError, match="Invalid color mode"):
+        ImageDataGenerator().flow_from_directory(folder, (4, 4), color_mode="cmyk")
 
 
 def test_color_modes_and_rescale(tmp_path):
@@ -113,7 +115,7 @@ def test_shuffle_is_seeded_and_reshuffles_each_pass(folder):
     gen = ImageDataGenerator()
 
     def order(flow):
-        return np.concatenate([x.numpy()[:, 0, 0, 0] for x, _ in flow]).tolist()
+        return np.concatenate([x.numpy()[:, 0, 0, 0] for x, _ in flow.dataset]).tolist()
 
     f1 = gen.flow_from_directory(folder, (4, 4), "grayscale", batch_size=5, seed=3)
     f2 = gen.flow_from_directory(folder, (4, 4), "grayscale", batch_size=5, seed=3)
@@ -133,7 +135,7 @@ def test_stratified_subsets_are_disjoint_and_complete(folder):
     assert va.shuffle is False and tr.shuffle is True
     with pytest.raises(ValueError, match="needs validation_split > 0"):
         ImageDataGenerator().flow_from_directory(folder, (4, 4), subset="training")
-    with pytest.raises(ValueError, match="subset must be one of"):
+    with pytest.raises(ValueError, match="Invalid subset name"):
         gen.flow_from_directory(folder, (4, 4), subset="test")
 
 
@@ -157,7 +159,7 @@ def test_augmentation_only_on_training_and_reproducible(folder):
     gen = ImageDataGenerator(noise_stddev=20.0, validation_split=0.4)
 
     def first(flow):
-        return next(iter(flow))[0].numpy()
+        return next(iter(flow.dataset))[0].numpy()
 
     va = gen.flow_from_directory(folder, (4, 4), "grayscale", subset="validation")
     a, b = first(va), first(va)
@@ -176,7 +178,7 @@ def test_flow_arrays(folder):
     x = np.arange(10 * 4 * 4).reshape(10, 4, 4).astype("uint8")
     y = np.arange(10) % 2
     f = ImageDataGenerator(rescale=2.0).flow(x, y, batch_size=3, shuffle=False)
-    xb, yb = next(iter(f))
+    xb, yb = next(iter(f.dataset))
     assert xb.shape == (3, 4, 4, 1) and f.samples == 10 and len(f) == 4
     np.testing.assert_allclose(xb.numpy()[..., 0], x[:3] * 2.0)
     assert yb.numpy().tolist() == [0, 1, 0] and f.num_classes == 2
@@ -219,7 +221,7 @@ def test_flow_from_labelfile_and_dataframe(tmp_path):
                                                  classes=["x", "y"], shuffle=False)
     assert f.filenames == ["y/000.png", "x/001.png", "y/001.png"]
     assert f.classes.tolist() == [1, 0, 1] and f.class_indices == {"x": 0, "y": 1}
-    x, _ = next(iter(f))
+    x, _ = next(iter(f.dataset))
     np.testing.assert_allclose(x.numpy()[:, 0, 0, 0], [20, 1, 21])
     df = {"filename": ["y/000.png", "x/000.png"], "class": ["y", "x"]}
     g = ImageDataGenerator().flow_from_dataframe(df, root, target_size=(4, 4), shuffle=False,
@@ -283,7 +285,7 @@ def test_rvl_cdip_labelfile_top_crop(shared_data):
         classes=RVL_CDIP_CLASSES, batch_size=16, shuffle=False)
     assert f.samples == 240 and f.num_classes == 16 and f.image_shape == (256, 256, 3)
     assert np.bincount(f.classes).tolist() == [15] * 16
-    x, y = next(iter(f))
+    x, y = next(iter(f.dataset))
     assert x.shape == (16, 256, 256, 3) and y.numpy().argmax(1).tolist() == [0] * 15 + [1]
 
 

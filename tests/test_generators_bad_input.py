@@ -36,8 +36,8 @@ def root(tmp_path):
 
 
 def first_pixels(flow):
-    x = np.concatenate([b[0].numpy() for b in flow])
-    y = np.concatenate([b[1].numpy() for b in flow])
+    x = np.concatenate([b[0].numpy() for b in flow.dataset])
+    y = np.concatenate([b[1].numpy() for b in flow.dataset])
     return x[:, 0, 0, 0], y
 
 
@@ -198,13 +198,13 @@ def test_image_smaller_than_the_crop(root):
     # unchecked, the graph still stops with a message instead of a silently wrong crop
     f = GEN.flow_from_directory(root, (6, 6), crop=crop, check=False, shuffle=False)
     with pytest.raises(tf.errors.InvalidArgumentError, match="image smaller than the crop"):
-        list(f)
+        list(f.dataset)
 
 
 def test_bad_arguments_name_the_value(root):
     with pytest.raises(ValueError, match="target_size must be"):
         GEN.flow_from_directory(root, (4,))
-    with pytest.raises(ValueError, match="interpolation must be one of"):
+    with pytest.raises(ValueError, match="Invalid interpolation method"):
         GEN.flow_from_directory(root, (4, 4), interpolation="cubic-ish")
     with pytest.raises(ValueError, match="on_bad must be 'raise' or 'skip'"):
         GEN.flow_from_directory(root, (4, 4), on_bad="ignore")

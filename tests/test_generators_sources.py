@@ -81,7 +81,7 @@ def test_idx_arrays_through_flow(tmp_path):
         f.write(bytes([0, 0, 8, 1, 0, 0, 0, 6]) + bytes([0, 1, 2, 0, 1, 2]))
     x, y = load_idx(tmp_path / "img-idx3-ubyte"), load_idx(tmp_path / "lab-idx1-ubyte.gz")
     flow = ImageDataGenerator(rescale=1 / 255).flow(x, y, batch_size=6, shuffle=False)
-    xb, yb = next(iter(flow))
+    xb, yb = next(iter(flow.dataset))
     np.testing.assert_allclose(xb.numpy()[..., 0], imgs / 255, rtol=1e-6)
     assert yb.numpy().tolist() == [0, 1, 2, 0, 1, 2] and flow.num_classes == 3
 
@@ -97,8 +97,8 @@ def test_tfds_wrappers_with_mock_data(name, shape):
         flow = ImageDataGenerator(rescale=1 / 255).flow_from_tfds(
             name, "test", target_size=(16, 16), color_mode="grayscale", class_mode="categorical",
             batch_size=4, shuffle=False)
-        xb = np.concatenate([b[0].numpy() for b in flow])
-        yb = np.concatenate([b[1].numpy() for b in flow])
+        xb = np.concatenate([b[0].numpy() for b in flow.dataset])
+        yb = np.concatenate([b[1].numpy() for b in flow.dataset])
         assert xb.shape == (10, 16, 16, 1) and 0 <= xb.min() and xb.max() <= 1
         np.testing.assert_array_equal(yb.argmax(1), flow.classes)  # file order, as listed
         gen = ImageDataGenerator(validation_split=0.3)
