@@ -83,8 +83,10 @@ def test_evaluate_prints_accuracy_and_writes_results(trained, capsys):
     model = keras.saving.load_model(out / "model.keras")
     from generators import ImageDataGenerator
 
-    flow = ImageDataGenerator(rescale=1 / 255).flow_from_directory(
-        root / "val", (12, 12), "grayscale", class_mode="sparse", shuffle=False)
+    from generators.spec import ImageSpec
+
+    flow = ImageDataGenerator().flow_from_directory(
+        root / "val", spec=ImageSpec((12, 12), "grayscale"), class_mode="sparse", shuffle=False)
     want = float((model.predict(flow, verbose=0).argmax(-1) == flow.classes).mean())
     assert res["accuracy"] == pytest.approx(want)
     assert np.sum(res["confusion_matrix"]) == 8 and (root / "eval" / "confusion.png").is_file()
@@ -110,8 +112,10 @@ def test_export_then_predict_locally_both_ways(trained, capsys):
     model = keras.saving.load_model(out / "model.keras")
     from generators import ImageDataGenerator
 
-    flow = ImageDataGenerator(rescale=1 / 255).flow_from_directory(
-        root / "val", (12, 12), "grayscale", class_mode=None, shuffle=False)
+    from generators.spec import ImageSpec
+
+    flow = ImageDataGenerator().flow_from_directory(
+        root / "val", spec=ImageSpec((12, 12), "grayscale"), class_mode=None, shuffle=False)
     probs = model.predict(flow, verbose=0)
     names = ["bright", "dark"]
     for path, cls, prob in saved:
