@@ -163,7 +163,7 @@ def test_serving_default_equals_the_training_flow(exported, images, fmt, tmp_pat
     assert [n.decode() for n in out["top_k_class_names"].numpy()[0]] == \
         [CLASSES[i] for i in np.argsort(-want[0])[:2]]
     if fmt == "PNG":  # lossless: the flow's pixels are the file's, independently read
-        np.testing.assert_allclose(x[1].numpy()[..., 0], gray[..., 0] / 255.0, atol=1e-6)
+        np.testing.assert_allclose(np.asarray(x[1])[..., 0], gray[..., 0] / 255.0, atol=1e-6)
 
 
 def test_predict_tensor_signatures_take_float_and_uint8(exported, images):
