@@ -1,4 +1,4 @@
-"""Data sources: MNIST idx files (gzip or plain) and TensorFlow Datasets sets (as datasets or arrays).
+"""Data sources: MNIST idx files (gzip or plain), TensorFlow Datasets sets (datasets or arrays).
 
 Example:
     >>> import gzip, os, tempfile
