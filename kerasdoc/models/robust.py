@@ -222,7 +222,7 @@ def build_robust_cnn(
     input_shape: tuple[int, int, int] = (28, 28, 1),
     num_classes: int = 10,
     *,
-    width: int = 32,
+    width: int = 16,
     dropout: float = 0.3,
     name: str = "robust_cnn",
 ) -> keras.Model:
@@ -234,7 +234,7 @@ def build_robust_cnn(
     Args:
         input_shape: tuple. Defaults to (28, 28, 1).
         num_classes: int. Defaults to 10.
-        width: int. Filters of the first block (the second has twice). Defaults to 32.
+        width: int. Filters of the first block (the second has twice). Defaults to 16.
         dropout: float. Before the output layer. Defaults to 0.3.
         name: str. Model name.
 
@@ -243,7 +243,7 @@ def build_robust_cnn(
 
     Example:
         >>> build_robust_cnn().count_params()
-        75178
+        19418
     """
     return _small_cnn(input_shape, num_classes, width, dropout, name)
 
@@ -285,7 +285,7 @@ def build_distortion_detector(
 def build_conv_denoiser(
     input_shape: tuple[int, int, int] = (28, 28, 1),
     *,
-    filters: tuple[int, int] = (32, 64),
+    filters: tuple[int, int] = (16, 32),
     name: str = "conv_denoiser",
 ) -> keras.Model:
     """ConvDenoiser: Conv2D + max-pool encoder, Conv2DTranspose decoder, sigmoid image out.
@@ -297,7 +297,7 @@ def build_conv_denoiser(
     Args:
         input_shape: tuple. (height, width, channels); height and width multiples of 4.
             Defaults to (28, 28, 1).
-        filters: (int, int). Encoder widths; the decoder mirrors them. Defaults to (32, 64).
+        filters: (int, int). Encoder widths; the decoder mirrors them. Defaults to (16, 32).
         name: str. Model name.
 
     Returns:
