@@ -383,8 +383,8 @@ def build_svhn_denoising_cnn(
     Paper: Gutierrez & Sze, section 4.2: "The encoder will consist in a stack of Conv2D and
     MaxPooling2D layers ..., while the decoder will consist in a stack of Conv2D and UpSampling2D
     layers", followed by the baseline CNN (79.5% against the baseline's 77.0% on SVHN). The
-    autoencoder part (layers ``ae_*``, output ``ae_reconstruction``) can be pre-trained noisy ->
-    clean with :func:`kerasdoc.robustness.svhn_autoencoder` and its weights transferred.
+    whole model trains end to end on the labels (the paper gives no separate autoencoder
+    stage); the autoencoder's layers are named ``ae_*`` (output ``ae_reconstruction``).
 
     Args:
         input_shape: tuple. Height and width multiples of 4. Defaults to (32, 32, 3).
