@@ -1,4 +1,4 @@
-"""Data sources: MNIST idx files (gzip or plain) and TensorFlow Datasets sets.
+"""Data sources: MNIST idx files (gzip or plain), TensorFlow Datasets sets (datasets or arrays).
 
 Example:
     >>> import gzip, os, tempfile
@@ -118,3 +118,48 @@ def load_tfds(name: str, split: str = "train", *, data_dir: str | Path | None = 
         labels = np.fromiter((int(v) for v in raw.map(lambda e: e["label"]).as_numpy_iterator()),
                              dtype=np.int64)
     return ds, labels, names
+
+
+def load_tfds_arrays(name: str, split: str = "test", *, data_dir: str | Path | None = None,
+                     download: bool = True, limit: int | None = None
+                     ) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """A TensorFlow Datasets image set as NumPy arrays ``(images uint8, labels int64, names)``.
+
+    Paper: Gutierrez & Sze query ``mnist`` / ``mnist_corrupted/<corruption>`` test images and
+    ``svhn_cropped`` from TensorFlow Datasets; this is their loader, for machines with a network
+    (or a prepared ``data_dir``).
+
+    Args:
+        name: str. ``"mnist"``, ``"mnist_corrupted/<corruption>"`` (:data:`MNIST_C_CORRUPTIONS`),
+            ``"svhn_cropped"``, ...
+        split: str. A tfds split expression. Defaults to ``"test"``.
+        data_dir: str, Path or None. tfds data folder.
+        download: bool. Allow tfds to download. Defaults to True.
+        limit: int or None. Keep only the first ``limit`` images.
+
+    Returns:
+        ``(x, y, class_names)``: uint8 images ``(n, h, w, c)`` in file order and int64 labels.
+
+    Example:
+        >>> import tensorflow_datasets as tfds
+        >>> with tfds.testing.mock_data(num_examples=6):
+        ...     x, y, names = load_tfds_arrays("mnist_corrupted/fog", "test")
+        >>> x.shape, x.dtype.name, len(y)
+        ((6, 28, 28, 1), 'uint8', 6)
+    """
+    import tensorflow_datasets as tfds
+
+    if limit is not None and limit < 1:
+        raise ValueError(f"limit must be a positive integer or None. Received: limit={limit}")
+    ds, _, names = load_tfds(name, split, data_dir=data_dir, download=download, count=False)
+    if limit is not None:
+        ds = ds.take(limit)
+    xs, ys = [], []
+    # batches of 4,096 rather than batch_size=-1, which aborts the process on TFDS mock data
+    for xb, yb in tfds.as_numpy(ds.batch(4096)):
+        xs.append(xb)
+        ys.append(yb)
+    if not xs:
+        raise ValueError(f"tfds set {name!r} split {split!r} holds no images.")
+    return (np.concatenate(xs).astype(np.uint8), np.concatenate(ys).astype(np.int64),
+            list(names))

@@ -1,0 +1,59 @@
+"""experiments/robustness.py: flags, tables beside the paper's, and (slow) a whole --quick run."""
+
+import json
+
+import pytest
+
+from experiments import get_experiment
+from experiments import robustness as E
+from kerasdoc import robustness as R
+
+
+def _rows(before, gated, oracle):
+    return [{"breakout": n, "n": 1500, "counts": {}, "before": before, "after_gated": gated,
+             "after_oracle": oracle, "flagged_pct": 50.0, "detector_accuracy": 95.0,
+             "clean_flagged_pct": 2.0, "distorted_flagged_pct": 90.0,
+             "paper_before": R.PAPER_TABLE1[n], "paper_after": R.PAPER_TABLE2[n]}
+            for n in R.BREAKOUTS]
+
+
+def test_registered_and_flags():
+    assert get_experiment("robustness") is E and E.PAPER == "robustness"
+    args = E.build_parser().parse_args(["--quick", "--classifier", "vit", "--svhn"])
+    assert args.quick and args.classifier == "vit" and args.svhn
+    with pytest.raises(ValueError, match="--data must be"):
+        E.load_data(E.build_parser().parse_args(["--data", "imagenet"]))
+
+
+def test_summary_and_markdown_name_the_classifier_the_paper_and_the_oracle():
+    results = {
+        "tables": {"vit": _rows(80.0, 84.0, 86.0)},
+        "classifiers": {"vit": {"model": "digits_vit", "val_accuracy": 97.0, "epochs": 12}},
+        "breakout_size": 1500,
+        "detector": {"test_accuracy": 96.0, "corruptions": list(R.DETECTOR_CORRUPTIONS)},
+        "denoiser": {"final_loss": 0.01, "final_val_loss": 0.012, "epochs": 15,
+                     "corruptions": ["motion_blur", "shot_noise"], "paper_loss": 0.1365,
+                     "paper_epochs": 50,
+                     "test_mse": {"shot_noise": {"noisy_mse": 0.06, "denoised_mse": 0.01}}},
+        "throughput": [{"name": "fog", "batch_ips": 400.0, "loop_ips": 300.0, "speedup": 1.3}],
+        "timings_seconds": {"detector": 1.0},
+    }
+    summary = E.summarise(results)
+    assert summary["vit"]["mixed_gain_gated"] == pytest.approx(4.0)
+    assert summary["vit"]["goal_3_points_gated"] is True
+    md = E.render_markdown(results, {"description": "Kannada-MNIST", "split": "70/30"}, summary)
+    assert "Gutierrez & Sze" in md and "`digits_vit`" in md and "ORACLE" in md
+    assert "| 100% clean | 80.00 | 99.0 | 84.00 | 86.00 | 99.0 |" in md
+    assert "goal of +3 points (gated): met" in md
+
+
+@pytest.mark.slow
+def test_quick_run_writes_tables_and_figures(tmp_path):
+    res = E.main(["--quick", "--out", str(tmp_path), "--svhn"])
+    for f in ("results.json", "results.md", "config.json", "fig2_gallery.png",
+              "fig5_reconstructions.png", "fig6_denoiser_loss.png", "tables_cnn.png",
+              "fig7_svhn_curves.png", "fig8_svhn_probabilities.png", "fig9_svhn_scores.png"):
+        assert (tmp_path / f).is_file(), f
+    saved = json.loads((tmp_path / "results.json").read_text())
+    assert [r["breakout"] for r in saved["tables"]["cnn"]] == list(R.BREAKOUTS)
+    assert res["data"]["source"] == "digits" and len(saved["throughput"]) == 16
