@@ -145,7 +145,8 @@ def kfold_indices(labels: Sequence[int], folds: int, seed: int = 0) -> list[np.n
 def fit_stacker(x: np.ndarray, y: Sequence[int], *, epochs: int = 20, batch_size: int = 32,
                 lr: float = 1e-3, units: int = 256, dropout: float = 0.5, seed: int = 0,
                 validation: tuple[np.ndarray, np.ndarray] | None = None,
-                run: Any = None, verbose: int = 0) -> keras.Model:
+                run: Any = None, jit_compile: bool | str = "auto",
+                verbose: int = 0) -> keras.Model:
     """Train the ``stacking_mlp`` meta-classifier on member probabilities.
 
     Paper: Das et al. (2018) / the blog: a 2-layer MLP trained for 20 epochs on the members'
@@ -162,6 +163,7 @@ def fit_stacker(x: np.ndarray, y: Sequence[int], *, epochs: int = 20, batch_size
         seed: int. Build / shuffle seed.
         validation: optional ``(x, y)`` monitored each epoch.
         run: a :class:`kerasdoc.runs.Run` (builds in its strategy scope) or None.
+        jit_compile: Keras' ``compile(jit_compile=...)`` (XLA). Defaults to ``"auto"``.
         verbose: ``fit`` verbosity.
 
     Returns:
@@ -179,12 +181,13 @@ def fit_stacker(x: np.ndarray, y: Sequence[int], *, epochs: int = 20, batch_size
     if run is not None:
         run.seed = seed
         model = run.build("stacking_mlp", **kwargs)
-        run.compile(model, keras.optimizers.Adam(lr), "sparse_categorical_crossentropy")
+        run.compile(model, keras.optimizers.Adam(lr), "sparse_categorical_crossentropy",
+                    jit_compile=jit_compile)
     else:
         keras.utils.set_random_seed(seed)
         model = get_model("stacking_mlp", **kwargs)
         model.compile(keras.optimizers.Adam(lr), "sparse_categorical_crossentropy",
-                      metrics=["accuracy"])
+                      metrics=["accuracy"], jit_compile=jit_compile)
     val = None if validation is None else (np.asarray(validation[0], np.float32)[..., None],
                                            np.asarray(validation[1], np.int64))
     hist = model.fit(x[..., None], y, epochs=epochs, batch_size=batch_size, shuffle=True,
