@@ -22,7 +22,7 @@ Example:
     >>> rng = np.random.default_rng(0)
     >>> y = np.arange(40) % 4
     >>> x = np.full((40, 2, 4), 0.1, "float32"); x[np.arange(40), 0, y] = 0.7
-    >>> meta = fit_stacker(x, y, epochs=30, batch_size=8, units=16, seed=0)
+    >>> meta = fit_stacker(x, y, epochs=30, batch_size=8, units=16, seed=0, jit_compile=False)
     >>> float((stack_predict(meta, x).argmax(-1) == y).mean())
     1.0
 """
