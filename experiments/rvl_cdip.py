@@ -528,9 +528,9 @@ def plot_page_prediction(path: Path, page: str, probs: np.ndarray, members: Sequ
         axes[0, j].set_title(m, fontsize=9)
         axes[0, j].axis("off")
     axes[0, -1].axis("off")
-    order = np.argsort(stack)[::-1][:5]
     for j, (title, p) in enumerate([*zip(members, probs), ("stack", stack)]):
         ax = axes[1, j]
+        order = np.argsort(p)[::-1][:5]  # each model's own five most probable classes
         ax.barh(range(5), p[order][::-1], color=plt.get_cmap("tab20")(j))
         ax.set_yticks(range(5), [class_names[i] for i in order][::-1], fontsize=7)
         ax.set_xlim(0, 1)
