@@ -183,3 +183,17 @@ def test_quick_experiment_end_to_end(tmp_path):
     again = rvl_cdip.main(argv[:-3] + ["--from-stage", "right"])
     trained = set(again["stage_seconds_wall_cpu"]) - {"survey", "stack"}
     assert trained == {"right"}
+
+
+@pytest.mark.slow
+def test_quick_out_of_fold_stacking(tmp_path):
+    """--stacking oof: k member pipelines give out-of-fold training features; the meta-MLP is
+    fitted on all training pages and tested on the whole validation set."""
+    res = rvl_cdip.main(["--quick", "--out", str(tmp_path / "oof"), "--stacking", "oof",
+                         "--folds", "2", "--regions", "top"])
+    assert res["meta_learner"].startswith("out-of-fold: 2-fold")
+    row = res["per_seed"][0]
+    assert row["n_meta_train"] == res["splits"]["train"]
+    assert row["n_meta_test"] == res["splits"]["val"]
+    for k in range(2):
+        assert (tmp_path / "oof" / "oof" / f"fold{k}" / "top" / "model.keras").is_file()
