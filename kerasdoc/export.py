@@ -19,8 +19,10 @@ Signatures of an exported model:
 Each returns ``probabilities`` (float32 [batch, classes]), ``class_ids`` (int64 [batch]) and
 ``class_names`` (string [batch]); with ``top_k`` also ``top_k_probabilities``,
 ``top_k_class_ids`` and ``top_k_class_names`` ([batch, k]). An ensemble (several models in one
-SavedModel) returns their mean probabilities plus ``member_probabilities`` [batch, models,
-classes]. The class names travel as the asset ``assets/class_names.txt``; the image specs and
+SavedModel) returns their mean probabilities (or, with a ``stacker``, a meta-classifier's
+output on them: stacked generalisation) plus ``member_probabilities`` [batch, models, classes];
+``serving_default`` decodes each image once and runs every member's crop and resize on it. The
+class names travel as the asset ``assets/class_names.txt``; the image specs and
 class names are also written to ``assets.extra/kerasdoc.json`` (ignored by TF Serving).
 
 This module depends on the models' floor and ``generators`` only, never on the training code.
@@ -133,9 +135,10 @@ class _Serving:
 
     def __init__(self, models: list[keras.Model], specs: list[ImageSpec],
                  class_names: list[str], asset_path: str, weights: list[float] | None,
-                 top_k: int | None, logits: bool):
+                 top_k: int | None, logits: bool, stacker: keras.Model | None = None):
         self.models = models
         self.specs = specs
+        self.stacker = stacker
         self.num_classes = len(class_names)
         self.top_k = top_k
         self.logits = logits
@@ -153,7 +156,11 @@ class _Serving:
 
     def _outputs(self, member_probs: list[tf.Tensor]) -> dict[str, tf.Tensor]:
         stacked = tf.stack(member_probs, axis=1)  # [batch, models, classes]
-        probs = tf.reduce_sum(stacked * self.weights[None, :, None], axis=1)
+        if self.stacker is not None:  # stacked generalisation: a meta-model on the members
+            meta_in = tf.reshape(stacked, [-1, *self.stacker.input_shape[1:]])
+            probs = tf.cast(self.stacker(meta_in, training=False), tf.float32)
+        else:
+            probs = tf.reduce_sum(stacked * self.weights[None, :, None], axis=1)
         ids = tf.argmax(probs, axis=-1, output_type=tf.int64)
         out = {"probabilities": probs, "class_ids": ids, "class_names": self.table.lookup(ids)}
         if self.top_k:
@@ -167,8 +174,19 @@ class _Serving:
         return out
 
     def serve_bytes(self, images: tf.Tensor) -> dict[str, tf.Tensor]:
-        probs = [self._member_probs(m, spec.decode_batch(images))
-                 for m, spec in zip(self.models, self.specs)]
+        # Each image is decoded once (once per colour mode the members use), then every
+        # member's crop / resize / scaling runs on that decoded page.
+        first = {}
+        for sp in self.specs:
+            first.setdefault(sp.channels, sp)
+
+        def one(data):
+            decoded = {c: sp.decode(data) for c, sp in first.items()}
+            return tuple(sp.preprocess(decoded[sp.channels]) for sp in self.specs)
+
+        sigs = tuple(tf.TensorSpec(sp.input_shape, tf.float32) for sp in self.specs)
+        inputs = tf.map_fn(one, images, fn_output_signature=sigs)
+        probs = [self._member_probs(m, x) for m, x in zip(self.models, inputs)]
         return self._outputs(probs)
 
     def serve_tensor(self, images: tf.Tensor) -> dict[str, tf.Tensor]:
@@ -196,6 +214,7 @@ def export_for_serving(
     top_k: int | None = None,
     ensemble_weights: Sequence[float] | None = None,
     logits: bool = False,
+    stacker: keras.Model | None = None,
     verbose: bool = False,
 ) -> Path:
     """Write ``base_dir/name/<version>/``, a SavedModel for TF Serving with preprocessing inside.
@@ -218,6 +237,10 @@ def export_for_serving(
         top_k: int or None. Also output the k best classes.
         ensemble_weights: sequence of float or None. Weights of the members' probabilities.
         logits: bool. True when the models output logits (softmax is applied in the graph).
+        stacker: keras.Model or None. A meta-classifier (stacked generalisation, e.g.
+            ``stacking_mlp``) taking the members' probabilities ``[batch, models, classes]``
+            (reshaped to its input shape) and returning the ensemble's probabilities, in place
+            of their (weighted) mean.
         verbose: bool. Let Keras print the exported endpoints.
 
     Returns:
@@ -272,6 +295,15 @@ def export_for_serving(
                          f"positive sum. Received: {ensemble_weights}")
     if top_k is not None and top_k < 1:
         raise ValueError(f"top_k must be a positive integer. Received: top_k={top_k}")
+    if stacker is not None:
+        if ensemble_weights is not None:
+            raise ValueError("Pass ensemble_weights or a stacker, not both.")
+        _check_model(stacker)
+        n_in = int(np.prod([d or 0 for d in stacker.input_shape[1:]]))
+        if n_in != len(models) * k or stacker.output_shape[-1] != k:
+            raise ValueError(f"The stacker {stacker.name!r} takes {stacker.input_shape[1:]} and "
+                             f"returns {stacker.output_shape[-1]} classes; expected "
+                             f"{len(models)} x {k} member probabilities in and {k} out.")
 
     model_dir = Path(base_dir) / name
     model_dir.mkdir(parents=True, exist_ok=True)
@@ -289,9 +321,10 @@ def export_for_serving(
         names_src = staging / CLASS_NAMES_FILE
         names_src.write_text("\n".join(class_names) + "\n", encoding="utf-8")
         serving = _Serving(models, specs, class_names, str(names_src),
-                           list(ensemble_weights) if ensemble_weights else None, top_k, logits)
+                           list(ensemble_weights) if ensemble_weights else None, top_k, logits,
+                           stacker)
         archive = keras.export.ExportArchive()
-        for m in models:
+        for m in models + ([stacker] if stacker is not None else []):
             archive.track(m)
         archive.track(serving.table)
         archive.add_endpoint(
@@ -311,6 +344,7 @@ def export_for_serving(
                 "image_spec": [sp.get_config() for sp in specs],
                 "models": [m.name for m in models], "top_k": top_k, "logits": logits,
                 "ensemble_weights": list(ensemble_weights) if ensemble_weights else None,
+                "stacker": stacker.name if stacker is not None else None,
                 "signatures": ["serving_default", "predict_tensor", "predict_tensor_uint8"]}
         (extra / METADATA_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
         try:
