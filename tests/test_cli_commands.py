@@ -82,7 +82,6 @@ def test_evaluate_prints_accuracy_and_writes_results(trained, capsys):
     res = json.loads((root / "eval" / "results.json").read_text())
     model = keras.saving.load_model(out / "model.keras")
     from generators import ImageDataGenerator
-
     from generators.spec import ImageSpec
 
     flow = ImageDataGenerator().flow_from_directory(
@@ -111,7 +110,6 @@ def test_export_then_predict_locally_both_ways(trained, capsys):
                                atol=1e-5)
     model = keras.saving.load_model(out / "model.keras")
     from generators import ImageDataGenerator
-
     from generators.spec import ImageSpec
 
     flow = ImageDataGenerator().flow_from_directory(
