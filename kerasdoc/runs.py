@@ -197,8 +197,12 @@ class Run:
             raise ValueError(f"epochs must be a positive integer. Received: epochs={epochs}")
         if model.optimizer is None:
             raise ValueError(f"Model {model.name!r} must be compiled before fit (Run.compile).")
-        cbs = self.callbacks(Path(folder) if folder is not None else None) + list(callbacks)
-        backup = self.backup if self.out is not None or folder is not None else None
+        where = Path(folder) if folder is not None else self.out
+        if where is not None:
+            self._lock(where)
+            self._check_fingerprint(where, model, epochs)
+        cbs = self.callbacks(where) + list(callbacks)
+        backup = self.backup if where is not None else None
         if y is not None:
             fit_kwargs.setdefault("batch_size", self.batch_size)
             fit_kwargs.setdefault("shuffle", True)
@@ -219,6 +223,62 @@ class Run:
                       f"{backup.backup_dir}", flush=True)
             return backup.history
         return {k: [float(v) for v in vs] for k, vs in hist.history.items()}
+
+    _locks: dict[str, Any] = {}
+
+    def _lock(self, folder: Path) -> None:
+        """Hold ``folder/.lock`` for the life of the process: a second training into the same
+        folder at once gets a clear error instead of two runs overwriting one backup."""
+        import fcntl
+        import os
+
+        key = str(folder.resolve())
+        if key in Run._locks:
+            return
+        folder.mkdir(parents=True, exist_ok=True)
+        fh = open(folder / ".lock", "a+")  # noqa: SIM115 - kept open to hold the lock
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            fh.seek(0)
+            owner = fh.read().strip() or "another process"
+            fh.close()
+            raise RuntimeError(f"{folder} is being trained into by {owner}; wait for it to "
+                               "finish or choose another folder.") from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"pid {os.getpid()}")
+        fh.flush()
+        Run._locks[key] = fh
+
+    @staticmethod
+    def _fingerprint(model: keras.Model) -> dict[str, Any]:
+        return {"model": model.name, "input_shape": list(model.input_shape[1:]),
+                "output_shape": list(model.output_shape[1:]),
+                "parameters": int(model.count_params())}
+
+    def _check_fingerprint(self, folder: Path, model: keras.Model, epochs: int) -> None:
+        """Refuse to resume from a backup of another model or class set; say what resuming
+        with fewer epochs than the backup holds does."""
+        from kerasdoc.training.resilient import atomic_write_text
+
+        backup = folder / "backup"
+        meta_file, fp_file = backup / "training_metadata.json", backup / "fingerprint.json"
+        want = self._fingerprint(model)
+        if meta_file.is_file():
+            have = json.loads(fp_file.read_text()) if fp_file.is_file() else None
+            if have is not None and have != want:
+                diff = {k: (have.get(k), v) for k, v in want.items() if have.get(k) != v}
+                raise ValueError(f"The backup in {backup} is of another run ({diff}: backup vs "
+                                 "now); delete it to start over, or use another folder.")
+            done = int(json.loads(meta_file.read_text()).get("epoch", 0))
+            if done >= epochs:
+                print(f"[run] the backup in {backup} already holds {done} epoch(s), not fewer "
+                      f"than epochs={epochs}: no further training; its weights are finished.",
+                      flush=True)
+        else:
+            backup.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(fp_file, json.dumps(want))
 
     # -- finish --------------------------------------------------------------------------
     def finish(self, keras_model: keras.Model, class_names: Sequence[str], spec: Any,

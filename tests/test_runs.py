@@ -75,3 +75,31 @@ def test_export_uses_the_card_spec(tmp_path):
     assert meta["image_spec"] == [spec.get_config()] and meta["class_names"] == NAMES
     with pytest.raises(ValueError, match="epochs must be a positive integer"):
         Run(None).fit(model, x, y, epochs=0)
+
+
+def test_resume_refuses_another_models_backup_and_a_concurrent_run(tmp_path):
+    import subprocess
+    import sys
+    import time
+
+    x, y = _data()
+    with Run(tmp_path / "a", batch_size=16, tensorboard=False) as run:
+        run.fit(_model(run), x, y, epochs=1, verbose=0)  # interrupted: backup left behind
+        other = run.compile(run.build("digits_dnn", input_shape=(16, 16, 1), num_classes=4))
+        with pytest.raises(ValueError, match=r"backup in .* is of another run.*output_shape"):
+            run.fit(other, x, y % 2, epochs=1, verbose=0)
+    folder = tmp_path / "b"
+    folder.mkdir()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import fcntl, sys, time; f = open(sys.argv[1], 'a+'); "
+         "fcntl.flock(f, fcntl.LOCK_EX); f.write('pid 4242'); f.flush(); print('ok', flush=True);"
+         " time.sleep(30)", str(folder / ".lock")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "ok"
+        with Run(folder, batch_size=16, tensorboard=False) as run:
+            with pytest.raises(RuntimeError, match=r"being trained into by pid 4242"):
+                run.fit(_model(run), x, y, epochs=1, verbose=0)
+    finally:
+        holder.kill()
+        holder.wait(timeout=10)
+    time.sleep(0.1)
