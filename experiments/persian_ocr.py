@@ -1,82 +1,131 @@
-"""Persian OCR workflow (Kendal 2019): ResNet transfer learning, one-cycle, LR finder, resizing.
+"""Persian OCR workflow (Kendal 2019): transfer, freeze, LR finder, one-cycle, unfreeze, resizing.
 
 Kendal's MSc report trains fastai's ``create_cnn(data, models.resnet34)`` on 18 classes of
-Persian characters and form words (ImageNet-style folders from ``SplitData7Tar.tgz``):
-stage 1 with the body frozen, ``fit_one_cycle(4)`` (error rate 0.0253), then ``unfreeze()``,
-``lr_find()`` and ``fit_one_cycle(5, max_lr=slice(1e-6, 1e-4))`` (0.0032), with progressive
-resizing 224 -> 352, ``most_confused``, top losses, confusion matrix and heatmaps.
+Persian characters and form words (ImageNet-style folders from a tar archive): stage 1 with the
+pretrained body frozen, ``fit_one_cycle(4)`` (error rate 0.0253), then ``unfreeze()``,
+``lr_find()`` and ``fit_one_cycle(5, max_lr=slice(1e-6, 1e-4))`` (0.0032), progressive resizing
+224 -> 352, ``most_confused``, top losses, confusion matrix and heatmaps.
 
-This script wires the same steps from ``kerasdoc``: ``generators.ImageDataGenerator`` reads the
-folders (or the archive) with the report's transforms without flips, ``kerasdoc.models``
-builds ResNet-34 / ResNet-50 with the fastai head, ``kerasdoc.training`` runs freeze /
-``fit_one_cycle`` / ``lr_find`` / discriminative rates / ``with_input_size`` and
-``kerasdoc.interpret`` explains the result. The report's own 18 classes are not available; the
-real run here is on the Hoda Persian digits (``--data ../shared/data/hoda-digits.tgz``).
+This script runs the same steps with ``kerasdoc``: ``generators`` flows read the folders (or the
+archive) through one :class:`generators.spec.ImageSpec`, the model comes from the registry
+(``--model``), every stage trains through :class:`kerasdoc.runs.Run` (resumable; one folder per
+stage) with :func:`kerasdoc.training.schedule.fit_one_cycle`, and ``kerasdoc.interpret`` explains
+the result. The report's own 18 classes are not available; the real run here is on the Hoda
+Persian digits (``--data ../shared/data/hoda-digits.tgz``).
+
+The workflow never ships a worse model than it had: after every stage the model is evaluated on
+the validation images, and the stage with the best validation accuracy is the one saved as
+``OUT/model.keras`` and exported (a progressive-resizing stage that hurts is reported, not
+shipped). The test figure is measured once, on the shipped model: on ``--test DIR`` when given,
+else on a seeded stratified ``--holdout-fraction`` of the validation folder that no stage trained
+or chose on (the rest of the folder chooses).
+
+Recipes (the commands are in the README):
+
+* CPU (two cores, under 30 minutes, full Hoda training folder): ``resnet_small`` at 28 px,
+  grayscale, source model trained on Kannada-MNIST, see ``CPU_RECIPE``.
+* GPU (the report's): ResNet-34 at 224 then 352 px, ResNet-50 at 299 px, see ``GPU_RECIPES``.
 
 Example:
-    kerasdoc reproduce persian-ocr --data ../shared/data/hoda-digits.tgz --size 32 --out results/p
-    kerasdoc reproduce persian-ocr --quick      # generated demo data, seconds
+    kerasdoc reproduce persian-ocr --data ../shared/data/hoda-digits.tgz --out results/p
+    kerasdoc reproduce persian-ocr --quick      # generated demo data, about a minute
 """
 
 from __future__ import annotations
 
 import argparse
-import time
+import json
+import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import keras
 import numpy as np
 
-from experiments._common import Timer, base_parser, config_of, resolve_out, strategy_of
+from experiments._common import (
+    Timer,
+    base_parser,
+    config_of,
+    parse,
+    resolve_out,
+    result_header,
+    start_run,
+)
 
 NAME = "persian-ocr"
 PAPER = "persian-ocr"
 #: The report's ResNet-34 error rates (its 18-class Persian character / word data, 224 px).
 PAPER_ERRORS = {"stage1": 0.025282, "stage2": 0.003228}
-NO_IMAGENET = ("No ImageNet weights can be downloaded here: without --weights the ResNet is "
-               "trained from scratch (stage 1 then trains only the head on a random frozen body).")
+NO_IMAGENET = ("No ImageNet weights can be downloaded here: without --weights or --source-idx "
+               "the model is trained from scratch (stage 1 then trains only the head on a random "
+               "frozen body).")
+#: The CPU recipe (chosen on the Hoda validation folder only; see the README).
+CPU_RECIPE = ("--data ../shared/data/hoda-digits.tgz --model resnet_small --image-size 28 "
+              "--source-idx ../shared/data/kannada-mnist/kannada-images-idx3-ubyte.gz "
+              "../shared/data/kannada-mnist/kannada-labels-idx1-ubyte.gz")
+#: The report's recipes, for a GPU (ImageNet weights for ResNet-50 need a network).
+GPU_RECIPES = {
+    "resnet34-224-352": "--data ../shared/data/hoda-digits.tgz --model resnet34 --image-size 224 "
+                        "--resize-to 352 --epochs1 4 --epochs2 5 --epochs3 5 "
+                        "--one-cycle fastai-v1 --batch-size 64",
+    "resnet50-299": "--data ../shared/data/hoda-digits.tgz --model resnet50 --weights imagenet "
+                    "--image-size 299 --resize-to 0 --epochs1 4 --epochs2 5 "
+                    "--one-cycle fastai-v1 --batch-size 32",
+}
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = base_parser(NAME, __doc__.strip().splitlines()[0])
-    p.add_argument("--model", default="resnet34", choices=("resnet34", "resnet50"))
+def build_parser() -> argparse.ArgumentParser:
+    from kerasdoc.training.schedule import ONE_CYCLE_PRESETS, parse_lr
+
+    p = base_parser(NAME, __doc__.strip().splitlines()[0], optional=("image-size", "export"))
+    p.add_argument("--model", default=None,
+                   help="registered model (kerasdoc list): resnet34 (the report), resnet50, "
+                        "resnet_small (the CPU recipe); default resnet34, resnet_quick with "
+                        "--quick")
     p.add_argument("--weights", default=None,
-                   help="source weights: a .weights.h5 file of the same model, or a .keras "
-                        "kerasdoc model whose weights are transferred by layer name")
-    p.add_argument("--size", type=int, default=None,
-                   help="input size of stages 1-2 (the report: 224; default 32, 2-CPU friendly)")
+                   help="source weights: 'imagenet' (resnet50 only), a .weights.h5 file of the "
+                        "same model, or a .keras model whose weights are transferred by layer "
+                        "name")
+    p.add_argument("--resize-mode", default="pad", choices=("stretch", "pad", "crop"),
+                   help="aspect handling of the varying-size character images (training and "
+                        "serving)")
     p.add_argument("--resize-to", type=int, default=None,
-                   help="progressive resizing: stage 3 at this size (the report: 352; 0: skip)")
-    p.add_argument("--epochs1", type=int, default=4, help="stage 1 epochs (body frozen)")
-    p.add_argument("--epochs2", type=int, default=5, help="stage 2 epochs (unfrozen)")
-    p.add_argument("--epochs3", type=int, default=2, help="stage 3 epochs (resized)")
-    p.add_argument("--lr1", type=float, default=3e-3, help="stage 1 max LR (fastai default)")
-    p.add_argument("--lr2", type=float, nargs=2, default=None, metavar=("START", "END"),
-                   help="stage 2 slice(START, END); default: END = the LR finder's valley "
-                        "suggestion (clipped to [1e-5, lr1]), START = END / 100")
+                   help="progressive resizing: stage 3 at this size (the report: 352; 0: skip; "
+                        "default 0, or 32 with --quick)")
+    p.add_argument("--epochs1", type=int, default=None,
+                   help="stage 1 epochs, body frozen (default --epochs, else 4; 1 with --quick)")
+    p.add_argument("--epochs2", type=int, default=None,
+                   help="stage 2 epochs, unfrozen (default --epochs, else 5; 1 with --quick)")
+    p.add_argument("--epochs3", type=int, default=None,
+                   help="stage 3 epochs, resized (default --epochs, else 2; 1 with --quick)")
+    p.add_argument("--lr1", type=parse_lr, default=parse_lr("3e-3"),
+                   help="stage 1 max LR: a number or slice(START, END) (fastai's default 3e-3)")
+    p.add_argument("--lr2", type=parse_lr, default=None,
+                   help="stage 2 max LR, e.g. slice(1e-6, 1e-4); default: END = the LR "
+                        "finder's --lr2-from suggestion (clipped to [1e-5, lr1]), START = END/100")
     p.add_argument("--lr2-from", default="valley", choices=("valley", "steepest", "minimum"),
                    help="which LR finder suggestion sets END when --lr2 is not given")
     p.add_argument("--lr3-div", type=float, default=10.0,
-                   help="stage 3 (resized) uses stage 2's slice divided by this (the report: "
+                   help="stage 3 (resized) uses stage 2's rates divided by this (the report: "
                         "slice(1e-6, 1e-3) then slice(1e-6, 1e-4) at 352 px)")
+    p.add_argument("--one-cycle", default="kerasdoc", choices=sorted(ONE_CYCLE_PRESETS),
+                   help="one-cycle defaults: kerasdoc (pct_start 0.25, final div 1e4) or "
+                        "fastai-v1 (the report's fastai 1.0: pct_start 0.3, final div 2.5e5)")
     p.add_argument("--train-fraction", type=float, default=1.0,
                    help="stratified share of the training folder used (for time)")
-    p.add_argument("--valid-fraction", type=float, default=1.0,
-                   help="stratified share of the validation folder used")
-    p.add_argument("--epoch-valid", action="store_true",
-                   help="also validate after every epoch (default: after every stage only)")
+    p.add_argument("--holdout-fraction", type=float, default=0.5,
+                   help="without --test: seeded stratified share of the validation folder held "
+                        "out as the test set (never trained or chosen on)")
     p.add_argument("--no-augment", action="store_true", help="switch the transforms off")
     p.add_argument("--lr-find-iters", type=int, default=100)
     p.add_argument("--source-idx", nargs=2, default=None, metavar=("IMAGES", "LABELS"),
                    help="make the source weights here: train the same model on these MNIST idx "
                         "files (e.g. Kannada-MNIST digits) first, then transfer by layer name")
-    p.add_argument("--source-fraction", type=float, default=1.0,
-                   help="stratified share of the --source-idx images used")
-    p.add_argument("--source-epochs", type=int, default=2, help="epochs of source training")
+    p.add_argument("--source-epochs", type=int, default=3, help="epochs of source training")
     return p
 
 
+# -- data ---------------------------------------------------------------------------------------
 def _find_split_root(path: Path) -> Path:
     """The folder holding ``train/`` and ``valid/`` (the given one or one level below)."""
     for cand in [path, *sorted(p for p in path.iterdir() if p.is_dir())]:
@@ -86,240 +135,387 @@ def _find_split_root(path: Path) -> Path:
                             "valid/<class>/ (here or one level below)")
 
 
-class _FolderData:
-    """Train / valid flows over ``root/{train,valid}/<class>/`` at any size (generators)."""
+def write_demo_folders(root: Path, n_train: int, n_valid: int, seed: int) -> Path:
+    """Generated rendered digits (``kerasdoc.demo.digits``) as ``root/{train,valid}/<d>/*.png``."""
+    import cv2
 
-    def __init__(self, data: str, batch_size: int, seed: int, train_fraction: float,
-                 valid_fraction: float, augment: bool):
-        from generators import extract_archive
-        from generators.files import is_archive
+    from kerasdoc.demo.digits import make_rendered_digits
 
-        path = Path(data)
+    (x, y), (xv, yv), names = make_rendered_digits(n_train, n_valid, size=48, channels=1,
+                                                   seed=seed)
+    for part, xs, ys in (("train", x, y), ("valid", xv, yv)):
+        for i, (img, label) in enumerate(zip(xs, ys)):
+            d = root / part / names[label]
+            d.mkdir(parents=True, exist_ok=True)
+            cv2.imwrite(str(d / f"{i}.png"), (img[..., 0] * 255).round().astype("uint8"))
+    return root
+
+
+class FolderData:
+    """The flows of the workflow over ``root/{train,valid}/<class>/`` at any image spec.
+
+    ``flows(spec)`` gives ``train`` (augmenting unless ``augment=False``), ``select`` (the
+    validation images that choose: the whole validation folder with a separate ``test_dir``, else
+    its seeded stratified ``1 - holdout`` share) and ``test`` (``test_dir``, or the held-out rest
+    of the validation folder).
+    """
+
+    def __init__(self, root: Path, *, batch_size: int, seed: int, train_fraction: float = 1.0,
+                 holdout: float = 0.5, test_dir: Path | None = None, augment: bool = True,
+                 kind: str = ""):
+        if not 0.0 < train_fraction <= 1.0:
+            raise ValueError(f"--train-fraction must be in (0, 1]. Received: {train_fraction}")
+        if test_dir is None and not 0.0 < holdout < 1.0:
+            raise ValueError(f"--holdout-fraction must be in (0, 1) without --test. Received: "
+                             f"{holdout}")
+        self.root = _find_split_root(root)
+        self.batch_size, self.seed, self.augment = batch_size, seed, augment
+        self.train_fraction, self.holdout, self.test_dir = train_fraction, holdout, test_dir
+        self.kind = kind or f"real: {root}"
+
+    def describe_test(self, n: int) -> str:
+        if self.test_dir is not None:
+            return f"test set {self.test_dir} ({n} images)"
+        return (f"held-out {self.holdout:.0%} of the validation folder ({n} images, seeded "
+                f"stratified, seed {self.seed}; never trained or chosen on)")
+
+    def flows(self, spec) -> dict[str, Any]:
+        from generators import ImageDataGenerator
+
+        aug = dict(rotation_range=10, zoom_range=0.1, width_shift_range=0.08,
+                   height_shift_range=0.08) if self.augment else {}
+        frac = self.train_fraction
+        gen = ImageDataGenerator(validation_split=1.0 - frac if frac < 1.0 else 0.0,
+                                 validation_seed=self.seed, **aug)
+        kw = dict(spec=spec, class_mode="sparse", batch_size=self.batch_size)
+        train = gen.flow_from_directory(self.root / "train", shuffle=True, seed=self.seed,
+                                        subset="training" if frac < 1.0 else None,
+                                        augment=self.augment, **kw)
+        classes = train.class_indices
+        if self.test_dir is not None:
+            plain = ImageDataGenerator()
+            select = plain.flow_from_directory(self.root / "valid", classes=classes,
+                                               shuffle=False, **kw)
+            test = plain.flow_from_directory(self.test_dir, classes=classes, shuffle=False, **kw)
+        else:
+            split = ImageDataGenerator(validation_split=self.holdout, validation_seed=self.seed)
+            select = split.flow_from_directory(self.root / "valid", classes=classes,
+                                               subset="training", shuffle=False,
+                                               augment=False, **kw)
+            test = split.flow_from_directory(self.root / "valid", classes=classes,
+                                             subset="validation", shuffle=False, **kw)
+        names = sorted(classes, key=classes.get)
+        return {"train": train, "select": select, "test": test, "class_names": names}
+
+
+def load_data(args) -> FolderData:
+    """The workflow's data: ``--data`` (an archive such as hoda-digits.tgz, or a folder with
+    ``train/`` and ``valid/``), or generated demo digits written as such folders."""
+    from generators import extract_archive
+    from generators.files import is_archive
+
+    test_dir = Path(args.test) if args.test else None
+    if test_dir is not None and not test_dir.is_dir():
+        raise FileNotFoundError(f"--test {test_dir} is not a folder; expected one sub-folder of "
+                                "images per class")
+    common = dict(batch_size=args.batch_size or (32 if args.quick else 64), seed=args.seed,
+                  train_fraction=args.train_fraction, holdout=args.holdout_fraction,
+                  test_dir=test_dir, augment=not args.no_augment)
+    if args.data:
+        path = Path(args.data)
         if not path.exists():
             raise FileNotFoundError(f"--data not found: {path} (expected an archive such as "
                                     "hoda-digits.tgz or a folder with train/ and valid/)")
-        root = extract_archive(path) if is_archive(path) and path.is_file() else path
-        self.root = _find_split_root(root)
-        self.batch_size, self.seed, self.augment = batch_size, seed, augment
-        self.fractions = (train_fraction, valid_fraction)
-        self.kind = f"real: {data}"
-
-    def _flow(self, part: str, size: int, fraction: float, training: bool):
-        from generators import ImageDataGenerator
-
-        aug = dict(rotation_range=10, zoom_range=0.1, brightness_range=(0.8, 1.2),
-                   contrast_range=(0.8, 1.2)) if (training and self.augment) else {}
-        split = 1.0 - fraction if fraction < 1.0 else 0.0
-        gen = ImageDataGenerator(rescale=1 / 255, validation_split=split,
-                                 validation_seed=self.seed, **aug)
-        return gen.flow_from_directory(
-            self.root / part, (size, size), "rgb", class_mode="sparse",
-            batch_size=self.batch_size, shuffle=training, seed=self.seed,
-            subset="training" if split else None, augment=training and self.augment)
-
-    def flows(self, size: int):
-        train = self._flow("train", size, self.fractions[0], True)
-        valid = self._flow("valid", size, self.fractions[1], False)
-        names = sorted(train.class_indices, key=train.class_indices.get)
-        return train, valid, names
+        root = extract_archive(path) if path.is_file() and is_archive(path) else path
+        return FolderData(Path(root), kind=f"real: {args.data}", **common)
+    n_train, n_valid = (160, 80) if args.quick else (3000, 600)
+    root = write_demo_folders(Path(tempfile.mkdtemp(prefix="persian_demo_")), n_train, n_valid,
+                              args.seed)
+    return FolderData(root, kind="generated demo data (digits rendered with OpenCV fonts)",
+                      **common)
 
 
-class _DemoData:
-    """The generated rendered-digits demo set (kerasdoc.demo.digits)."""
-
-    def __init__(self, n_train: int, n_valid: int, batch_size: int, seed: int):
-        from kerasdoc.demo.digits import make_rendered_digits
-
-        (self.x, self.y), (self.xv, self.yv), self.names = make_rendered_digits(
-            n_train, n_valid, size=64, seed=seed)
-        self.batch_size, self.seed = batch_size, seed
-        self.kind = "generated demo data (digits rendered with OpenCV fonts)"
-
-    def flows(self, size: int):
-        from kerasdoc.demo.digits import array_batches
-
-        train = array_batches(self.x, self.y, size=size, batch_size=self.batch_size,
-                              shuffle=True, seed=self.seed)
-        valid = array_batches(self.xv, self.yv, size=size, batch_size=self.batch_size)
-        return train, valid, self.names
-
-
-def _channel_stats(ds, n_batches: int = 20) -> tuple[list[float], list[float]]:
+def _channel_stats(flow, n_batches: int = 20) -> tuple[list[float], list[float]]:
     """Per-channel mean and std of the first batches (fastai ``normalize()``: data statistics)."""
-    xs = [np.asarray(xb) for xb, _ in ds.take(n_batches)]
+    xs = []
+    for i, (xb, _) in enumerate(flow):
+        xs.append(np.asarray(xb))
+        if i + 1 >= n_batches:
+            break
     x = np.concatenate(xs)
     return x.mean(axis=(0, 1, 2)).tolist(), np.maximum(x.std(axis=(0, 1, 2)), 1e-3).tolist()
 
 
-def _build(args, size: int, n_classes: int, mean, std) -> keras.Model:
-    from kerasdoc.models import get_model
-    from kerasdoc.models.resnet import build_resnet
+def make_spec(args, data: FolderData, model_name: str, size: int):
+    """The image spec: size, the registered model's colour mode, ``--resize-mode``, rescale
+    1/255, and data statistics (mean / std of the training images) unless the model brings its
+    own input preprocessing (``resnet50`` with ImageNet weights)."""
+    from generators.spec import ImageSpec
+    from kerasdoc.models import model_spec
 
-    if args.quick:  # a reduced ResNet so that the test of this script takes seconds
-        return build_resnet((size, size, 3), n_classes, blocks=(1, 1, 1, 1),
-                            widths=(8, 8, 16, 16), mean=mean, std=std, weights=args.weights,
-                            name="resnet_quick")
-    return get_model(args.model, input_shape=(size, size, 3), num_classes=n_classes,
-                     weights=args.weights, mean=mean, std=std)
+    spec = ImageSpec((size, size), model_spec(model_name).color_mode, rescale=1 / 255,
+                     resize_mode=args.resize_mode)
+    if args.weights == "imagenet":
+        return spec
+    plain = FolderData(data.root, batch_size=data.batch_size, seed=data.seed,
+                       train_fraction=data.train_fraction, holdout=data.holdout,
+                       test_dir=data.test_dir, augment=False, kind=data.kind)
+    mean, std = _channel_stats(plain.flows(spec)["train"])
+    return spec.replace(mean=tuple(mean), std=tuple(std))
 
 
-def _train_source(args, size: int, batch: int, out: Path, log) -> Path:
-    """Train the model on another digit set (idx files) and save it as the source model."""
+# -- training -----------------------------------------------------------------------------------
+def stage_epochs(args) -> list[int]:
+    """Epochs of stages 1-3: ``--epochsN``, else ``--epochs``, else the report's 4 / 5 / 2
+    (1 / 1 / 1 with ``--quick``)."""
+    default = [1, 1, 1] if args.quick else [4, 5, 2]
+    given = [args.epochs1, args.epochs2, args.epochs3]
+    out = [g if g is not None else (args.epochs or d) for g, d in zip(given, default)]
+    if min(out) < 1:
+        raise ValueError(f"Stage epochs must be >= 1. Received: {out}")
+    return out
+
+
+def _one_cycle(lr, preset: str, record: dict[str, Any]):
+    """A ``fit_fn`` for :meth:`kerasdoc.runs.Run.fit` running ``fit_one_cycle`` at ``lr``."""
+    from kerasdoc.training.schedule import fit_one_cycle
+
+    def fit_fn(model, data, *, epochs, callbacks=(), validation_data=None, verbose=2, **_):
+        hist = fit_one_cycle(model, data, epochs, lr, preset=preset, callbacks=list(callbacks),
+                             validation_data=validation_data, verbose=verbose)
+        record["group_lrs"] = hist.group_lrs
+        return hist
+
+    return fit_fn
+
+
+def _evaluate(model, flow, names) -> tuple[float, Any]:
+    from kerasdoc.interpret import Interpretation
+
+    interp = Interpretation.from_model(model, flow, names)
+    return 1.0 - interp.error_rate(), interp
+
+
+def train_source(args, run_ctx, spec, model_name: str, out: Path, log) -> tuple[Path, float]:
+    """Train the model on another digit set (idx files, e.g. Kannada-MNIST) through the run
+    recipe and save it as the source model; returns its path and its training accuracy.
+
+    The source images go through the target's image spec (:meth:`ImageSpec.preprocess`: resize
+    mode, size, channels, rescale, normalisation), so the transferred body sees inputs on the
+    scale it will see on the target data. A finished source model in ``OUT/runs/source`` is
+    reused.
+    """
     import tensorflow as tf
 
-    from generators import ImageDataGenerator, load_idx
-    from kerasdoc.training import fit_one_cycle
+    from generators import load_idx
 
+    folder = out / "runs" / "source"
+    done = folder / "model.keras"
+    if done.is_file() and (folder / "source.json").is_file():
+        log(f"[{NAME}] source model: reusing {done}")
+        return done, float(json.loads((folder / "source.json").read_text())["train_accuracy"])
     x, y = load_idx(args.source_idx[0]), load_idx(args.source_idx[1]).astype("int64")
     if len(x) != len(y):
         raise ValueError(f"--source-idx: {len(x)} images in {args.source_idx[0]} but {len(y)} "
                          f"labels in {args.source_idx[1]}")
+    x = np.asarray(x, "float32")
+    x = x[..., None] if x.ndim == 3 else x
+    if x.max() <= 1.0:
+        x = x * 255.0  # the spec works on 0-255 values
+    def prep(img, label):
+        return spec.preprocess(img), label
 
-    def to_rgb(img):
-        img = tf.image.resize(img, (size, size))
-        return tf.image.grayscale_to_rgb(img) if img.shape[-1] == 1 else img
+    ds = (tf.data.Dataset.from_tensor_slices((x, y)).shuffle(len(x), seed=args.seed)
+          .map(prep, num_parallel_calls=tf.data.AUTOTUNE).batch(run_ctx.batch_size).prefetch(2))
+    n_classes = int(y.max()) + 1
+    src = run_ctx.build(model_name, input_shape=spec.input_shape, num_classes=n_classes)
+    log(f"[{NAME}] source model: {len(x)} images of {args.source_idx[0]}, "
+        f"{args.source_epochs} epoch(s) of fit_one_cycle at {args.lr1}, unfrozen")
+    record: dict[str, Any] = {}
+    hist = run_ctx.fit(src, ds, epochs=args.source_epochs, folder=folder,
+                       fit_fn=_one_cycle(args.lr1, args.one_cycle, record),
+                       verbose=0 if args.quick else 2)
+    path = run_ctx.finish(src, [str(i) for i in range(n_classes)], spec, hist, folder=folder,
+                          model=model_name, role="source model", data=args.source_idx[0])
+    acc = float(hist["accuracy"][-1])
+    (folder / "source.json").write_text(json.dumps({"train_accuracy": acc}))
+    return path, acc
 
-    frac = args.source_fraction
-    gen = ImageDataGenerator(rescale=1 / 255, preprocessing_function=to_rgb,
-                             validation_split=1.0 - frac if frac < 1.0 else 0.0,
-                             validation_seed=args.seed)
-    flow = gen.flow(x, y, batch_size=batch, seed=args.seed,
-                    subset="training" if frac < 1.0 else None)
-    mean, std = _channel_stats(flow)
-    weights, args.weights = args.weights, None
-    src = _build(args, size, int(y.max()) + 1, mean, std)
-    args.weights = weights
-    log(f"[{NAME}] source model: {flow.samples} images of {args.source_idx[0]}, "
-        f"{args.source_epochs} epoch(s) of fit_one_cycle, unfrozen")
+
+def run_stage(run_ctx, model, stage: str, flows: dict[str, Any], *, epochs: int, lr,
+              args, out: Path, log, card: dict[str, Any]) -> dict[str, Any]:
+    """Train one stage through the run recipe (resumable), save it, evaluate it on the selection
+    (validation) images; a finished stage found in its folder is loaded instead of retrained."""
+    from kerasdoc.models.weights import load_keras_model
+    from kerasdoc.training.schedule import lr_text
+
+    folder = out / "runs" / stage
+    record_file = folder / "stage.json"
+    if record_file.is_file():
+        rec = json.loads(record_file.read_text())
+        model.set_weights(load_keras_model(rec["model_file"], compile=False).get_weights())
+        log(f"[{NAME}] {stage}: finished earlier, loaded {rec['model_file']} "
+            f"(validation accuracy {rec['val_accuracy']:.4f})")
+        return rec
+    rec: dict[str, Any] = {"stage": stage, "epochs": epochs, "lr": lr_text(lr),
+                           "image_size": flows["train"].spec.image_size[0]}
+    log(f"[{NAME}] {stage}: {epochs} epoch(s), lr_max={lr_text(lr)}, "
+        f"{len(model.trainable_weights)} trainable weight tensors")
     with Timer() as t:
-        hist = fit_one_cycle(src, flow, args.source_epochs, args.lr1, verbose=2)
-    log(f"[{NAME}] source model trained in {t.seconds:.0f} s (train accuracy "
-        f"{hist.history['accuracy'][-1]:.4f})")
-    path = out / "source_model.keras"
-    src.save(path)
-    return path
+        history = run_ctx.fit(model, flows["train"], epochs=epochs, folder=folder,
+                              fit_fn=_one_cycle(lr, args.one_cycle, rec),
+                              verbose=0 if args.quick else 2)
+        acc, _ = _evaluate(model, flows["select"], flows["class_names"])
+    model_file = run_ctx.finish(model, flows["class_names"], flows["train"].spec, history,
+                                folder=folder, stage=stage, val_accuracy=acc, **card)
+    rec.update({"val_accuracy": acc, "error_rate": 1.0 - acc, "wall_s": round(t.seconds, 1),
+                "cpu_s": round(t.cpu_seconds, 1), "model_file": str(model_file),
+                "history": history})
+    record_file.write_text(json.dumps(rec, default=float))
+    log(f"[{NAME}] {stage}: validation accuracy {acc:.4f} ({t.seconds:.0f} s wall, "
+        f"{t.cpu_seconds:.0f} s CPU)")
+    return rec
 
 
-def _stage(name, model, train, valid, names, epochs, lr, args, log) -> tuple[dict, Any]:
-    from kerasdoc.interpret import Interpretation
-    from kerasdoc.training import fit_one_cycle
+def choose_stage(stages: list[dict[str, Any]]) -> int:
+    """Index of the stage to ship: the first one reaching the best validation accuracy (a later
+    stage, a resized one included, is shipped only when strictly better). Marks ``shipped``.
 
-    log(f"[{NAME}] {name}: {epochs} epoch(s), lr_max={lr}, "
-        f"{sum(1 for w in model.trainable_weights)} trainable weight tensors")
-    with Timer() as t:
-        hist = fit_one_cycle(model, train, epochs, lr,
-                             validation_data=valid if args.epoch_valid else None, verbose=2)
-        interp = Interpretation.from_model(model, valid, names)
-    err = interp.error_rate()
-    log(f"[{NAME}] {name}: valid error rate {err:.4f} ({t.seconds:.0f} s)")
-    return {"stage": name, "epochs": epochs, "group_lrs": hist.group_lrs,
-            "error_rate": err, "wall_s": round(t.seconds, 1),
-            "history": {k: [float(v) for v in vals] for k, vals in hist.history.items()}}, interp
+    Example:
+        >>> st = [{"val_accuracy": 0.92}, {"val_accuracy": 0.97}, {"val_accuracy": 0.67}]
+        >>> choose_stage(st), [s["shipped"] for s in st]
+        (1, [False, True, False])
+    """
+    if not stages:
+        raise ValueError("No stage was trained.")
+    best = 0
+    for i, s in enumerate(stages):
+        if s["val_accuracy"] > stages[best]["val_accuracy"]:
+            best = i
+    for i, s in enumerate(stages):
+        s["shipped"] = i == best
+    return best
 
 
-def main(argv: list[str] | None = None) -> dict[str, Any]:
-    """Run the Persian OCR workflow and write results; returns the results dict."""
-    from kerasdoc.distribute import describe, global_batch_size
-    from kerasdoc.interpret import (
-        Interpretation,
-        activation_map,
-        apply_kernel,
-        grad_cam,
-        plot_heatmap,
-    )
-    from kerasdoc.reporting import markdown_table, plot_history, write_results
-    from kerasdoc.training import freeze, lr_find, unfreeze, with_input_size
+def run(args, data: FolderData, run_ctx, out: Path, log) -> dict[str, Any]:
+    """The workflow: (source model), build, freeze + stage 1, LR finder, unfreeze + stage 2,
+    optional resizing stage 3; each stage evaluated on the validation images; the best one is
+    the shipped model."""
+    from kerasdoc.models.weights import load_keras_model, with_input_size
+    from kerasdoc.training.groups import freeze, unfreeze
+    from kerasdoc.training.schedule import lr_find, lr_text
 
-    args = _parser().parse_args(argv)
-    strategy = strategy_of(args)  # models are built in its scope; fit follows the model's
-    out = resolve_out(args, NAME)
-    keras.utils.set_random_seed(args.seed)
-    quick = args.quick
-    size = args.size or (32 if not quick else 24)
-    resize_to = args.resize_to if args.resize_to is not None else (48 if not quick else 32)
-    if quick:
-        args.epochs1, args.epochs2, args.epochs3 = 1, 1, 1
-        args.lr_find_iters = min(args.lr_find_iters, 12)
-    if args.epochs:
-        args.epochs1 = args.epochs2 = args.epochs3 = args.epochs
-    batch = global_batch_size(args.batch_size or (64 if not quick else 32), strategy)
+    model_name = args.model or ("resnet_quick" if args.quick else "resnet34")
+    size = args.image_size or (24 if args.quick else 28 if model_name == "resnet_small" else 32)
+    resize_to = args.resize_to if args.resize_to is not None else (32 if args.quick else 0)
+    epochs = stage_epochs(args)
+    lr_iters = min(args.lr_find_iters, 12) if args.quick else args.lr_find_iters
+    spec = make_spec(args, data, model_name, size)
+    flows = data.flows(spec)
+    names = flows["class_names"]
+    log(f"[{NAME}] data: {data.kind}; {flows['train'].samples} training, "
+        f"{flows['select'].samples} validation (choosing) images; test: "
+        f"{data.describe_test(flows['test'].samples)}")
 
-    def log(msg: str) -> None:
-        print(msg, flush=True)
-
-    t0 = time.perf_counter()
-    if args.data:
-        data = _FolderData(args.data, batch, args.seed, args.train_fraction, args.valid_fraction,
-                           augment=not args.no_augment)
-    else:
-        n_train, n_valid = (160, 60) if quick else (3000, 600)
-        data = _DemoData(n_train, n_valid, batch, args.seed)
-    log(f"[{NAME}] data: {data.kind}; input {size} px, then {resize_to or 'no'} px")
-    train, valid, names = data.flows(size)
+    source: dict[str, Any] = {}
+    weights = args.weights
     if args.source_idx:
         with Timer() as t_src:
-            with strategy.scope():
-                args.weights = str(_train_source(args, size, batch, out, log))
-        source_s = round(t_src.seconds, 1)
-    else:
-        source_s = None
-    mean, std = _channel_stats(train)
-    with strategy.scope():
-        model = _build(args, size, len(names), mean, std)
-    weights_desc = (f"{model.name} trained on {args.source_idx[0]} ({args.source_epochs} "
-                    f"epochs), transferred by layer name" if args.source_idx else args.weights)
-    weights_note = (f"source weights: {weights_desc}" if args.weights else NO_IMAGENET)
-    log(f"[{NAME}] {model.name}: {model.count_params():,} parameters; {weights_note}")
+            path, acc = train_source(args, run_ctx, spec, model_name, out, log)
+        weights = str(path)
+        source = {"idx": list(args.source_idx), "epochs": args.source_epochs,
+                  "train_accuracy": acc, "wall_s": round(t_src.seconds, 1),
+                  "cpu_s": round(t_src.cpu_seconds, 1)}
+    model = run_ctx.build(model_name, input_shape=spec.input_shape, num_classes=len(names),
+                          weights=weights)
+    weights_desc = (f"{model_name} trained on {args.source_idx[0]} ({args.source_epochs} "
+                    "epochs), transferred by layer name" if args.source_idx else
+                    weights or "none (trained from scratch)")
+    log(f"[{NAME}] {model_name}: {model.count_params():,} parameters, input "
+        f"{spec.input_shape}; weights: {weights_desc}")
+    card = {"model": model_name, "paper": PAPER, "data": data.kind}
 
     stages = []
     freeze(model)
-    s1, interp1 = _stage("stage1 (body frozen)", model, train, valid, names, args.epochs1,
-                         args.lr1, args, log)
-    stages.append(s1)
-    confused1 = interp1.most_confused(2)
-    log(f"[{NAME}] most_confused(min_val=2) after stage 1 (top 12): {confused1[:12]}")
+    stages.append(run_stage(run_ctx, model, "stage1", flows, epochs=epochs[0], lr=args.lr1,
+                            args=args, out=out, log=log, card=card))
+    stages[-1]["what"] = "body frozen"
 
     unfreeze(model)
-    log(f"[{NAME}] lr_find ({args.lr_find_iters} iterations, unfrozen) ...")
-    with Timer() as t_lr:
-        finder = lr_find(model, train, num_iter=args.lr_find_iters,
-                         plot_path=out / "lr_find.png")
-    log(f"[{NAME}] lr_find suggestions: "
-        + ", ".join(f"{k}={v:.2e}" for k, v in finder.suggestions.items())
-        + f" ({t_lr.seconds:.0f} s)")
-    if args.lr2:
-        lr2 = slice(*args.lr2)
+    lr_file = out / "runs" / "lr_find.json"
+    if lr_file.is_file():
+        finder = json.loads(lr_file.read_text())
     else:
-        end = float(np.clip(finder.suggestions[args.lr2_from], 1e-5, args.lr1))
+        with Timer() as t_lr:
+            res = lr_find(model, flows["train"], num_iter=lr_iters,
+                          plot_path=out / "lr_find.png")
+        finder = {"suggestions": res.suggestions, "wall_s": round(t_lr.seconds, 1),
+                  "plot": str(res.plot_path)}
+        lr_file.parent.mkdir(parents=True, exist_ok=True)
+        lr_file.write_text(json.dumps(finder))
+    log(f"[{NAME}] lr_find suggestions: "
+        + ", ".join(f"{k}={v:.2e}" for k, v in finder["suggestions"].items()))
+    if args.lr2 is not None:
+        lr2 = args.lr2
+    else:
+        top = args.lr1.stop if isinstance(args.lr1, slice) else args.lr1
+        end = float(np.clip(finder["suggestions"][args.lr2_from], 1e-5, top))
         lr2 = slice(end / 100, end)
-    s2, interp = _stage("stage2 (unfrozen, discriminative)", model, train, valid, names,
-                        args.epochs2, lr2, args, log)
-    stages.append(s2)
+    stages.append(run_stage(run_ctx, model, "stage2", flows, epochs=epochs[1], lr=lr2,
+                            args=args, out=out, log=log, card=card))
+    stages[-1]["what"] = "unfrozen, discriminative rates"
 
-    final_size = size
     if resize_to:
-        with strategy.scope():
-            model = with_input_size(model, resize_to)
-        train, valid, _ = data.flows(resize_to)
-        before = Interpretation.from_model(model, valid, names).error_rate()
-        log(f"[{NAME}] error rate at {resize_to} px before stage 3: {before:.4f}")
-        lr3 = slice(lr2.start / args.lr3_div, lr2.stop / args.lr3_div)
-        s3, interp = _stage(f"stage3 (progressive resize {size}->{resize_to})", model, train,
-                            valid, names, args.epochs3, lr3, args, log)
-        s3["error_rate_before"] = before
+        with run_ctx.scope():
+            big = with_input_size(model, resize_to)
+        flows3 = data.flows(spec.replace(image_size=(resize_to, resize_to)))
+        before, _ = _evaluate(big, flows3["select"], names)
+        log(f"[{NAME}] validation accuracy at {resize_to} px before stage 3: {before:.4f}")
+        lr3 = (slice(lr2.start / args.lr3_div if lr2.start else None, lr2.stop / args.lr3_div)
+               if isinstance(lr2, slice) else lr2 / args.lr3_div)
+        s3 = run_stage(run_ctx, big, "stage3", flows3, epochs=epochs[2], lr=lr3, args=args,
+                       out=out, log=log, card=card)
+        s3["what"] = f"progressive resize {size}->{resize_to}"
+        s3["val_accuracy_before"] = before
         stages.append(s3)
-        final_size = resize_to
 
-    # Interpretation of the final model (``interp`` is the last stage's)
-    confused = interp.most_confused(2)
-    log(f"[{NAME}] most_confused(min_val=2), final (top 12): {confused[:12]}")
-    report = interp.classification_report()
+    best = choose_stage(stages)
+    shipped = load_keras_model(stages[best]["model_file"], compile=False)
+    ship_spec = spec.replace(image_size=(stages[best]["image_size"],) * 2)
+    log(f"[{NAME}] shipping {stages[best]['stage']} (validation accuracy "
+        f"{stages[best]['val_accuracy']:.4f})"
+        + ("; " + ", ".join(f"{s['stage']} ({s['val_accuracy']:.4f}) was not better"
+                            for s in stages[best + 1:]) if best < len(stages) - 1 else ""))
+    return {"model_name": model_name, "size": size, "resize_to": resize_to, "spec": spec,
+            "stages": stages, "best": best, "model": shipped, "ship_spec": ship_spec,
+            "lr_find": {**finder, "lr2": lr_text(lr2)}, "weights": weights_desc,
+            "source": source, "class_names": names}
+
+
+def summarise(result: dict[str, Any], data: FolderData, run_ctx, out: Path, log
+              ) -> dict[str, Any]:
+    """Save the shipped model with its card, measure it on the test images, interpret it
+    (most confused, top losses, confusion matrix, heatmaps) on the validation images."""
+    from kerasdoc.interpret import activation_map, apply_kernel, grad_cam, plot_heatmap
+    from kerasdoc.reporting import plot_history
+
+    names, model = result["class_names"], result["model"]
+    best = result["stages"][result["best"]]
+    flows = data.flows(result["ship_spec"])
+    model_file = run_ctx.finish(model, names, flows["train"].spec, best["history"], folder=out,
+                                model=result["model_name"], paper=PAPER, data=data.kind,
+                                stage=best["stage"], val_accuracy=best["val_accuracy"])
+    test_acc, test_interp = _evaluate(model, flows["test"], names)
+    val_acc, interp = _evaluate(model, flows["select"], names)
+    n_val, n_test = flows["select"].samples, flows["test"].samples
+    log(f"[{NAME}] shipped model: validation {val_acc:.4f}, test {test_acc:.4f} "
+        f"({data.describe_test(n_test)})")
     plots = {
         "top_losses": interp.plot_top_losses(9, out / "top_losses.png"),
         "top_losses_gradcam": interp.plot_top_losses(9, out / "top_losses_gradcam.png",
                                                      heatmap=True),
         "confusion_matrix": interp.plot_confusion_matrix(out / "confusion_matrix.png"),
-        "lr_find": finder.plot_path,
+        "lr_find": result["lr_find"].get("plot"),
     }
     _, worst = interp.top_losses(1)
     img = interp.images[int(worst[0])]
@@ -329,51 +525,139 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                                     title="Grad-CAM, predicted class")
     apply_kernel(interp.images[0], path=out / "kernel_edge.png")
     plots["kernel"] = out / "kernel_edge.png"
-    for s in stages:
-        slug = s["stage"].split()[0]
-        plots[f"history_{slug}"] = plot_history(s["history"], out / f"history_{slug}.png",
-                                                title=s["stage"])
-    model_path = out / "model.keras"
-    model.save(model_path)
-    total = time.perf_counter() - t0
-
-    results = {
-        "experiment": NAME, "paper": PAPER, "data": data.kind, "classes": names,
-        "model": model.name, "input_size": size, "final_input_size": final_size,
-        "weights": weights_desc or "none (trained from scratch)", "source_wall_s": source_s,
-        "note": (NO_IMAGENET + " " if not args.weights else "")
-        + "The report's own 18 classes (Persian characters and form words) are not available; "
-          "its error rates are printed beside ours for reference only.",
-        "stages": stages, "lr_find": {"suggestions": finder.suggestions,
-                                      "lr2": [lr2.start, lr2.stop],
-                                      "lr3_div": args.lr3_div},
-        "most_confused_stage1": confused1, "most_confused": confused,
-        "classification_report": report, "paper_errors": PAPER_ERRORS,
-        "wall_s": round(total, 1), "model_file": model_path,
+    for s in result["stages"]:
+        plots[f"history_{s['stage']}"] = plot_history(s["history"], out / f"history_{s['stage']}"
+                                                      ".png", title=s["stage"])
+    out_summary = {
+        "val_accuracy": val_acc, "val_samples": n_val,
+        "test_accuracy": test_acc, "test_error_rate": 1.0 - test_acc, "test_samples": n_test,
+        "most_confused": interp.most_confused(2),
+        "most_confused_test": test_interp.most_confused(1),
+        "classification_report": interp.classification_report(),
+        "model_file": str(model_file), "image_spec": flows["train"].spec.get_config(),
         "plots": {k: str(v) for k, v in plots.items() if v is not None},
     }
-    paper_col = [PAPER_ERRORS["stage1"], PAPER_ERRORS["stage2"], "n/a (not reported)"]
-    rows = [[s["stage"], s["epochs"], f"{s['error_rate']:.4f}", p, f"{s['wall_s']:.0f}"]
-            for s, p in zip(stages, paper_col)]
-    md = "\n".join([
-        f"# {NAME}: Persian OCR workflow (seeds/{PAPER})", "",
-        f"Data: {data.kind}. Model: {model.name}, input {size} px"
-        + (f" then {resize_to} px" if resize_to else "") + f". Weights: {results['weights']}.",
-        "", markdown_table(["stage", "epochs", "error rate (ours)", "error rate (report, 224 px)",
-                            "wall s"], rows), "",
-        f"LR finder suggestions: {', '.join(f'{k} {v:.2e}' for k, v in finder.suggestions.items())}"
-        f"; stage 2 used slice({lr2.start:.1e}, {lr2.stop:.1e})"
-        + (f" (END = the {args.lr2_from} suggestion)" if not args.lr2 else "")
-        + (f", stage 3 the same / {args.lr3_div:g}." if resize_to else "."), "",
-        f"most_confused(min_val=2) after stage 1 (top 12 of {len(confused1)}): {confused1[:12]}",
-        "", (f"Error rate at {resize_to} px before stage 3 trains: "
-             f"{stages[-1]['error_rate_before']:.4f}." if resize_to else ""),
-        "", f"most_confused(min_val=2), final (top 12 of {len(confused)}): {confused[:12]}", "",
-        "```", report, "```", "", results["note"], "", f"Total wall time: {total:.0f} s.",
-    ])
-    write_results(out, results, config_of(args, input_size=size, resize_to=resize_to,
-                                          batch_size=batch, lr2=[lr2.start, lr2.stop],
-                                          strategy_resolved=describe(strategy)), md)
+    if data.test_dir is None:  # the whole validation folder (choosing and held-out parts)
+        correct = val_acc * n_val + test_acc * n_test
+        out_summary["valid_folder_accuracy"] = correct / (n_val + n_test)
+    return out_summary
+
+
+def render_markdown(result: dict[str, Any], summary: dict[str, Any], data: FolderData, args,
+                    total: Timer, batch_size: int) -> str:
+    from kerasdoc.papers import cite
+    from kerasdoc.reporting import markdown_table
+
+    paper = {"stage1": f"{PAPER_ERRORS['stage1']:.6f}", "stage2": f"{PAPER_ERRORS['stage2']:.6f}"}
+    rows = [[s["stage"], s["what"], s["image_size"], s["epochs"], s["lr"],
+             f"{s['val_accuracy']:.4f}", f"{s['error_rate']:.4f}", paper.get(s["stage"], "n/a"),
+             "**yes**" if s["shipped"] else "no", f"{s['wall_s']:.0f} / {s['cpu_s']:.0f}"]
+            for s in result["stages"]]
+    test_line = (f"**Test** ({data.describe_test(summary['test_samples'])}): accuracy "
+                 f"**{summary['test_accuracy']:.4f}** (error rate "
+                 f"{summary['test_error_rate']:.4f}).")
+    lines = [
+        f"# {NAME}: Persian OCR workflow, {cite(PAPER)}", "",
+        f"Data: **{data.kind}**. Model: {result['model_name']}, input "
+        f"{result['spec'].input_shape} ({result['spec'].resize_mode} resize)"
+        + (f", then {result['resize_to']} px" if result["resize_to"] else "")
+        + f"; weights: {result['weights']}. Batch {batch_size}; one-cycle defaults "
+        f"'{args.one_cycle}'.", "",
+        "Validation: the images that choose (the stage shipped): "
+        f"{summary['val_samples']} images"
+        + (" (the validation folder)" if data.test_dir is not None else
+           f" ({1 - data.holdout:.0%} of the validation folder, seeded stratified)") + ".", "",
+        markdown_table(["stage", "what", "px", "epochs", "max LR", "val. accuracy",
+                        "val. error rate", "error rate (report, 224 px, its 18 classes)",
+                        "shipped", "wall / CPU s"], rows), "",
+        test_line,
+    ]
+    if "valid_folder_accuracy" in summary:
+        lines += ["", f"Whole validation folder (choosing + held-out parts): accuracy "
+                      f"{summary['valid_folder_accuracy']:.4f}."]
+    if result["resize_to"]:
+        s3 = result["stages"][-1]
+        lines += ["", f"Validation accuracy at {result['resize_to']} px before stage 3 trained: "
+                      f"{s3['val_accuracy_before']:.4f}; after: {s3['val_accuracy']:.4f}"
+                      + ("" if s3["shipped"] else " (not better: not shipped)") + "."]
+    if result["source"]:
+        s = result["source"]
+        lines += ["", f"Source model: {s['epochs']} epoch(s) on {s['idx'][0]} (training "
+                      f"accuracy {s['train_accuracy']:.4f}, {s['wall_s']:.0f} s)."]
+    sug = result["lr_find"]["suggestions"]
+    lines += [
+        "", f"LR finder suggestions: {', '.join(f'{k} {v:.2e}' for k, v in sug.items())}; "
+            f"stage 2 used {result['lr_find']['lr2']}"
+            + ("" if args.lr2 is not None else f" (END = the {args.lr2_from} suggestion)") + ".",
+        "", f"most_confused(min_val=2) on validation: {summary['most_confused'][:12]}",
+        "", "```", summary["classification_report"], "```", "",
+        (NO_IMAGENET + " " if not (args.weights or args.source_idx) else "")
+        + "The report's own 18 classes (Persian characters and form words) are not available; "
+          "its error rates are printed beside ours for reference only.", "",
+        f"Total: {total.seconds:.0f} s wall, {total.cpu_seconds:.0f} s CPU.",
+    ]
+    return "\n".join(lines)
+
+
+def off_path_flags(args, result: dict[str, Any]) -> tuple[str, ...]:
+    """Flags that apply only on a path this run did not take (not counted as unread)."""
+    off = [] if args.export else ["export_dir"]
+    if not result["resize_to"]:
+        off.append("lr3_div")
+    if args.lr2 is not None:
+        off.append("lr2_from")
+    if not args.source_idx:
+        off.append("source_epochs")
+    if args.test:
+        off.append("holdout_fraction")
+    return tuple(off)
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    """Run the Persian OCR workflow and write results; returns the results dict."""
+    from kerasdoc.reporting import write_results
+    from kerasdoc.runs import export_model_file
+
+    args = parse(build_parser(), argv)
+    out = resolve_out(args, NAME)
+
+    def log(msg: str) -> None:
+        print(msg, flush=True)
+
+    with Timer() as total:
+        data = load_data(args)
+        with start_run(args, out, batch_size=data.batch_size) as run_ctx:
+            result = run(args, data, run_ctx, out, log)
+            summary = summarise(result, data, run_ctx, out, log)
+            strategy = run_ctx.describe()
+    exported = None
+    if args.export:
+        exported = str(export_model_file(summary["model_file"],
+                                         f"persian_ocr_{result['model_name']}", args.export_dir))
+        log(f"[{NAME}] exported the shipped model to {exported}")
+    md = render_markdown(result, summary, data, args, total, strategy["global_batch"])
+    stages = result["stages"]
+    results = {
+        **result_header(NAME, PAPER, data=data.kind,
+                        evaluated_on=data.describe_test(summary["test_samples"]),
+                        wall_seconds=total.seconds, cpu_seconds=total.cpu_seconds, args=args,
+                        allowed_unread=off_path_flags(args, result)),
+        "classes": result["class_names"], "model": result["model_name"],
+        "input_size": result["size"], "resize_to": result["resize_to"],
+        "shipped_stage": result["stages"][result["best"]]["stage"],
+        "final_input_size": result["stages"][result["best"]]["image_size"],
+        "weights": result["weights"], "source": result["source"],
+        "note": (NO_IMAGENET + " " if not (args.weights or args.source_idx) else "")
+        + "The report's own 18 classes are not available; its error rates are printed beside "
+          "ours for reference only.",
+        "stages": stages, "lr_find": result["lr_find"], "paper_errors": PAPER_ERRORS,
+        "exported": exported, **summary,
+    }
+    write_results(out, results, config_of(args, model=result["model_name"],
+                                          image_size=result["size"],
+                                          resize_to=result["resize_to"],
+                                          lr2=result["lr_find"]["lr2"],
+                                          strategy_resolved=strategy), md)
     log(md)
     return results
 

@@ -178,7 +178,8 @@ class Run:
         """Train with the resilient callbacks; resumes from the folder's backup.
 
         Args:
-            model: a compiled model (from :meth:`build` / :meth:`compile`).
+            model: a compiled model (from :meth:`build` / :meth:`compile`); with ``fit_fn``
+                it may be uncompiled when ``fit_fn`` compiles it (``fit_one_cycle`` does).
             x, y: arrays (``y`` given; batched with the global batch) or a dataset / flow.
             epochs: total epochs, restored ones included.
             validation_data: as for ``fit``.
@@ -195,7 +196,7 @@ class Run:
         """
         if epochs < 1:
             raise ValueError(f"epochs must be a positive integer. Received: epochs={epochs}")
-        if model.optimizer is None:
+        if fit_fn is None and getattr(model, "optimizer", None) is None:  # fit_fn may compile
             raise ValueError(f"Model {model.name!r} must be compiled before fit (Run.compile).")
         where = Path(folder) if folder is not None else self.out
         if where is not None:

@@ -50,6 +50,11 @@ def test_quick_run_writes_tables_figures_and_paper_values(tmp_path):
     config = json.loads((tmp_path / "config.json").read_text())
     assert config["trials"] == 2 and "tensorflow" in config["environment"]
     assert res["claim"].keys() == {"dnn"}
+    tests = res["claim"]["dnn"]["tests"]  # paired over the 2 trials, both claims
+    assert set(tests) == {"numeric_error", "numeric_error_mis", "error_rate_raised",
+                          "large_errors"} and all(t["n"] == 2 for t in tests.values())
+    assert "Claim 2 (Figs. 5-6): large numerical errors (> 5) become rarer" in md
+    assert "one-sided paired t-test" in md and "trials needed" in md
     # each trial is its own resumable folder; a finished one is reused, not retrained
     trial = tmp_path / "runs" / "dnn-baseline-0" / "trial.json"
     assert json.loads(trial.read_text())["seed"] == 0
@@ -67,6 +72,7 @@ def test_kannada_idx_with_given_test_set(tmp_path):
                     "--out", str(tmp_path / "out")])
     assert res["data_details"]["paper_column"] == "Dig-MNIST"
     assert res["data_details"]["n_test"] == 30
+    assert res["data_details"]["n_train"] == 60  # the whole training pool when --test is given
     assert res["evaluated_on"] == "given test set"
     assert res["unread_flags"] == []
 
@@ -93,16 +99,48 @@ def test_a_finished_run_is_never_replaced_silently(tmp_path, monkeypatch):
         exp.main([*argv, "--out", "results/numeric-loss-quick"])
 
 
-def test_claim_check_logic():
-    def row(model, method, er, ne, nm, std=0.01):
-        return {"model": model, "method": method, "error_rate_mean": er, "error_rate_std": std,
-                "numeric_error_mean": ne, "numeric_error_mis_mean": nm}
-    claim = exp.check_claim([row("cnn", "baseline", 0.20, 0.65, 3.0),
-                             row("cnn", "proposed", 0.205, 0.60, 2.9),    # within noise
-                             row("dnn", "baseline", 0.30, 1.0, 3.1),
-                             row("dnn", "proposed", 0.40, 0.9, 3.0)])     # error rate raised
-    assert claim["cnn"]["holds"] and not claim["cnn"]["error_rate_not_raised_strict"]
-    assert not claim["dnn"]["holds"] and claim["dnn"]["lower_numeric_error"]
+def _row(model, method, er, ne, nm, large):
+    """A summary row whose trials (paired by index) have these per-trial values."""
+    trials = [{"error_rate": e, "numeric_error": n, "numeric_error_mis": m,
+               "histogram": [5, 3, 2, 1, 1, big, 0, 0, 0]}
+              for e, n, m, big in zip(er, ne, nm, large)]
+    return {"model": model, "method": method, "per_trial": trials,
+            "error_rate_mean": float(np.mean(er)), "numeric_error_mean": float(np.mean(ne)),
+            "numeric_error_mis_mean": float(np.mean(nm))}
+
+
+def test_claim_check_uses_paired_tests_over_trials():
+    claim = exp.check_claim([
+        # CNN: lower numerical errors in every trial, error rate up and down (noise)
+        _row("cnn", "baseline", [0.20, 0.22, 0.21], [0.65, 0.70, 0.68], [3.0, 3.2, 3.1], [4, 5, 6]),
+        _row("cnn", "proposed", [0.21, 0.21, 0.215], [0.60, 0.66, 0.62], [2.8, 3.0, 2.9],
+             [2, 3, 3]),
+        # DNN: the means are lower but one trial goes the other way: not distinguishable
+        _row("dnn", "baseline", [0.3, 0.3, 0.3], [1.0, 0.9, 1.1], [3.1, 3.0, 3.2], [5, 5, 5]),
+        _row("dnn", "proposed", [0.3, 0.3, 0.3], [0.8, 0.95, 1.0], [3.0, 3.1, 2.9], [5, 6, 5]),
+    ])
+    cnn, dnn = claim["cnn"], claim["dnn"]
+    assert cnn["holds"] and cnn["tests"]["numeric_error"]["p"] < 0.05
+    assert not cnn["tests"]["error_rate_raised"]["significant"]
+    assert cnn["large_errors_rarer"] and cnn["trials_needed"] <= 3
+    assert cnn["large_error_share"]["proposed"] < cnn["large_error_share"]["baseline"]
+    assert dnn["lower_numeric_error_means"] and not dnn["holds"]  # means alone would say yes
+    assert dnn["trials_needed"] > 3 and not dnn["large_errors_rarer"]
+
+
+def test_paired_test_and_trials_needed():
+    r = exp.paired_test([0.30, 0.32, 0.31, 0.33], [0.28, 0.29, 0.29, 0.30])
+    assert r["significant"] and r["n"] == 4 and r["mean_diff"] == pytest.approx(-0.025)
+    from scipy import stats
+
+    assert r["p"] == pytest.approx(stats.ttest_rel([0.28, 0.29, 0.29, 0.30],
+                                                   [0.30, 0.32, 0.31, 0.33],
+                                                   alternative="less").pvalue)
+    one = exp.paired_test([0.3], [0.2])
+    assert not one["significant"] and np.isnan(one["p"])  # one trial: no test
+    assert exp.trials_needed(2.0) == 4 and exp.trials_needed(0.5) == 27
+    assert exp.trials_needed(-0.3) is None
+    assert exp.large_errors([1, 0, 0, 0, 0, 2, 0, 1, 0]) == (3, 0.75)
 
 
 @pytest.mark.data

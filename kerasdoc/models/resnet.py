@@ -29,7 +29,13 @@ from pathlib import Path
 import keras
 from keras import layers
 
-from kerasdoc.models.blocks import BN_EPSILON, BN_MOMENTUM, apply_resnet_stages, apply_resnet_stem
+from kerasdoc.models.blocks import (
+    BN_EPSILON,
+    BN_MOMENTUM,
+    apply_conv_bn,
+    apply_resnet_stages,
+    apply_resnet_stem,
+)
 from kerasdoc.models.registry import register_model
 
 RESNET34_BLOCKS = (3, 4, 6, 3)
@@ -78,6 +84,48 @@ def _normalize(x, mean, std):
         raise ValueError(f"mean and std must have one value per channel ({channels}) and std > 0."
                          f" Received: mean={mean}, std={std}")
     return layers.Normalization(mean=mean, variance=[s * s for s in std], name="normalize")(x)
+
+
+@keras.saving.register_keras_serializable(package="kerasdoc")
+class ImageNetPreprocess(layers.Layer):
+    """Keras' own ``keras.applications.<family>.preprocess_input`` as a layer (no Lambda).
+
+    The inputs arrive on the image spec's scale (``rescale=1/255``: 0-1 values); the layer
+    multiplies them by ``input_scale`` back to 0-255 and applies the family's
+    ``preprocess_input`` (for ResNet-50 the "caffe" mode: RGB -> BGR, minus the ImageNet mean
+    pixel, no division), which is what the ImageNet weights were trained on.
+
+    Args:
+        family: str. A ``keras.applications`` module with ``preprocess_input``
+            (``"resnet50"``). Defaults to "resnet50".
+        input_scale: float. Factor taking the inputs to 0-255. Defaults to 255.
+
+    Example:
+        >>> import numpy as np
+        >>> x = np.full((1, 2, 2, 3), 0.5, "float32")
+        >>> y = ImageNetPreprocess()(x)
+        >>> np.allclose(y, keras.applications.resnet50.preprocess_input(x * 255))
+        True
+    """
+
+    def __init__(self, family: str = "resnet50", input_scale: float = 255.0, **kwargs):
+        super().__init__(**kwargs)
+        module = getattr(keras.applications, family, None)
+        if module is None or not hasattr(module, "preprocess_input"):
+            raise ValueError(f"family must name a keras.applications module with "
+                             f"preprocess_input (e.g. 'resnet50'). Received: family={family!r}")
+        self.family, self.input_scale = family, float(input_scale)
+        self._fn = module.preprocess_input
+
+    def call(self, inputs):
+        return self._fn(keras.ops.multiply(keras.ops.cast(inputs, "float32"),
+                                           self.input_scale))
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "family": self.family, "input_scale": self.input_scale}
 
 
 def _check_weights(weights) -> None:
@@ -222,7 +270,13 @@ def build_resnet50(
         num_classes: int. Number of classes. Defaults to 18.
         weights: None, "imagenet" (Keras' own download and loading code; needs a network and
             3 channels), a local ``.weights.h5`` file, or a ``.keras`` model to transfer from.
-        mean: per-channel input mean for the ``normalize`` layer (optional).
+            With "imagenet" the model starts with an :class:`ImageNetPreprocess` layer applying
+            ``keras.applications.resnet50.preprocess_input`` to inputs on the 0-1 scale (an
+            image spec with ``rescale=1/255`` and no mean / std): the input preprocessing the
+            weights expect lives in the model, so every pipeline that feeds it (training flows,
+            ``export``, ``predict``) gets it without knowing about it.
+        mean: per-channel input mean for the ``normalize`` layer (optional; not with
+            "imagenet").
         std: per-channel input std for the ``normalize`` layer (optional).
         name: str. Model name.
 
@@ -235,7 +289,17 @@ def build_resnet50(
     """
     _check_weights(weights)
     inputs = keras.Input(input_shape, name="image")
-    x = _normalize(inputs, mean, std)
+    if weights == "imagenet":
+        if mean is not None or std is not None:
+            raise ValueError("weights='imagenet' applies Keras' own resnet50.preprocess_input "
+                             "inside the model; data statistics (mean / std) would be applied "
+                             f"twice. Pass neither. Received: mean={mean}, std={std}")
+        if input_shape[-1] != 3:
+            raise ValueError("weights='imagenet' needs 3-channel (RGB) input. Received: "
+                             f"input_shape={tuple(input_shape)}")
+        x = ImageNetPreprocess("resnet50", 255.0, name="imagenet_preprocess")(inputs)
+    else:
+        x = _normalize(inputs, mean, std)
     body = keras.applications.ResNet50(
         include_top=False, weights="imagenet" if weights == "imagenet" else None,
         input_tensor=x, input_shape=tuple(input_shape))
@@ -281,3 +345,68 @@ def build_resnet_quick(
     """
     return build_resnet(input_shape, num_classes, blocks=(1, 1, 1, 1), widths=(8, 8, 16, 16),
                         head_hidden=64, weights=weights, mean=mean, std=std, name=name)
+
+
+def _apply_small_stem(x, filters: int, *, name: str = "stem"):
+    """A 3x3, stride-1 stem without max-pooling (CIFAR-style): small digits keep their detail."""
+    return apply_conv_bn(x, filters, 3, 1, name=f"{name}_1")
+
+
+@register_model("resnet_small", paper="persian-ocr", input_shape=(28, 28, 1),
+                split_before=("stage2_",),
+                test_kwargs={"input_shape": (16, 16, 1), "num_classes": 4, "widths": (8, 16),
+                             "blocks": (1, 1)})
+def build_resnet_small(
+    input_shape: tuple[int | None, int | None, int] = (28, 28, 1),
+    num_classes: int = 10,
+    *,
+    blocks: Sequence[int] = (1, 1, 1),
+    widths: Sequence[int] = (32, 64, 128),
+    head_hidden: int = 128,
+    weights: str | None = None,
+    mean: Sequence[float] | float | None = None,
+    std: Sequence[float] | float | None = None,
+    name: str = "resnet_small",
+) -> keras.Model:
+    """A small ResNet for 28-32 px characters on CPU: 3x3 stem, three stages, the fastai head.
+
+    The Persian OCR workflow's CPU recipe (Kendal 2019, rebuilt for two CPU cores): a 3x3
+    stride-1 stem without max-pooling (a 28 px digit is not shrunk to 7 px before the first
+    block, as the 7x7 / max-pool ImageNet stem would), basic blocks in three stages (stride 2
+    from stage 2 on) and the report's concat-pool head. Layer names follow ResNet-34's
+    (``stem_1_conv``, ``stage{s}_block{b}_...``, ``head_*``), so freeze / unfreeze, the layer
+    groups (stem + stage 1 | stages 2-3 | head), transfer by name and progressive resizing work
+    unchanged.
+
+    Args:
+        input_shape: tuple. (height, width, channels). Defaults to (28, 28, 1).
+        num_classes: int. Number of classes. Defaults to 10.
+        blocks: sequence of int. Basic blocks per stage. Defaults to (1, 1, 1).
+        widths: sequence of int. Channels per stage. Defaults to (32, 64, 128).
+        head_hidden: int. Width of the head's hidden layer. Defaults to 128.
+        weights: None, a local ``.weights.h5`` file, or a ``.keras`` model to transfer from.
+        mean: per-channel input mean for the ``normalize`` layer (optional).
+        std: per-channel input std for the ``normalize`` layer (optional).
+        name: str. Model name.
+
+    Returns:
+        A functional ``keras.Model``.
+
+    Example:
+        >>> m = build_resnet_small((28, 28, 1), 10)
+        >>> m.get_layer("stage3_block1_2_conv").output.shape[1:], m.count_params() < 400_000
+        ((7, 7, 128), True)
+    """
+    if len(blocks) != len(widths):
+        raise ValueError(f"blocks and widths must name the same number of stages. Received: "
+                         f"blocks={tuple(blocks)}, widths={tuple(widths)}")
+    _check_weights(weights)
+    inputs = keras.Input(input_shape, name="image")
+    x = _normalize(inputs, mean, std)
+    x = _apply_small_stem(x, widths[0])
+    x = apply_resnet_stages(x, blocks, widths, block="basic", name="stage")
+    outputs = apply_fastai_head(x, num_classes, hidden=head_hidden)
+    model = keras.Model(inputs, outputs, name=name)
+    if weights is not None:
+        _load_local_weights(model, weights)
+    return model

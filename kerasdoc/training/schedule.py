@@ -31,6 +31,57 @@ from kerasdoc.reporting import save_figure
 from kerasdoc.training.groups import group_lr_multipliers, layer_groups
 from kerasdoc.training.optim import DiscriminativeAdam, lr_range
 
+#: One-cycle defaults by name. ``"kerasdoc"`` (the default of :func:`fit_one_cycle`): warm-up
+#: over 25% of the steps, end at ``lr_max / 1e4``. ``"fastai-v1"``: fastai v1.0's
+#: ``fit_one_cycle`` (the version of the Persian OCR report): ``pct_start=0.3``, ``div_factor=25``
+#: and ``final_div = div_factor * 1e4 = 2.5e5``.
+ONE_CYCLE_PRESETS: dict[str, dict[str, float]] = {
+    "kerasdoc": {"div": 25.0, "pct_start": 0.25, "final_div": 1e4},
+    "fastai-v1": {"div": 25.0, "pct_start": 0.3, "final_div": 2.5e5},
+}
+
+
+def parse_lr(text: str | float) -> float | slice:
+    """A learning rate from the command line: a number, or fastai's ``slice`` for
+    discriminative rates.
+
+    Accepts ``"3e-3"``, ``"slice(1e-6, 1e-4)"`` (first layer group 1e-6, head 1e-4, geometric
+    in between), ``"slice(1e-3)"`` (head 1e-3, the other groups 1e-3 / 10, as fastai) and the
+    short form ``"1e-6:1e-4"``.
+
+    Example:
+        >>> parse_lr("slice(1e-6, 1e-4)"), parse_lr("3e-3"), parse_lr("slice(1e-3)")
+        (slice(1e-06, 0.0001, None), 0.003, slice(None, 0.001, None))
+    """
+    if isinstance(text, int | float):
+        return float(text)
+    t = str(text).strip().replace(" ", "")
+    try:
+        if t.startswith("slice(") and t.endswith(")"):
+            parts = [p for p in t[6:-1].split(",") if p]
+            if len(parts) == 1:
+                return slice(float(parts[0]))
+            if len(parts) == 2:
+                return slice(float(parts[0]), float(parts[1]))
+        elif ":" in t:
+            a, b = t.split(":")
+            return slice(float(a), float(b))
+        else:
+            return float(t)
+    except ValueError:
+        pass
+    raise ValueError(f"A learning rate must be a number, slice(END), slice(START, END) or "
+                     f"START:END. Received: {text!r}")
+
+
+def lr_text(lr: float | slice | Sequence[float]) -> str:
+    """``lr`` as the command line writes it (``slice(1e-06, 0.0001)``)."""
+    if isinstance(lr, slice):
+        return f"slice({lr.stop:g})" if lr.start is None else f"slice({lr.start:g}, {lr.stop:g})"
+    if isinstance(lr, int | float):
+        return f"{lr:g}"
+    return "[" + ", ".join(f"{v:g}" for v in lr) + "]"
+
 
 def _annealing_cos(start: float, end: float, pct: float) -> float:
     return end + (start - end) / 2 * (math.cos(math.pi * pct) + 1)
@@ -77,6 +128,9 @@ class OneCycleScheduler(keras.callbacks.Callback):
         pct_start: float. Fraction of the steps spent warming up. Defaults to 0.25.
         final_div: float. End rate is ``lr_max / final_div``. Defaults to 1e4.
         moms: (float, float). Momentum at the start/end and at the peak. Defaults to (0.95, 0.85).
+        steps_per_epoch: int or None. With it, the step is set from the epoch at every epoch's
+            start, so a fit resumed after epoch k (``BackupAndRestore``) continues the cycle
+            where it stopped instead of warming up again.
 
     The momentum is applied to :class:`DiscriminativeAdam` (``beta_1``), to an optimizer with a
     ``momentum`` variable, and otherwise left alone. ``logs["lr"]`` / ``logs["mom"]`` record the
@@ -85,15 +139,20 @@ class OneCycleScheduler(keras.callbacks.Callback):
 
     def __init__(self, total_steps: int, lr_max: float, *, div: float = 25.0,
                  pct_start: float = 0.25, final_div: float = 1e4,
-                 moms: tuple[float, float] = (0.95, 0.85)):
+                 moms: tuple[float, float] = (0.95, 0.85), steps_per_epoch: int | None = None):
         super().__init__()
         self.total_steps = int(total_steps)
+        self.steps_per_epoch = int(steps_per_epoch) if steps_per_epoch else None
         self.lr_max = float(lr_max)
         self.kw = dict(div=div, pct_start=pct_start, final_div=final_div, moms=tuple(moms))
         self.step = 0
         self.lrs: list[float] = []
         self.moms_seen: list[float] = []
         one_cycle_values(0, self.total_steps, self.lr_max, **self.kw)  # validate early
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self.steps_per_epoch:
+            self.step = epoch * self.steps_per_epoch
 
     def on_train_batch_begin(self, batch, logs=None):
         lr, mom = one_cycle_values(min(self.step, self.total_steps - 1), self.total_steps,
@@ -155,6 +214,9 @@ def compile_discriminative(model: keras.Model, lr: float | slice | Sequence[floa
                            n_body_groups: int = 2, **optimizer_kwargs) -> list[float]:
     """Compile ``model`` with a :class:`DiscriminativeAdam` holding one rate per layer group.
 
+    The optimizer is created and the model compiled inside ``model.distribute_strategy.scope()``
+    (a model built under a ``MirroredStrategy`` gets mirrored optimizer slots).
+
     Args:
         model: keras.Model.
         lr: float, ``slice(start, end)``, ``slice(end)`` or one rate per group (see
@@ -170,14 +232,18 @@ def compile_discriminative(model: keras.Model, lr: float | slice | Sequence[floa
     """
     rates = lr_range(lr, len(layer_groups(model, n_body_groups)))
     mult = group_lr_multipliers(model, rates, n_body_groups=n_body_groups)
-    opt = DiscriminativeAdam(rates[-1], lr_multipliers=mult, decoupled_wd=wd, **optimizer_kwargs)
-    model.compile(optimizer=opt, loss=loss, metrics=list(metrics or []))
+    # optimizer variables belong to the strategy the model was built under
+    with model.distribute_strategy.scope():
+        opt = DiscriminativeAdam(rates[-1], lr_multipliers=mult, decoupled_wd=wd,
+                                 **optimizer_kwargs)
+        model.compile(optimizer=opt, loss=loss, metrics=list(metrics or []))
     return rates
 
 
 def fit_one_cycle(model: keras.Model, data, epochs: int,
-                  lr_max: float | slice | Sequence[float] = 3e-3, *, div: float = 25.0,
-                  pct_start: float = 0.25, final_div: float = 1e4,
+                  lr_max: float | slice | Sequence[float] = 3e-3, *, div: float | None = None,
+                  pct_start: float | None = None, final_div: float | None = None,
+                  preset: str = "kerasdoc",
                   moms: tuple[float, float] = (0.95, 0.85), wd: float = 1e-2,
                   validation_data=None, batch_size: int | None = None,
                   steps_per_epoch: int | None = None,
@@ -198,9 +264,13 @@ def fit_one_cycle(model: keras.Model, data, epochs: int,
         epochs: int. Epochs in the cycle.
         lr_max: float, ``slice(start, end)`` / ``slice(end)`` (discriminative rates over the layer
             groups) or one rate per group. The peak learning rates. Defaults to 3e-3.
-        div: float. Start rate is ``lr_max / div``. Defaults to 25.
-        pct_start: float. Warm-up fraction. Defaults to 0.25.
-        final_div: float. End rate is ``lr_max / final_div``. Defaults to 1e4.
+        div: float. Start rate is ``lr_max / div``. Default: the preset's (25).
+        pct_start: float. Warm-up fraction. Default: the preset's (0.25; fastai v1: 0.3).
+        final_div: float. End rate is ``lr_max / final_div``. Default: the preset's (1e4;
+            fastai v1: 2.5e5).
+        preset: str. A key of :data:`ONE_CYCLE_PRESETS` (``"kerasdoc"`` or ``"fastai-v1"``)
+            giving the defaults of ``div``, ``pct_start`` and ``final_div``. Defaults to
+            "kerasdoc".
         moms: (float, float). Adam's ``beta_1`` at start/end and at the peak.
             Defaults to (0.95, 0.85).
         wd: float. Decoupled weight decay. Defaults to 1e-2.
@@ -219,11 +289,16 @@ def fit_one_cycle(model: keras.Model, data, epochs: int,
     """
     if epochs < 1:
         raise ValueError(f"epochs must be >= 1. Received: epochs={epochs}")
+    if preset not in ONE_CYCLE_PRESETS:
+        raise ValueError(f"preset must be one of {sorted(ONE_CYCLE_PRESETS)}. Received: "
+                         f"preset={preset!r}")
+    kw = {**ONE_CYCLE_PRESETS[preset], **{k: v for k, v in (
+        ("div", div), ("pct_start", pct_start), ("final_div", final_div)) if v is not None}}
     steps = _steps_per_epoch(data, batch_size, steps_per_epoch)
     rates = compile_discriminative(model, lr_max, loss=loss, metrics=metrics, wd=wd,
                                    n_body_groups=n_body_groups)
-    sched = OneCycleScheduler(epochs * steps, rates[-1], div=div, pct_start=pct_start,
-                              final_div=final_div, moms=moms)
+    sched = OneCycleScheduler(epochs * steps, rates[-1], moms=moms, steps_per_epoch=steps,
+                              **kw)
     x, y, bs = _fit_args(data, batch_size)
     history = model.fit(x, y, batch_size=bs, epochs=epochs, steps_per_epoch=steps_per_epoch,
                         validation_data=validation_data, shuffle=y is not None,
