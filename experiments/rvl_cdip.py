@@ -251,7 +251,14 @@ def _build_holistic(run, args: argparse.Namespace, size: int):
     w = _weights(args)
     if w is not None:
         kwargs["weights"] = w
-    return run.build(args.backbone, **kwargs)
+    try:
+        return run.build(args.backbone, **kwargs)
+    except Exception as e:  # Keras' get_file raises a bare Exception on a failed download
+        if w != "imagenet" or "fetch" not in str(e).lower():
+            raise
+        raise RuntimeError(f"Cannot download the ImageNet weights of InceptionResNetV2 ({e}). "
+                           "Pass --weights none, or --weights FILE (a weights file of the "
+                           "base as keras.applications takes it).") from e
 
 
 def _jit(args: argparse.Namespace) -> bool | str:
