@@ -203,3 +203,29 @@ def test_pipeline_exports_as_one_savedmodel_and_runs_on_a_folder(tmp_path):
         R.classify_folder(tmp_path / "saved" / "none", clf, det, den)
     with pytest.raises(FileExistsError):
         R.export_pipeline(clf, det, den, "pipe", tmp_path / "saved", version=1)
+
+
+def test_short_training_models_use_fast_batchnorm_statistics():
+    """At Keras' momentum 0.99 a few hundred steps leave the moving variance near its initial
+    1.0 while digit features vary by ~0.01: inference then predicted one class for everything."""
+    from kerasdoc.models import get_model
+
+    for name in ("robust_cnn", "distortion_detector"):
+        bns = [la for la in get_model(name).layers
+               if isinstance(la, keras.layers.BatchNormalization)]
+        assert bns and all(b.momentum == 0.9 for b in bns), name
+
+
+@pytest.mark.slow
+def test_svhn_comparison_and_figures_7_to_9(tmp_path):
+    x, y = pool(60)
+    x32 = R.to_svhn_shape(x)
+    assert x32.shape == (60, 32, 32, 3)
+    res = R.svhn_comparison(x32, y, x32, y, seeds=(0,), epochs=1, n_train=40, n_test=20)
+    assert [r["model"] for r in res["runs"]] == ["svhn_cnn", "svhn_denoising_cnn"]
+    assert all(0 <= r["test_accuracy"] <= 100 and len(r["correct_probability"]) == 20
+               and "val_loss" in r["history"] for r in res["runs"])
+    assert set(res["summary"]) == {"svhn_cnn", "svhn_denoising_cnn"}
+    paths = R.plot_svhn(res, tmp_path)
+    assert [p.name for p in paths] == ["fig7_svhn_curves.png", "fig8_svhn_probabilities.png",
+                                       "fig9_svhn_scores.png"]
