@@ -61,6 +61,7 @@ from generators.ops import (
     RESIZE_MODES,
     decode_image,
     decode_image_rgba,
+    decode_reduced,
     resize_image,
 )
 from generators.ops import to_grayscale as _to_gray
@@ -73,7 +74,7 @@ COLOR_MODES = {"grayscale": 1, "rgb": 3}
 FILE_COLOR_MODES = {"grayscale": 1, "rgb": 3, "rgba": 4}
 WHITE_LIST = ("png", "jpg", "jpeg", "bmp", "ppm", "tif", "tiff", "gif")
 #: Keras 2 (PIL) interpolation names -> the resize method that matches them.
-PIL_NAMES = {"lanczos": "lanczos3", "box": "area", "hamming": "lanczos3"}
+PIL_NAMES = {"bilinear": "antialias_bilinear", "bicubic": "antialias_bicubic"}
 AUTOTUNE = tf.data.AUTOTUNE
 
 try:
@@ -1126,8 +1127,9 @@ class ImageDataGenerator:
                    cache: bool | str = False, spec: ImageSpec | dict | None = None,
                    directory: Any = None, weights: np.ndarray | None = None,
                    save: dict | None = None, multi_labels: list | None = None,
-                   allow_empty: bool = False) -> Flow:
+                   allow_empty: bool = False, reduced_decode: bool = False) -> Flow:
         spec = self._value_spec(spec)
+        interpolation = PIL_NAMES.get(interpolation, interpolation)  # Keras 2 means PIL's
         if spec is not None:
             target_size, color_mode, crop = spec.image_size, spec.color_mode, spec.crop
             resize_mode, padding_mode = spec.resize_mode, spec.padding_mode
@@ -1138,7 +1140,6 @@ class ImageDataGenerator:
         if class_mode not in CLASS_MODES:
             raise ValueError(f"Invalid class_mode: {class_mode}; expected one of "
                              f"{CLASS_MODES}")
-        interpolation = PIL_NAMES.get(interpolation, interpolation)
         if interpolation not in INTERPOLATIONS:
             raise ValueError(f"Invalid interpolation method {interpolation!r} specified. "
                              f"Supported methods are {sorted(set(INTERPOLATIONS))}")
@@ -1220,6 +1221,16 @@ class ImageDataGenerator:
         tiff = np.asarray([f == "tiff" for f in formats], bool)
         any_tiff = bool(tiff.any())
         decode_channels = 3 if channels == 4 else channels
+        need = None  # the smallest decoded size the geometry needs (reduced JPEG decode)
+        if reduced_decode:
+            if crop is None:
+                need = target_size
+            elif named_crop in ("top", "bottom"):
+                need = (2 * crop.output_size[0], crop.output_size[1])
+            elif named_crop in ("left", "right"):
+                need = (crop.output_size[0], 2 * crop.output_size[1])
+            elif named_crop == "full":
+                need = crop.output_size
 
         def read(path, is_tiff):
             if channels == 4:  # RGBA: apply_geometry knows 1 and 3 channels only
@@ -1229,8 +1240,15 @@ class ImageDataGenerator:
                 img = resize_image(img, target_size, mode=resize_mode, padding_mode=padding_mode,
                                    interpolation=interpolation)
                 return tf.ensure_shape(img, [*target_size, 4])
-            img = decode_image(tf.io.read_file(path), decode_channels,
-                               is_tiff if any_tiff else False, keep_gray=True)
+            if need is not None:
+                img = tf.cond(is_tiff, lambda: decode_image(
+                    tf.io.read_file(path), decode_channels, True, keep_gray=True),
+                    lambda: decode_reduced(tf.io.read_file(path), need, decode_channels,
+                                           keep_gray=True)) if any_tiff else decode_reduced(
+                    tf.io.read_file(path), need, decode_channels, keep_gray=True)
+            else:
+                img = decode_image(tf.io.read_file(path), decode_channels,
+                                   is_tiff if any_tiff else False, keep_gray=True)
             return apply_geometry(img, crop, target_size, channels, resize_mode=resize_mode,
                                   padding_mode=padding_mode, interpolation=interpolation)
 
@@ -1312,6 +1330,7 @@ class ImageDataGenerator:
                             resize_mode: str = "stretch", padding_mode: str = "zeros",
                             on_bad: str = "raise", augment: bool | None = None,
                             check: bool = True, cache: bool | str = False,
+                            reduced_decode: bool = False,
                             spec: ImageSpec | dict | None = None) -> Flow:
         """A flow over an ImageNet-style folder ``directory/<class>/<image>``.
 
@@ -1334,7 +1353,10 @@ class ImageDataGenerator:
             shuffle: bool or None. None: shuffle unless ``subset="validation"``.
             seed: int or None. Shuffle and augmentation seed.
             subset: ``"training"``, ``"validation"`` or None.
-            interpolation: str. Resize method (``"bilinear"``, ``"nearest"``, ``"area"``, ...).
+            interpolation: str. Keras 2's names mean PIL's filters, antialiased when
+                downscaling: ``"nearest"`` (the default, as Keras 2), ``"bilinear"``,
+                ``"bicubic"``, ``"lanczos"``, ``"box"``, ``"hamming"``; TensorFlow's other
+                methods (``"area"``, ``"lanczos3"``, ``"gaussian"`` ...) are accepted too.
             crop: a crop name (``"top"`` ...), a :class:`generators.crops.Crop` or a function of
                 tf ops, applied to the decoded page before resizing to ``target_size``.
             resize_mode: ``"stretch"``, ``"pad"`` or ``"crop"`` (aspect handling).
@@ -1347,6 +1369,10 @@ class ImageDataGenerator:
                 and rounded) after the first pass: True in memory, a path on disk (tf.data
                 file cache). Augmentation, ``preprocessing_function`` and ``rescale`` still run
                 every epoch, after the cache. Memory: ``samples * h * w * c`` bytes.
+            reduced_decode: bool. Decode JPEGs at 1/2, 1/4 or 1/8 scale when the reduced page
+                still covers what the crop / ``target_size`` needs (faster; not pixel-exact: see
+                :func:`generators.ops.decode_reduced`; the flow's ``spec`` and serving decode the
+                full page).
             spec: :class:`generators.spec.ImageSpec` or None. The image contract: replaces
                 ``target_size``, ``color_mode``, ``crop``, ``resize_mode``, ``padding_mode``,
                 ``interpolation`` and the generator's ``rescale`` (rescale and normalisation
@@ -1388,7 +1414,7 @@ class ImageDataGenerator:
                                seed=seed, subset=subset, interpolation=interpolation, crop=crop,
                                resize_mode=resize_mode, padding_mode=padding_mode, on_bad=on_bad,
                                check=check, augment=augment, skipped=skipped, cache=cache,
-                               spec=spec, directory=directory,
+                               spec=spec, directory=directory, reduced_decode=reduced_decode,
                                save={"save_to_dir": save_to_dir, "save_prefix": save_prefix,
                                      "save_format": save_format})
 
@@ -1403,6 +1429,7 @@ class ImageDataGenerator:
                             resize_mode: str = "stretch", padding_mode: str = "zeros",
                             on_bad: str = "raise", augment: bool | None = None,
                             check: bool = True, cache: bool | str = False,
+                            reduced_decode: bool = False,
                             spec: ImageSpec | dict | None = None) -> Flow:
         """A flow over an RVL-CDIP label file (``relative/path label`` per line) under ``root``.
 
@@ -1454,7 +1481,8 @@ class ImageDataGenerator:
                                class_mode=class_mode, batch_size=batch_size, shuffle=shuffle,
                                seed=seed, subset=subset, interpolation=interpolation, crop=crop,
                                resize_mode=resize_mode, padding_mode=padding_mode, on_bad=on_bad,
-                               check=check, augment=augment, cache=cache, spec=spec)
+                               check=check, augment=augment, cache=cache, spec=spec,
+                               reduced_decode=reduced_decode)
 
     def flow_from_dataframe(self, dataframe: Any, directory: str | Path | None = None,
                             x_col: str = "filename", y_col: str | list | None = "class",
@@ -1471,6 +1499,7 @@ class ImageDataGenerator:
                             resize_mode: str = "stretch", padding_mode: str = "zeros",
                             on_bad: str = "raise", augment: bool | None = None,
                             check: bool | None = None, cache: bool | str = False,
+                            reduced_decode: bool = False,
                             spec: ImageSpec | dict | None = None, **kwargs: Any) -> Flow:
         """A flow over a table of file names and labels (a pandas DataFrame or a dict of lists).
 
@@ -1553,9 +1582,11 @@ class ImageDataGenerator:
                           stacklevel=2)
         weights = None
         if weight_col is not None:
-            weights = np.asarray(column(weight_col))
-            if not np.issubdtype(weights.dtype, np.number):
+            weights = np.asarray(column(weight_col), dtype=object)
+            if not all(isinstance(v, int | float | np.number) and not isinstance(v, bool)
+                       for v in weights):
                 raise TypeError(f"Column weight_col={weight_col} must be numeric.")
+            weights = np.asarray(list(weights))
         keep = np.ones(n, bool)
         if labels_col is not None and classes is not None:
             allowed = {str(c) for c in classes}
@@ -1621,7 +1652,8 @@ class ImageDataGenerator:
                                interpolation=interpolation, crop=crop, resize_mode=resize_mode,
                                padding_mode=padding_mode, on_bad=on_bad, check=check,
                                augment=augment, raw_targets=raw, cache=cache, spec=spec,
-                               directory=directory, weights=weights, multi_labels=multi,
+                               directory=directory, reduced_decode=reduced_decode,
+                               weights=weights, multi_labels=multi,
                                allow_empty=bool(validate_filenames),
                                save={"save_to_dir": save_to_dir, "save_prefix": save_prefix,
                                      "save_format": save_format})
