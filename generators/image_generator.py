@@ -106,6 +106,33 @@ def _keras_fit_options() -> dict:
     return out
 
 
+def _caller_is_tf_keras() -> bool:
+    """Whether the code asking (two frames up) is tf_keras (Keras 2 on TensorFlow)."""
+    frame = sys._getframe(2)
+    return frame is not None and str(frame.f_globals.get("__name__", "")).startswith("tf_keras")
+
+
+class _NotForTfKeras:
+    """A method that tf_keras does not see: tf_keras picks its data adapter by type *and* by
+    ``hasattr(x, "__next__")``; a flow is both a dataset and an iterator, which tf_keras refuses
+    ("Data adapters should be mutually exclusive"). Hidden from it, the flow is a dataset there
+    (``tf.data`` speed); ``next(flow)`` elsewhere is unaffected."""
+
+    def __init__(self, fn: Callable):
+        self.fn = fn
+        self.__doc__ = fn.__doc__
+
+    def __set_name__(self, owner, name):
+        self.name = name
+
+    def __get__(self, obj, objtype=None):
+        if obj is None:
+            return self.fn
+        if _caller_is_tf_keras():
+            raise AttributeError(self.name)
+        return self.fn.__get__(obj, objtype)
+
+
 class Flow(Iterator, tf.data.Dataset, DataAdapter):
     """Keras 2's flow iterator over a ``tf.data`` pipeline: ``next(flow)``, ``flow[i]``, and
     ``model.fit(flow)`` at ``tf.data`` speed.
@@ -122,8 +149,9 @@ class Flow(Iterator, tf.data.Dataset, DataAdapter):
       across epochs, k per epoch, as Keras 2's ``fit_generator`` did (so ``k < len(flow)`` gives k
       full batches every epoch). ``class_weight`` is honoured.
     - **tf.data.Dataset**: ``flow.dataset`` (also ``flow.map``, ``flow.take`` ..., and
-      ``strategy.experimental_distribute_dataset(flow)``) is one pass of ``(x, y[, w])`` tensors;
-      pass ``flow.dataset`` to ``tf_keras`` models and custom loops.
+      ``strategy.experimental_distribute_dataset(flow)``) is one pass of ``(x, y[, w])`` tensors,
+      for custom loops. ``tf_keras`` models take the flow itself as a dataset (``fit`` without
+      ``steps_per_epoch``: one pass per epoch; with it, the passes run on).
 
     Attributes:
         samples, n: int. Number of images.
@@ -180,6 +208,17 @@ class Flow(Iterator, tf.data.Dataset, DataAdapter):
         self.data_format = "channels_last"
         self._seq_iter = None
         tf.data.Dataset.__init__(self, dataset._variant_tensor)
+
+    # ------------------------------------------------------------------ iteration
+    def __iter__(self):
+        """Keras 2: the flow is its own endless iterator (NumPy batches). For tf_keras (which
+        iterates a dataset inside its ``tf.function``): passes of tensors, one after another."""
+        if _caller_is_tf_keras():
+            return iter(self._dataset.repeat())
+        return self
+
+    __next__ = _NotForTfKeras(Iterator.__next__)
+    next = _NotForTfKeras(Iterator.next)
 
     # ------------------------------------------------------------------ tf.data.Dataset
     def _inputs(self):
@@ -687,10 +726,9 @@ class ImageDataGenerator:
         if not self.validation_split:
             raise ValueError(f"subset={subset!r} needs validation_split > 0 in the "
                              "ImageDataGenerator. Received: validation_split=0")
-        if labels is None or len(labels) < 2:  # no classes: Keras 2's count, int(split * n)
-            perm = np.random.default_rng(self.validation_seed).permutation(n)
-            k = int(self.validation_split * n)
-            return np.sort(perm[:k]) if subset == "validation" else np.sort(perm[k:])
+        if labels is None or len(labels) < 2:  # no classes to keep: Keras 2's split, the
+            k = int(self.validation_split * n)  # first int(split * n) samples validate
+            return np.arange(k) if subset == "validation" else np.arange(k, n)
         tr, va = stratified_split(labels, self.validation_split, seed=self.validation_seed)
         return tr if subset == "training" else va
 
