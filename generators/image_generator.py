@@ -3,34 +3,35 @@
 Paper: the RVL-CDIP blog (seed 001) feeds ``ImageDataGenerator(rescale=1/255)`` generators with
 crop functions; the invoice paper (seed 000) augments grayscale photos; the Persian OCR report
 (seed 004) reads ImageNet-style folders. Keras 3 removed ``ImageDataGenerator``; this one keeps
-its constructor and ``flow*`` methods, and each ``flow*`` returns a :class:`Flow`, which *is* a
-``tf.data.Dataset`` (so ``model.fit``, ``evaluate``, ``predict`` and
-``strategy.experimental_distribute_dataset`` take it directly) and also carries the old iterator's
-attributes: ``class_indices``, ``classes``, ``filenames``, ``samples``, ``num_classes``,
-``batch_size``.
+Keras 2's constructor, standardisation API (``fit``, ``standardize``, ``random_transform`` ...)
+and ``flow*`` methods. Each ``flow*`` returns a :class:`Flow`: Keras 2's iterator for batches
+pulled by hand (``next(flow)``, ``flow[i]``, ``reset()``; NumPy arrays), a Keras 3 data adapter
+for ``model.fit`` / ``evaluate`` / ``predict`` (the ``tf.data`` pipeline, tensors, prefetched),
+and a ``tf.data.Dataset`` (``flow.dataset``: one pass). It carries the old iterator's attributes:
+``class_indices``, ``classes``, ``filenames``, ``filepaths``, ``samples``, ``n``,
+``num_classes``, ``batch_size``, ``directory``, ``target_size``.
 
-Differences from Keras 2, on purpose:
+Differences from Keras 2, on purpose (docs/porting_from_keras2.md lists them all):
 
-- Every pass over a flow starts at its first batch: there is no hidden iterator position, so
-  predicting twice over a non-shuffled flow gives the same order, matching ``flow.classes`` (the
-  blog's 93% that was really 90.5% came from a generator that was not reset).
 - ``shuffle`` defaults to True only for training data; a ``subset="validation"`` flow is not
   shuffled, and augmentation is applied only to training data (``augment=None``).
-- ``validation_split`` takes a seeded *stratified* split (``validation_seed``), never the last
-  fraction of each class.
+- ``validation_split`` takes a seeded *stratified* split of labelled data (``validation_seed``),
+  never the first fraction of each class or of the array.
 - Every listed file is checked before training (existence, format, truncation, multi-page TIFF,
   size against a fixed crop): a bad file raises an error naming it, or with ``on_bad="skip"`` is
   dropped with a warning that counts the skipped files.
-- ``preprocessing_function`` receives one float32 image tensor (0-255) and must use TensorFlow ops
-  (it runs inside the graph); it runs after augmentation and before ``rescale``, as in Keras 2.
+- Augmentation and ``preprocessing_function`` run inside the graph (a ``preprocessing_function``
+  that fails on a tensor is called on NumPy arrays through ``tf.numpy_function``, as Keras 2
+  did); it runs after augmentation and before ``rescale``, as in Keras 2.
 
 Example:
     >>> import numpy as np
     >>> gen = ImageDataGenerator(rescale=1 / 255)
     >>> flow = gen.flow(np.zeros((10, 8, 8, 1), np.uint8), np.arange(10) % 2, batch_size=4,
     ...                 shuffle=False)
-    >>> len(flow), flow.samples, next(iter(flow))[0].shape
-    (3, 10, TensorShape([4, 8, 8, 1]))
+    >>> x, y = next(flow)
+    >>> len(flow), flow.samples, x.shape, y.tolist(), flow.batch_index
+    (3, 10, (4, 8, 8, 1), [0, 1, 0, 1], 1)
 """
 
 from __future__ import annotations
@@ -551,7 +552,8 @@ class ImageDataGenerator:
                 v = float(np.max(np.abs(v))) if len(v) else 0.0
             shift[name] = float(v)
         self.augmentation = Augmentation(
-            rotation_range=float(rotation_range), zoom_range=tuple(zr),
+            rotation_range=float(rotation_range),
+            zoom_range=0.0 if zr[0] == zr[1] == 1 else tuple(zr),
             shear_range=float(shear_range), horizontal_flip=bool(horizontal_flip),
             vertical_flip=bool(vertical_flip),
             brightness_range=None if brightness_range is None else tuple(brightness_range),
