@@ -922,7 +922,10 @@ class ImageDataGenerator:
         sig = [tf.TensorSpec((None, *a.shape[1:]), tf_dtype(a)) for a in sources]
         sig.append(tf.TensorSpec([], tf.int64))
 
-        @tf.function(input_signature=sig)
+        # autograph=False: converting _pipeline here would put AutoGraph's converted copies of
+        # its inner functions in AutoGraph's cache, where the dataset path's map functions
+        # (same code objects, other closures) then pick them up with the wrong closure cells.
+        @tf.function(input_signature=sig, autograph=False)
         def pull_graph(*args):
             *sel, seed = args
             ds = tf.data.Dataset.from_tensor_slices(tuple(sel) if len(sel) > 1 else sel[0])
