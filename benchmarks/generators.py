@@ -14,8 +14,10 @@ Issue 3's benchmark on ``rvl-cdip-mini`` (decode, to 3 channels, resize to 256 x
 (e) Keras 2's own ``ImageDataGenerator`` (``tf_keras.preprocessing.image``, else
     ``keras_preprocessing``; skipped when neither is installed), one pass of ``next()``.
 
-Targets: (a)/(b) >= 1.2, (a)/(c) >= 2.0, (a)/(d) >= 1.0, (a)/(e) >= 3.0. Then the mean pixel
-difference against Keras 2 per interpolation. Then the training overhead: one epoch
+(f) ours on the whole page at 256 x 256 with ``reduced_decode=True`` (JPEG decoded at 1/2 scale).
+
+Targets: (a)/(b) >= 1.2, (a)/(c) >= 2.0, (a)/(d) and (f)/(d) >= 1.0, (a)/(e) >= 3.0. Then
+the mean pixel difference against Keras 2 per interpolation. Then the training overhead: one epoch
 of a small CNN fed by the generator vs fed from tensors already in memory (epochs after the
 first, streaming from disk and with ``cache=True``; target within 10%).
 
@@ -79,6 +81,15 @@ def bench_a(lf: Path, root: Path, batch: int) -> tuple[float, float]:
     flow = ImageDataGenerator(rescale=1 / 255).flow_from_labelfile(
         lf, root, target_size=None, crop="top", color_mode="rgb", num_classes=16,
         batch_size=batch, shuffle=False)
+    return _time_pass(flow.dataset, flow.samples)
+
+
+def bench_f(lf: Path, root: Path, batch: int) -> tuple[float, float]:
+    """(f) ours on the whole page at 256 x 256 with ``reduced_decode=True`` (the JPEG is decoded
+    at 1/2 scale: a 1000 x 760 page still covers 256 x 256 at 500 x 380)."""
+    flow = ImageDataGenerator(rescale=1 / 255).flow_from_labelfile(
+        lf, root, target_size=(256, 256), color_mode="rgb", num_classes=16,
+        batch_size=batch, shuffle=False, reduced_decode=True)
     return _time_pass(flow.dataset, flow.samples)
 
 
@@ -268,6 +279,7 @@ def main(argv: list[str] | None = None) -> dict:
     fns = {"a": lambda: bench_a(lf, root, args.batch_size),
            "b": lambda: bench_b(root, rel, args.batch_size),
            "c": lambda: bench_c(paths, args.batch_size), "d": lambda: bench_d(paths)}
+    fns["f"] = lambda: bench_f(lf, root, args.batch_size)
     if _keras2_module() is not None:
         fns["e"] = lambda: bench_e(root, rel, args.batch_size)
     tput = {k: [] for k in fns}
@@ -283,16 +295,16 @@ def main(argv: list[str] | None = None) -> dict:
     best_cpu = {k: max(v) for k, v in cpu.items()}
     labels = {"a": "flow_from_labelfile (ours)", "b": "image_dataset_from_directory",
               "c": "Python loop, cv2 (blog)", "d": "decode_jpeg only, all cores",
-              "e": "Keras 2 ImageDataGenerator"}
+              "e": "Keras 2 ImageDataGenerator", "f": "ours, full page, reduced decode"}
     results["throughput_images_per_s"] = {labels[k]: round(v, 1) for k, v in best.items()}
     results["throughput_images_per_cpu_s"] = {labels[k]: round(v, 1)
                                               for k, v in best_cpu.items()}
     results["all_passes_images_per_s"] = {labels[k]: [round(x, 1) for x in v]
                                           for k, v in tput.items()}
-    targets = {"a/b": 1.2, "a/c": 2.0, "a/d": 1.0, "a/e": 3.0}
+    targets = {"a/b": 1.2, "a/c": 2.0, "a/d": 1.0, "f/d": 1.0, "a/e": 3.0}
     targets = {k: v for k, v in targets.items() if k[2] in best}
-    ratios = {k: best["a"] / best[k[2]] for k in targets}
-    cpu_ratios = {k: best_cpu["a"] / best_cpu[k[2]] for k in targets}
+    ratios = {k: best[k[0]] / best[k[2]] for k in targets}
+    cpu_ratios = {k: best_cpu[k[0]] / best_cpu[k[2]] for k in targets}
     results["ratios"] = {k: {"value": round(v, 2), "target": f">= {targets[k]}",
                              "met": bool(v >= targets[k])} for k, v in ratios.items()}
     results["cpu_time_ratios"] = {k: round(v, 2) for k, v in cpu_ratios.items()}

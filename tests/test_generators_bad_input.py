@@ -159,13 +159,13 @@ def test_16bit_rgba_and_grayscale_pngs(tmp_path):
     cv2.imwrite(str(d / "b_rgba.png"), rgba)
     cv2.imwrite(str(d / "c_gray.png"), np.full((4, 4), 90, np.uint8))
     x = next(iter(GEN.flow_from_directory(d.parent, (4, 4), "rgb", class_mode=None,
-                                          shuffle=False))).numpy()
+                                          shuffle=False)))  # NumPy, as Keras 2
     assert x.shape == (3, 4, 4, 3)
     np.testing.assert_allclose(x[0, 0, 0], [127, 127, 127], atol=1)  # 16 bit scaled to 8
     np.testing.assert_allclose(x[1, 0, 0], [0, 200, 0])
     np.testing.assert_allclose(x[2, 0, 0], [90, 90, 90])
     g = next(iter(GEN.flow_from_directory(d.parent, (4, 4), "grayscale", class_mode=None,
-                                          shuffle=False))).numpy()
+                                          shuffle=False)))  # NumPy, as Keras 2
     assert g.shape == (3, 4, 4, 1) and abs(g[1, 0, 0, 0] - 0.587 * 200) < 1.5
 
 
@@ -175,7 +175,7 @@ def test_tiff_single_page_reads_multi_page_is_named(tmp_path):
     Image.fromarray(np.full((5, 6), 77, np.uint8)).save(d / "one.tif")
     Image.fromarray(np.full((5, 6), 1000, np.uint16)).save(d / "two16.tif")
     x = next(iter(GEN.flow_from_directory(d.parent, (5, 6), "grayscale", class_mode=None,
-                                          shuffle=False))).numpy()
+                                          shuffle=False)))  # NumPy, as Keras 2
     assert x[0, 0, 0, 0] == 77 and x[1, 0, 0, 0] == round(1000 / 65535 * 255)
     pages = [Image.fromarray(np.full((5, 6), v, np.uint8)) for v in (1, 2, 3)]
     pages[0].save(d / "multi.tif", save_all=True, append_images=pages[1:])
@@ -210,7 +210,7 @@ def test_bad_arguments_name_the_value(root):
         GEN.flow_from_directory(root, (4, 4), on_bad="ignore")
     with pytest.raises(ValueError, match="batch_size must be >= 1"):
         GEN.flow_from_directory(root, (4, 4), batch_size=0)
-    with pytest.raises(ValueError, match="validation_split must be in"):
+    with pytest.raises(ValueError, match="validation_split` must be strictly between 0 and 1"):
         ImageDataGenerator(validation_split=1.0)
     with pytest.raises(FileNotFoundError, match="label file not found"):
         GEN.flow_from_labelfile(root / "none.txt", root)
