@@ -63,7 +63,7 @@ def _collect(data, batch_size: int) -> tuple[tf.data.Dataset, np.ndarray | None,
         if len(x) != len(y):
             raise ValueError(f"x and y differ in length: {len(x)} images, {len(y)} labels.")
         return tf.data.Dataset.from_tensor_slices(x).batch(batch_size), x, y
-    if hasattr(data, "dataset") and not isinstance(data, tf.data.Dataset):
+    if hasattr(data, "dataset"):  # a generators flow: one pass (iterating the flow never ends)
         data = data.dataset
     if not isinstance(data, tf.data.Dataset):
         raise ValueError(f"data must be (x, y) arrays or a tf.data.Dataset of (x, y) batches. "

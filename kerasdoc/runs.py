@@ -24,7 +24,7 @@ Example:
     >>> y = np.arange(32) % 10
     >>> with Run(tempfile.mkdtemp(), batch_size=16, seed=0) as run:
     ...     model = run.build("digits_dnn", input_shape=(28, 28, 1), num_classes=10)
-    ...     run.compile(model)
+    ...     _ = run.compile(model)
     ...     history = run.fit(model, x, y, epochs=1, verbose=0)
     ...     path = run.finish(model, [str(i) for i in range(10)], ImageSpec((28, 28)))
     >>> path.name, len(history["loss"])
