@@ -12,7 +12,10 @@ jitter, Gaussian noise), all through ``generators.ImageDataGenerator``.
 The paper re-splits "within each epoch"; we keep one fixed seeded split (``--seed``), so that the
 validation images are never trained on. Accuracy is measured on ``--test DIR`` when given, else
 on the validation part (said so in every output), after the last epoch (no checkpoint picked on
-it). Without ``--data`` the run uses a generated demo set of three invoice-like layouts.
+it). ``--refit-all`` chooses each model's epochs on the validation split (its best epoch), then
+trains the final model from scratch on all training images for that many epochs and reports it
+on the test set (it needs one). Without ``--data`` the run uses a generated demo set of three
+invoice-like layouts (with its own test folder).
 ``--trials N`` repeats the whole table with seeds ``seed .. seed+N-1`` (each its own split and
 initialisation) and reports mean +/- std.
 
@@ -72,6 +75,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="turn off the paper's horizontal / vertical flips")
     p.add_argument("--resize-mode", default="stretch", choices=("stretch", "pad", "crop"),
                    help="aspect handling when resizing to --image-size (training and serving)")
+    p.add_argument("--refit-all", action="store_true",
+                   help="choose each model's epochs on the validation split (its best epoch), "
+                        "then train the final model from scratch on all training images "
+                        "(training + validation) for that many epochs; needs a test set "
+                        "(--test, or the demo's)")
     return p
 
 
@@ -125,11 +133,18 @@ def load_data(args, seed: int, batch_size: int) -> dict[str, Any]:
     if test_dir is not None and not test_dir.is_dir():
         raise FileNotFoundError(f"--test {test_dir} is not a folder; expected one sub-folder of "
                                 "images per class")
+    if args.refit_all and test_dir is None:
+        raise ValueError("--refit-all trains the final models on the validation images too, so "
+                         "they cannot report on them: pass --test DIR (a separate test folder).")
     spec = ImageSpec((size, size), "grayscale", rescale=1 / 255, resize_mode=args.resize_mode)
     train_gen, eval_gen = make_generators(args.val_fraction, seed, not args.no_flips)
     kw = dict(spec=spec, batch_size=batch_size)
     train = train_gen.flow_from_directory(data_dir, subset="training", seed=seed, **kw)
     val = train_gen.flow_from_directory(data_dir, subset="validation", shuffle=False, **kw)
+    everything = None
+    if args.refit_all:  # all training images, augmented the same way
+        all_gen, _ = make_generators(0.0, seed, not args.no_flips)
+        everything = all_gen.flow_from_directory(data_dir, seed=seed, **kw)
     test = None
     if test_dir is not None:
         test = eval_gen.flow_from_directory(test_dir, classes=train.class_indices, shuffle=False,
@@ -138,7 +153,8 @@ def load_data(args, seed: int, batch_size: int) -> dict[str, Any]:
     else:
         eval_label = (f"validation split ({val.samples} images, seeded stratified "
                       f"{args.val_fraction:.0%} of {data_dir}, seed {seed})")
-    return {"train": train, "val": val, "test": test, "eval": test if test is not None else val,
+    return {"train": train, "val": val, "all": everything, "test": test,
+            "eval": test if test is not None else val,
             "eval_label": eval_label, "data_label": data_label, "data_dir": data_dir,
             "class_names": sorted(train.class_indices, key=train.class_indices.get),
             "size": size, "spec": spec}
@@ -165,27 +181,48 @@ def run(args, data: dict[str, Any], run_ctx, models: Sequence[str], *, epochs: i
             history = run_ctx.fit(model, data["train"], validation_data=data["val"],
                                   epochs=epochs, folder=folder / name,
                                   verbose=0 if args.quick else 2)
+        refit: dict[str, Any] = {}
+        val_history = history
+        if args.refit_all:
+            val_curve = history["val_accuracy"]
+            chosen = int(np.argmax(val_curve)) + 1  # the first epoch reaching the best accuracy
+            run_ctx.discard(folder / name)
+            print(f"[{NAME}] {name}: best validation accuracy {max(val_curve):.3f} at epoch "
+                  f"{chosen}; training the final model on all {data['all'].samples} training "
+                  "images ...", flush=True)
+            model = build_model(run_ctx, name, (size, size, 1), len(names))
+            run_ctx.compile(model, keras.optimizers.Adam(args.lr), "categorical_crossentropy")
+            with Timer() as t_refit:
+                history = run_ctx.fit(model, data["all"], epochs=chosen,
+                                      folder=folder / name / "refit",
+                                      verbose=0 if args.quick else 2)
+            refit = {"chosen_epochs": chosen, "val_accuracy_at_chosen": float(max(val_curve)),
+                     "refit_samples": data["all"].samples,
+                     "refit_seconds": round(t_refit.seconds, 1)}
         model_file = run_ctx.finish(model, names, data["train"].spec, history,
                                     folder=folder / name, model=name, paper=PAPER,
-                                    data=data["data_label"], epochs=epochs)
+                                    data=data["data_label"],
+                                    epochs=refit.get("chosen_epochs", epochs), **refit)
+        if args.refit_all:
+            run_ctx.discard(folder / name / "refit")
         probs = model.predict(data["eval"], verbose=0)
         y_true = np.asarray(data["eval"].classes)
         y_pred = probs.argmax(axis=1)
         acc = float((y_pred == y_true).mean())
         per_model[name] = {
             "accuracy": acc,
-            "final_val_accuracy": float(history["val_accuracy"][-1]),
+            "final_val_accuracy": float(val_history["val_accuracy"][-1]),
             # the validation curve of 25 images swings between epochs: its recent mean too
-            "val_accuracy_last5_mean": float(np.mean(history["val_accuracy"][-5:])),
+            "val_accuracy_last5_mean": float(np.mean(val_history["val_accuracy"][-5:])),
             "trainable_parameters": trainable_param_count(model),
             "keras_parameters": int(model.count_params()),
             "paper_accuracy": PAPER_ACCURACY[name] / 100,
             "paper_parameters": PAPER_PARAMS[name],
             "train_seconds": round(t.seconds, 1), "train_cpu_seconds": round(t.cpu_seconds, 1),
             "confusion_matrix": confusion_matrix(y_true, y_pred, labels=range(len(names))),
-            "history": history, "model_file": str(model_file),
+            "history": history, "model_file": str(model_file), **refit,
         }
-        plot_history(history, out / f"history_{name}.png",
+        plot_history(val_history, out / f"history_{name}.png",
                      title=f"{name} on {'generated demo data' if not args.data else args.data}")
         print(f"[{NAME}] {name}: accuracy {acc:.3f} (paper {PAPER_ACCURACY[name]:.2f}%), "
               f"{t.seconds:.0f} s", flush=True)
@@ -241,6 +278,10 @@ def render_markdown(per_model: dict[str, dict[str, Any]], models: Sequence[str],
         f"{epochs} epochs, batch {batch_size}, Adam {args.lr}, augmentation (rotation 15, "
         f"zoom 0.1, shifts 0.05, {'no flips' if args.no_flips else 'h/v flips'}, "
         "brightness/contrast 0.8-1.2, noise 8/255) on the training part only.\n",
+        ("Final models (--refit-all): epochs chosen on the validation split (each model's best "
+         "epoch: " + ", ".join(f"{n} {per_model[n]['chosen_epochs']}" for n in models)
+         + f"), then trained from scratch on all {per_model[models[0]]['refit_samples']} "
+         "training images and measured on the test set.\n") if args.refit_all else "",
         "## Table 1\n", table1, "",
         f"Most accurate: **{best}** (confusion matrix in confusion_matrix.png)"
         + (f"; exported to {exported}" if exported else "") + ".\n",

@@ -124,6 +124,23 @@ def test_exported_model_serves_what_training_saw(tmp_path, resize_mode):
         assert np.abs(model.predict(stretched, verbose=0) - got).max() > 1e-4
 
 
+def test_refit_all_trains_the_final_model_on_all_training_images(tmp_path):
+    from experiments.invoice import main
+
+    res = main(["--quick", "--models", "invoice_resnet", "--epochs", "2", "--refit-all",
+                "--out", str(tmp_path)])
+    assert res["unread_flags"] == []
+    r = res["models"]["invoice_resnet"]
+    assert r["chosen_epochs"] in (1, 2)  # chosen on the validation split
+    assert r["refit_samples"] == res["train_samples"] + res["val_samples"] == 24
+    assert "test set" in res["evaluated_on"]  # the demo's own test folder
+    assert len(r["history"]["loss"]) == r["chosen_epochs"]  # the final model's training
+    assert "--refit-all" in (tmp_path / "results.md").read_text()
+    root = make_invoice_demo(tmp_path / "data", per_class=3, test_per_class=1, size=(48, 40))
+    with pytest.raises(ValueError, match="--refit-all .* pass --test"):
+        main(["--data", str(root / "train"), "--refit-all", "--out", str(tmp_path / "o")])
+
+
 def test_experiment_errors_name_the_bad_input(tmp_path):
     from experiments.invoice import main
 
