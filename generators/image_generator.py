@@ -1112,7 +1112,7 @@ class ImageDataGenerator:
             >>> with tfds.testing.mock_data(num_examples=6):
             ...     f = ImageDataGenerator(rescale=1 / 255).flow_from_tfds(
             ...         "svhn_cropped", "test", color_mode="grayscale", batch_size=4)
-            >>> f.samples, f.image_shape, next(iter(f))[0].shape
+            >>> f.samples, f.image_shape, next(iter(f.dataset))[0].shape
             (6, (32, 32, 1), TensorShape([4, 32, 32, 1]))
         """
         _check_choice(class_mode, ("categorical", "sparse", "binary", None), "class_mode")
