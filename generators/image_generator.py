@@ -1112,7 +1112,7 @@ class ImageDataGenerator:
             >>> with tfds.testing.mock_data(num_examples=6):
             ...     f = ImageDataGenerator(rescale=1 / 255).flow_from_tfds(
             ...         "svhn_cropped", "test", color_mode="grayscale", batch_size=4)
-            >>> f.samples, f.image_shape, next(iter(f))[0].shape
+            >>> f.samples, f.image_shape, next(iter(f.dataset))[0].shape
             (6, (32, 32, 1), TensorShape([4, 32, 32, 1]))
         """
         _check_choice(class_mode, ("categorical", "sparse", "binary", None), "class_mode")
@@ -1589,13 +1589,13 @@ class ImageDataGenerator:
             raise ValueError(f"Invalid color mode: {color_mode}; expected \"rgb\", \"rgba\", or "
                              "\"grayscale\".")
 
-        def column(name):
+        def column(name, arg="y_col"):
             try:
                 return list(dataframe[name])
             except (KeyError, TypeError):
-                raise ValueError(f"dataframe has no column {name!r}") from None
+                raise ValueError(f"dataframe has no column {arg}={name!r}") from None
 
-        files = column(x_col)
+        files = column(x_col, "x_col")
         if not all(isinstance(v, str) for v in files):
             raise TypeError(f"All values in column x_col={x_col} must be strings.")
         n = len(files)
@@ -1625,7 +1625,7 @@ class ImageDataGenerator:
                           stacklevel=2)
         weights = None
         if weight_col is not None:
-            weights = np.asarray(column(weight_col), dtype=object)
+            weights = np.asarray(column(weight_col, "weight_col"), dtype=object)
             if not all(isinstance(v, int | float | np.number) and not isinstance(v, bool)
                        for v in weights):
                 raise TypeError(f"Column weight_col={weight_col} must be numeric.")

@@ -105,8 +105,8 @@ def test_tfds_wrappers_with_mock_data(name, shape):
         tr = gen.flow_from_tfds(name, "test", subset="training")
         va = gen.flow_from_tfds(name, "test", subset="validation")
         assert tr.samples + va.samples == 10
-        assert sum(len(b[0]) for b in va) == va.samples
-        vy = np.concatenate([b[1].numpy() for b in va])
+        assert sum(len(b[0]) for b in va.dataset) == va.samples
+        vy = np.concatenate([b[1].numpy() for b in va.dataset])
         np.testing.assert_array_equal(vy, va.classes)
 
 

@@ -74,5 +74,8 @@ def test_keras2_script_runs_unchanged(dirs):
     assert pred.shape == (5, 2)  # one prediction per test image, in file order
     assert rows["Filename"] == ["a/000.png", "a/001.png", "a/002.png", "b/000.png", "b/001.png"]
     assert test.classes.tolist() == [0, 0, 0, 1, 1]
-    pd = pytest.importorskip("pandas")
+    try:  # the script's last step: the table as a pandas DataFrame, where pandas is installed
+        import pandas as pd
+    except ImportError:
+        return
     assert pd.DataFrame(rows).shape == (5, 2)
