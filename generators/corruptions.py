@@ -705,11 +705,22 @@ def plot_gallery(images: Any, path: str | Path, *, corruptions: Sequence[str] | 
     Returns:
         The PNG path.
     """
-    from kerasdoc.reporting import _pyplot, save_figure
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    # generators sits below kerasdoc: no import of kerasdoc.reporting here
+    def save_figure(fig, path):
+        fig.tight_layout()
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        return path
 
     names = [_check_name(c) for c in (corruptions or CORRUPTIONS[1:])]
     unit, _ = _to_unit(images, None)
-    plt = _pyplot()
     cols = 4
     rows = math.ceil(len(names) / cols)
     fig, axes = plt.subplots(rows, 2 * cols, figsize=(2 * cols * 1.15, rows * 1.35))

@@ -149,8 +149,8 @@ def test_serving_default_equals_the_training_flow(exported, images, fmt, tmp_pat
         files.append(data)
     prep = ImageSpec((20, 20), "grayscale")
     if fmt in ("PNG", "JPEG"):
-        flow = ImageDataGenerator(rescale=prep.rescale).flow_from_directory(
-            tmp_path, **prep.flow_kwargs(), class_mode=None, shuffle=False, batch_size=2)
+        flow = ImageDataGenerator().flow_from_directory(
+            tmp_path, spec=prep, class_mode=None, shuffle=False, batch_size=2)
         x = next(iter(flow))
     else:  # TF cannot decode BMP / GIF to one channel (nor can the flows yet): RGB -> luma
         x = tf.stack([tf.image.resize(tf.image.rgb_to_grayscale(

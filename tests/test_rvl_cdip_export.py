@@ -113,7 +113,7 @@ def test_serving_equals_training_pipeline(pipe, exported, tmp_path):
     paths = _pages(tmp_path)
     members = []
     for model, spec, name in zip(pipe.models, pipe.specs, pipe.names):
-        batches = list(prediction_flow(paths, spec, batch_size=4))
+        batches = [np.asarray(b) for b in prediction_flow(paths, spec, batch_size=4).dataset]
         assert sum(len(b) for b in batches) == len(paths), name
         assert tuple(batches[0].shape[1:]) == spec.input_shape, name
         members.append(np.concatenate([model(b, training=False).numpy() for b in batches]))
