@@ -141,13 +141,6 @@ class ImageSpec:
         """A copy with some fields changed (``spec.replace(image_size=(256, 256))``)."""
         return dataclasses.replace(self, **changes)
 
-    def flow_kwargs(self) -> dict[str, Any]:
-        """The geometry as ``flow_from_*`` keyword arguments (``target_size``, ``color_mode``,
-        ``crop``, ``resize_mode``, ``padding_mode``, ``interpolation``); prefer ``spec=``."""
-        return {"target_size": self.image_size, "color_mode": self.color_mode,
-                "crop": self.crop, "resize_mode": self.resize_mode,
-                "padding_mode": self.padding_mode, "interpolation": self.interpolation}
-
     def get_config(self) -> dict[str, Any]:
         """JSON-safe dict; :meth:`from_config` inverts it."""
         cfg = dataclasses.asdict(self)

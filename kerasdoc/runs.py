@@ -14,7 +14,7 @@ correct live once:
   training flow's own :class:`generators.spec.ImageSpec`), then ``history.json``, and only then
   removes the backup, so a kill at any instant leaves either a resumable backup or a finished
   run, never neither;
-* :meth:`Run.export` exports from the card, so the serving graph replays exactly what the
+* :func:`export_model_file` exports from the card, so the serving graph replays exactly what the
   training flow did (a model trained on padded pages is served padded pages).
 
 Example:
@@ -327,12 +327,6 @@ class Run:
         folder = Path(folder)
         (folder / "checkpoint.keras").unlink(missing_ok=True)
         shutil.rmtree(folder / "backup", ignore_errors=True)
-
-    @staticmethod
-    def export(model_file: str | Path, name: str, base_dir: str | Path = "saved_models",
-               version: int | None = None, **kwargs: Any) -> Path:
-        """Export a finished run's model for TF Serving with the spec and classes of its card."""
-        return export_model_file(model_file, name, base_dir, version, **kwargs)
 
 
 def export_model_file(model_files: str | Path | Sequence[str | Path], name: str,
