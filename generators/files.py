@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import tarfile
 import tempfile
@@ -295,13 +296,151 @@ def list_image_folder(directory: str | Path, classes: Sequence[str] | dict[str, 
     return paths, labels, class_indices, skipped
 
 
+#: Longest label accepted (digits); a longer one is an error, never an allocation.
+MAX_LABEL_DIGITS = 9
+
+_BOMS = ((b"\xff\xfe\x00\x00", "UTF-32-LE"), (b"\x00\x00\xfe\xff", "UTF-32-BE"),
+         (b"\xff\xfe", "UTF-16-LE"), (b"\xfe\xff", "UTF-16-BE"))
+
+
+def _label_file_text(label_file: Path) -> str:
+    """The text of a label file: UTF-8, a UTF-8 byte-order mark dropped; any other encoding is an
+    error naming the file, the line and the expected encoding."""
+    data = label_file.read_bytes()
+    for bom, name in _BOMS:
+        if data.startswith(bom):
+            raise ValueError(f"{label_file}:1: the file is {name} (byte-order mark "
+                             f"{bom.hex()}); label files must be UTF-8 text (convert it, e.g. "
+                             f"`iconv -f {name} -t UTF-8`)")
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        line = data.count(b"\n", 0, nul) + 1
+        raise ValueError(f"{label_file}:{line}: NUL byte in a text line (a UTF-16 file without a "
+                         "byte-order mark, or not a text file?); label files must be UTF-8 text")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        col = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
+        raise ValueError(f"{label_file}:{line}: not valid UTF-8 (byte 0x{data[e.start]:02x} at "
+                         f"column {col}); label files must be UTF-8 text (a Latin-1 / Windows "
+                         "file? convert it, e.g. `iconv -f LATIN1 -t UTF-8`)") from None
+
+
+_LABEL_RE = re.compile(r"-?[0-9]+\Z")
+
+
+def read_label_file(label_file: str | Path, *, num_classes: int | None = None,
+                    root: str | Path | None = None,
+                    ) -> tuple[list[str], list[int], list[int]]:
+    """:func:`parse_label_file` that also returns the line number of each entry.
+
+    Returns:
+        ``(paths, labels, line_numbers)``.
+    """
+    label_file = Path(label_file)
+    if not label_file.is_file():
+        raise FileNotFoundError(f"label file not found: {label_file}")
+    if num_classes is not None and (isinstance(num_classes, bool) or int(num_classes) < 1):
+        raise ValueError(f"num_classes must be a positive integer. Received: {num_classes!r}")
+    root_resolved = Path(root).resolve() if root is not None else None
+    paths, labels, numbers = [], [], []
+    seen: dict[str, tuple[int, int]] = {}
+    duplicates: list[str] = []
+    for n, raw in enumerate(_label_file_text(label_file).split("\n"), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        parts = line.rsplit(None, 1)
+        if len(parts) != 2:
+            raise ValueError(f"{label_file}:{n}: malformed line {line!r}; expected "
+                             "'<path> <integer label>'")
+        path, lab = parts
+        if not _LABEL_RE.match(lab):
+            raise ValueError(f"{label_file}:{n}: label {lab!r} is not an integer in line "
+                             f"{line!r}; expected '<path> <integer label>' with the label "
+                             "written in digits 0-9 only (no sign, '_', decimal point or "
+                             "exponent)")
+        if len(lab.lstrip("-")) > MAX_LABEL_DIGITS:
+            raise ValueError(f"{label_file}:{n}: label {lab} is too large (more than "
+                             f"{MAX_LABEL_DIGITS} digits) in line {line!r}; labels are class "
+                             "indices 0, 1, 2, ...")
+        label = int(lab)
+        if label < 0 or (num_classes is not None and label >= num_classes):
+            hi = f"{num_classes - 1}" if num_classes is not None else "inf"
+            raise ValueError(f"{label_file}:{n}: label {label} outside the class range "
+                             f"[0, {hi}] in line {line!r}")
+        if root_resolved is not None:
+            resolve_under(root_resolved, path, where=f"{label_file}:{n}")
+        key = os.path.normpath(path)
+        if key in seen:
+            first, first_label = seen[key]
+            if first_label != label:
+                raise ValueError(f"{label_file}:{n}: image {path!r} has label {label}, but "
+                                 f"{label_file}:{first} gave it label {first_label}; one image "
+                                 "cannot have two labels")
+            duplicates.append(f"{label_file}:{n} repeats {label_file}:{first}")
+        else:
+            seen[key] = (n, label)
+        paths.append(path)
+        labels.append(label)
+        numbers.append(n)
+    if duplicates:
+        warnings.warn(f"{len(duplicates)} duplicate line(s) in {label_file} (the same image "
+                      f"and label listed again; each is kept, so it counts twice): "
+                      f"{'; '.join(duplicates[:3])}", UserWarning, stacklevel=3)
+    return paths, labels, numbers
+
+
+def check_label_range(label_file: str | Path, labels: Sequence[int],
+                      line_numbers: Sequence[int]) -> int:
+    """The number of classes of a label file read without ``num_classes``: every label
+    ``0 .. max`` must occur, so that a stray label (7 in a 3-class file) is an error naming its
+    line instead of a silently bigger model.
+
+    Returns:
+        ``max(labels) + 1``.
+
+    Raises:
+        ValueError: some class below the largest label has no image; names the line of the
+            first label above the gap.
+    """
+    present = sorted(set(int(v) for v in labels))
+    if not present:
+        return 0
+    missing, expect = [], 0  # the first few absent classes, without listing up to max(labels)
+    for v in present:
+        while expect < v and len(missing) <= 8:
+            missing.append(expect)
+            expect += 1
+        if len(missing) > 8:
+            break
+        expect = v + 1
+    if missing:
+        gap = missing[0]
+        i = next(i for i, v in enumerate(labels) if v > gap)
+        shown = ", ".join(map(str, missing[:8])) + (" ..." if len(missing) > 8 else "")
+        raise ValueError(f"{label_file}:{line_numbers[i]}: label {labels[i]} leaves class(es) "
+                         f"{shown} without any image (labels present: "
+                         f"{', '.join(map(str, present[:12]))}{' ...' if len(present) > 12 else ''})"
+                         f"; without num_classes= or classes= every label 0..{present[-1]} must "
+                         "occur. Fix the label, or pass num_classes= / classes= if this file "
+                         "really lacks some classes")
+    return present[-1] + 1
+
+
 def parse_label_file(label_file: str | Path, *, num_classes: int | None = None,
                      root: str | Path | None = None) -> tuple[list[str], list[int]]:
     """Parse an RVL-CDIP label file: one ``relative/path.ext label`` per line.
 
     Paper: the RVL-CDIP blog (seed 001) splits each line on a space into path and category.
     Blank lines and lines starting with ``#`` are ignored; a path may contain spaces (the label is
-    the last field).
+    the last field). The file must be UTF-8 (a byte-order mark is dropped); a label is written in
+    ASCII digits only (``1_0``, ``+3``, ``1.0``, ``1e3`` are errors) and has at most
+    :data:`MAX_LABEL_DIGITS` digits. A line repeating an earlier one warns (both are kept); one
+    image listed with two different labels is an error naming both lines.
 
     Args:
         label_file: str or Path. The label file.
@@ -314,8 +453,9 @@ def parse_label_file(label_file: str | Path, *, num_classes: int | None = None,
 
     Raises:
         FileNotFoundError: the label file is missing.
-        ValueError: a malformed line, a label out of range, or a path escaping ``root``; the
-            message names the file, the line number and the line.
+        ValueError: a malformed line, a label that is not a plain integer or is out of range, an
+            image with two labels, a path escaping ``root``, a file that is not UTF-8; the
+            message names the file and the line (``file:line:``).
 
     Example:
         >>> import tempfile
@@ -324,34 +464,7 @@ def parse_label_file(label_file: str | Path, *, num_classes: int | None = None,
         >>> parse_label_file(p, num_classes=2)
         (['a.tif', 'b c.tif'], [1, 0])
     """
-    label_file = Path(label_file)
-    if not label_file.is_file():
-        raise FileNotFoundError(f"label file not found: {label_file}")
-    root_resolved = Path(root).resolve() if root is not None else None
-    paths, labels = [], []
-    with open(label_file, encoding="utf-8") as f:
-        for n, raw in enumerate(f, start=1):
-            line = raw.strip()
-            if not line or line.startswith("#"):
-                continue
-            parts = line.rsplit(None, 1)
-            if len(parts) != 2:
-                raise ValueError(f"{label_file}:{n}: malformed line {line!r}; expected "
-                                 "'<path> <integer label>'")
-            path, lab = parts
-            try:
-                label = int(lab)
-            except ValueError:
-                raise ValueError(f"{label_file}:{n}: label {lab!r} is not an integer in line "
-                                 f"{line!r}; expected '<path> <integer label>'") from None
-            if label < 0 or (num_classes is not None and label >= num_classes):
-                hi = f"{num_classes - 1}" if num_classes is not None else "inf"
-                raise ValueError(f"{label_file}:{n}: label {label} outside the class range "
-                                 f"[0, {hi}] in line {line!r}")
-            if root_resolved is not None:
-                resolve_under(root_resolved, path, where=f"{label_file}:{n}")
-            paths.append(path)
-            labels.append(label)
+    paths, labels, _ = read_label_file(label_file, num_classes=num_classes, root=root)
     return paths, labels
 
 

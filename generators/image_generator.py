@@ -50,8 +50,9 @@ from generators import crops as crops_lib
 from generators.augment import Augmentation
 from generators.files import (
     check_files,
+    check_label_range,
     list_image_folder,
-    parse_label_file,
+    read_label_file,
     resolve_archive_path,
     resolve_under,
 )
@@ -1485,7 +1486,10 @@ class ImageDataGenerator:
             classes: list of class names in label order (e.g.
                 ``generators.RVL_CDIP_CLASSES``), or None (names ``"0"``, ``"1"``, ...).
             num_classes: int or None. Number of classes when ``classes`` is None (default: the
-                largest label + 1). A label outside ``[0, num_classes)`` is an error.
+                largest label + 1, and then every label from 0 to the largest must occur, so
+                that a stray label is an error naming its line, not a bigger model). A label
+                outside ``[0, num_classes)`` is an error. The file format and its checks
+                (UTF-8, integer labels, duplicates): :func:`generators.parse_label_file`.
             other arguments: as :meth:`flow_from_directory`.
 
         Returns:
@@ -1511,11 +1515,11 @@ class ImageDataGenerator:
             raise FileNotFoundError(f"data root not found: {root}")
         if classes is not None:
             num_classes = len(classes)
-        rel, labels = parse_label_file(label_file, num_classes=num_classes, root=root)
+        rel, labels, lines = read_label_file(label_file, num_classes=num_classes, root=root)
         if not rel:
             raise ValueError(f"{label_file}: no image lines")
-        if num_classes is None:
-            num_classes = max(labels) + 1
+        if num_classes is None:  # every label 0..max must occur: a stray 7 is not 8 classes
+            num_classes = check_label_range(label_file, labels, lines)
         names = list(classes) if classes is not None else [str(i) for i in range(num_classes)]
         class_indices = {str(c): i for i, c in enumerate(names)}
         paths = [str(resolve_under(root, p)) for p in rel]
