@@ -44,6 +44,20 @@ IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff")
 _ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar", ".zip", ".tar.bz2", ".tar.xz")
 
 
+#: Largest image (height x width, pixels) the file checks accept: PIL's own default
+#: ``Image.MAX_IMAGE_PIXELS`` (Keras 2 read images with PIL). A larger image (a decompression
+#: bomb such as a 100 kB, 30000 x 30000 1-bit PNG, which TensorFlow would decode to 3.6 GB of
+#: float32) is a bad file, found from the header before anything is decoded. Override with the
+#: environment variable ``KERASDOC_MAX_PIXELS`` or by setting this attribute.
+MAX_IMAGE_PIXELS = 89_478_485
+
+
+def max_image_pixels() -> int:
+    """The pixel limit in force: ``$KERASDOC_MAX_PIXELS`` or :data:`MAX_IMAGE_PIXELS`."""
+    env = os.environ.get("KERASDOC_MAX_PIXELS")
+    return int(env) if env else int(MAX_IMAGE_PIXELS)
+
+
 class BadImageFile(ValueError):
     """A listed image cannot be read correctly; ``path`` and ``reason`` say which and why."""
 
@@ -55,9 +69,11 @@ class BadImageFile(ValueError):
 def sniff_image(path: str | Path) -> str:
     """The image format of a file from its bytes, after cheap checks for damage.
 
-    Reads the first 32 and last 1024 bytes (and, for TIFF, the page directory), so it costs
-    microseconds per file: it catches missing, empty, non-image and truncated JPEG / PNG / GIF
-    files and multi-page TIFFs, not every corruption inside the compressed data.
+    Reads the first 32 and last 1024 bytes (and, for JPEG, the marker headers; for TIFF, the page
+    directory), so it costs microseconds per file: it catches missing, empty, non-image and
+    truncated JPEG / PNG / GIF files, multi-page TIFFs and images above the pixel limit
+    (:func:`max_image_pixels`, from the header: a decompression bomb is never decoded), not
+    every corruption inside the compressed data (the flows catch those when decoding).
 
     Args:
         path: str or Path. The image file.
@@ -67,8 +83,8 @@ def sniff_image(path: str | Path) -> str:
 
     Raises:
         FileNotFoundError: the file does not exist (the message names it).
-        BadImageFile: (a ``ValueError``) the file is empty, not an image, truncated, or a
-            multi-page TIFF; ``.reason`` says which.
+        BadImageFile: (a ``ValueError``) the file is empty, not an image, truncated, a
+            multi-page TIFF or too large; ``.reason`` says which.
 
     Example:
         >>> import tempfile
@@ -96,38 +112,72 @@ def sniff_image(path: str | Path) -> str:
     if head[:3] == b"\xff\xd8\xff":
         if b"\xff\xd9" not in tail:
             raise BadImageFile(path, f"truncated JPEG: no end-of-image marker ({size} bytes)")
-        return "jpeg"
-    if head[:8] == b"\x89PNG\r\n\x1a\n":
+        fmt, hw = "jpeg", _jpeg_size(path)
+    elif head[:8] == b"\x89PNG\r\n\x1a\n":
         if b"IEND" not in tail[-64:]:
             raise BadImageFile(path, f"truncated PNG: no IEND chunk ({size} bytes)")
-        return "png"
-    if head[:6] in (b"GIF87a", b"GIF89a"):
+        fmt, hw = "png", (int.from_bytes(head[20:24], "big"), int.from_bytes(head[16:20], "big"))
+    elif head[:6] in (b"GIF87a", b"GIF89a"):
         if not tail.rstrip(b"\x00").endswith(b"\x3b"):
             raise BadImageFile(path, f"truncated GIF: no trailer byte ({size} bytes)")
-        return "gif"
-    if head[:2] == b"BM":
+        fmt, hw = "gif", (int.from_bytes(head[8:10], "little"),
+                          int.from_bytes(head[6:8], "little"))
+    elif head[:2] == b"BM":
         declared = int.from_bytes(head[2:6], "little")
         if declared > size:
             raise BadImageFile(path, f"truncated BMP: header says {declared} bytes, "
                                      f"file has {size}")
-        return "bmp"
-    if head[:4] in (b"II*\x00", b"MM\x00*"):
-        pages = _tiff_pages(path)
+        fmt, hw = "bmp", (abs(int.from_bytes(head[22:26], "little", signed=True)),
+                          abs(int.from_bytes(head[18:22], "little", signed=True)))
+    elif head[:4] in (b"II*\x00", b"MM\x00*"):
+        pages, hw = _tiff_pages(path)
         if pages != 1:
             raise BadImageFile(path, f"multi-page TIFF ({pages} pages); expected a single page "
                                      "(split it, e.g. with PIL ImageSequence)")
-        return "tiff"
-    raise BadImageFile(path, "not a JPEG, PNG, GIF, BMP or TIFF image "
-                             f"(starts with {head[:12].hex()})")
+        fmt = "tiff"
+    else:
+        raise BadImageFile(path, "not a JPEG, PNG, GIF, BMP or TIFF image "
+                                 f"(starts with {head[:12].hex()})")
+    limit = max_image_pixels()
+    if hw is not None and hw[0] * hw[1] > limit:
+        raise BadImageFile(path, f"image too large: {hw[0]}x{hw[1]} = {hw[0] * hw[1]:,} pixels "
+                                 f"(height x width) is above the limit of {limit:,} (a "
+                                 "decompression bomb? raise KERASDOC_MAX_PIXELS if the image is "
+                                 "real)")
+    return fmt
 
 
-def _tiff_pages(path: Path) -> int:
+def _jpeg_size(path: Path) -> tuple[int, int] | None:
+    """``(height, width)`` from a JPEG's start-of-frame marker (reads the marker headers only),
+    or None when none is found (then the decoder reports the damage)."""
+    with open(path, "rb") as f:
+        f.seek(2)
+        for _ in range(1000):
+            b = f.read(4)
+            if len(b) < 4 or b[0] != 0xFF:
+                return None
+            marker, length = b[1], int.from_bytes(b[2:4], "big")
+            if marker == 0xFF:  # fill byte
+                f.seek(-3, 1)
+                continue
+            if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+                sof = f.read(5)
+                if len(sof) < 5:
+                    return None
+                return int.from_bytes(sof[1:3], "big"), int.from_bytes(sof[3:5], "big")
+            if marker == 0xDA or length < 2:
+                return None
+            f.seek(length - 2, 1)
+    return None
+
+
+def _tiff_pages(path: Path) -> tuple[int, tuple[int, int]]:
     from PIL import Image
 
     try:
         with Image.open(path) as im:
-            return int(getattr(im, "n_frames", 1))
-    except Exception as e:  # PIL raises many types on damaged TIFFs
+            return int(getattr(im, "n_frames", 1)), (int(im.size[1]), int(im.size[0]))
+    except Exception as e:  # PIL raises many types on damaged TIFFs (and its own bomb check)
         raise BadImageFile(path, f"unreadable TIFF ({type(e).__name__}: {e})") from e
 
 

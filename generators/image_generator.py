@@ -49,6 +49,7 @@ import tensorflow as tf
 from generators import crops as crops_lib
 from generators.augment import Augmentation
 from generators.files import (
+    BadImageFile,
     check_files,
     check_label_range,
     list_image_folder,
@@ -168,7 +169,9 @@ class Flow(Iterator, tf.data.Dataset, DataAdapter):
         num_classes: int. Number of classes.
         image_shape: tuple. ``(height, width, channels)`` of one image.
         shuffle: bool. Whether each pass reshuffles.
-        skipped: list of ``(path, reason)`` skipped with ``on_bad="skip"``.
+        skipped: list of ``(path, reason)`` skipped with ``on_bad="skip"``: found by the file
+            checks when the flow is made, and (file flows) images that fail to decode, added
+            when a pass first reaches them.
         spec: :class:`generators.spec.ImageSpec` or None. What an image file goes through to
             become one of this flow's images (size, colour, crop, resize mode, scaling); the
             run recipe stores it in the model card so that export and predict replay it. None
@@ -199,7 +202,9 @@ class Flow(Iterator, tf.data.Dataset, DataAdapter):
         self._filepaths = list(filepaths)
         self.class_mode = class_mode
         self.image_shape = tuple(image_shape)
-        self.skipped = list(skipped)
+        # a file flow's list object itself: images that fail to decode during a pass are
+        # appended to it then (on_bad="skip")
+        self.skipped = skipped if isinstance(skipped, list) else list(skipped)
         self.spec = spec
         self.directory = directory
         self.target_size = None if target_size is None else tuple(target_size)
@@ -354,6 +359,64 @@ class Flow(Iterator, tf.data.Dataset, DataAdapter):
         return (f"Flow(samples={self.samples}, batch_size={self.batch_size}, "
                 f"num_classes={self.num_classes}, image_shape={self.image_shape}, "
                 f"shuffle={self.shuffle})")
+
+
+def _guarded_decode(decode: Callable, path: tf.Tensor,
+                    channels: int | None) -> tuple[tf.Tensor, tf.Tensor]:
+    """``(image, ok)``: ``decode(path)``, or a 1 x 1 placeholder and False when any op of it
+    fails (``ignore_errors`` on a one-element dataset keeps the failure inside this element)."""
+    good = tf.data.Dataset.from_tensors(path).map(lambda p: (decode(p), True)).ignore_errors()
+    bad = tf.data.Dataset.from_tensors((tf.zeros([1, 1, channels or 1], tf.float32), False))
+    return good.concatenate(bad).take(1).get_single_element()
+
+
+def decode_failure_reason(path: str) -> str:
+    """Why an image file that passed the header checks does not decode (PIL's opinion)."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            im.load()
+            mode, (w, h) = im.mode, im.size
+    except Exception as e:  # PIL raises many types on damaged files
+        return f"cannot be decoded ({type(e).__name__}: {e})"
+    return (f"TensorFlow's decoder rejects it (PIL reads it as a {mode} {h}x{w} image; "
+            "re-save it, e.g. as PNG)")
+
+
+def _raise_undecodable(path: tf.Tensor, like: tf.Tensor) -> tf.Tensor:
+    def fail(p):
+        p = p.decode() if isinstance(p, bytes) else str(p)
+        raise BadImageFile(p, decode_failure_reason(p) + "; pass on_bad='skip' to skip such "
+                           "files")
+
+    out = tf.numpy_function(fail, [path], tf.float32, stateful=True)
+    return tf.reshape(out, tf.shape(like))
+
+
+class _DecodeSkips:
+    """Records images that fail to decode during a pass (``on_bad="skip"``) in the flow's
+    ``skipped`` list, warning once per file."""
+
+    def __init__(self, skipped: list):
+        import threading
+
+        self.skipped, self.lock = skipped, threading.Lock()
+        self.seen: set[str] = set()
+
+    def __call__(self, path) -> np.bool_:
+        p = path.decode() if isinstance(path, bytes) else str(path)
+        with self.lock:
+            if p in self.seen:
+                return np.False_
+            self.seen.add(p)
+            reason = decode_failure_reason(p)
+            self.skipped.append((p, reason))
+            n = len(self.seen)
+        warnings.warn(f"skipped an image that fails to decode: {p}: {reason} ({n} skipped "
+                      "while decoding so far; its label is dropped with it; flow.skipped lists "
+                      "them)", UserWarning, stacklevel=2)
+        return np.False_
 
 
 class NumpyArrayIterator(Flow):
@@ -847,7 +910,8 @@ class ImageDataGenerator:
     def _pipeline(self, ds: tf.data.Dataset, n: Any, load: Callable | None, *,
                   batch_size: int | None, shuffle: bool, seed: int | None, augment: bool,
                   buffer: int | None = None, spec: ImageSpec | None = None,
-                  image_as_target: bool = False, hand_seed: Any = None) -> tf.data.Dataset:
+                  image_as_target: bool = False, hand_seed: Any = None,
+                  flagged: bool = False) -> tf.data.Dataset:
         """shuffle -> per-image ``load`` (+ augmentation and finishing) -> batch -> prefetch.
 
         ``load(*element)`` returns ``image`` or ``(image, *targets)`` before augmentation,
@@ -855,7 +919,9 @@ class ImageDataGenerator:
         ``preprocessing_function``, the finishing (grayscale, rescale, standardisation, cast)
         runs once per batch, vectorised, instead of once per image. With ``hand_seed`` (a
         scalar tensor) the whole dataset is one batch, augmented with seeds drawn from it: a
-        hand-pulled batch.
+        hand-pulled batch. With ``flagged``, ``load`` returns ``(image, ok, *targets)`` and the
+        elements whose ``ok`` is False (an image that failed to decode) are dropped, with their
+        targets, before augmentation and batching.
         """
         hand = hand_seed is not None
         if not hand:
@@ -863,6 +929,11 @@ class ImageDataGenerator:
                 raise ValueError(f"batch_size must be >= 1. Received: batch_size={batch_size}")
             if shuffle and n > 1:
                 ds = ds.shuffle(buffer or n, seed=seed, reshuffle_each_iteration=True)
+        if flagged and load is not None:
+            ds = ds.map(lambda *el: load(*el), num_parallel_calls=AUTOTUNE, deterministic=True)
+            ds = ds.filter(lambda img, ok, *rest: ok)
+            ds = ds.map(lambda img, ok, *rest: (img, *rest) if rest else img)
+            load = None
         per_batch = not augment and self.preprocessing_function is None
 
         def split(out):
@@ -943,7 +1014,10 @@ class ImageDataGenerator:
                 return np.zeros((0, *out_shape), self.dtype)
             sel = [tf.constant(s[index_array].astype(object) if s.dtype.kind in "USO"
                                else s[index_array]) for s in sources]
-            return pull_graph(*sel, tf.constant(seed, tf.int64)).numpy()
+            out = pull_graph(*sel, tf.constant(seed, tf.int64))
+            if isinstance(out, tuple):  # (images, ok) from a load that flags failures
+                return tuple(t.numpy() for t in out)
+            return out.numpy()
 
         return pull
 
@@ -1276,33 +1350,59 @@ class ImageDataGenerator:
             elif named_crop == "full":
                 need = crop.output_size
 
-        def read(path, is_tiff):
-            if channels == 4:  # RGBA: apply_geometry knows 1 and 3 channels only
-                img = decode_image_rgba(tf.io.read_file(path))
-                if crop is not None:
-                    img = crop(img)
-                img = resize_image(img, target_size, mode=resize_mode, padding_mode=padding_mode,
-                                   interpolation=interpolation)
-                return tf.ensure_shape(img, [*target_size, 4])
+        def decode(path, is_tiff):
+            if channels == 4:
+                return decode_image_rgba(tf.io.read_file(path))
             if need is not None:
-                img = tf.cond(is_tiff, lambda: decode_image(
+                return tf.cond(is_tiff, lambda: decode_image(
                     tf.io.read_file(path), decode_channels, True, keep_gray=True),
                     lambda: decode_reduced(tf.io.read_file(path), need, decode_channels,
                                            keep_gray=True)) if any_tiff else decode_reduced(
                     tf.io.read_file(path), need, decode_channels, keep_gray=True)
+            return decode_image(tf.io.read_file(path), decode_channels,
+                                is_tiff if any_tiff else False, keep_gray=True)
+
+        # With the file checks on, a file that passes them but fails to decode (corrupt scan
+        # data, a bad PNG IDAT ...) names itself (on_bad="raise") or is dropped with its label
+        # (on_bad="skip"), wherever in a pass it comes: see _guarded_decode.
+        guard = on_bad if check else None
+        recorder = _DecodeSkips(skipped)
+
+        def read(path, is_tiff):
+            if guard is None:
+                img, ok = decode(path, is_tiff), None
             else:
-                img = decode_image(tf.io.read_file(path), decode_channels,
-                                   is_tiff if any_tiff else False, keep_gray=True)
-            return apply_geometry(img, crop, target_size, channels, resize_mode=resize_mode,
-                                  padding_mode=padding_mode, interpolation=interpolation)
+                img, ok = _guarded_decode(lambda p: decode(p, is_tiff), path,
+                                          4 if channels == 4 else None)
+                if guard == "raise":
+                    img = tf.cond(ok, lambda: img, lambda: _raise_undecodable(path, img))
+                    ok = None
+                else:
+                    ok = tf.cond(ok, lambda: ok, lambda: tf.numpy_function(
+                        recorder, [path], tf.bool, stateful=True))
+            if channels == 4:  # RGBA: apply_geometry knows 1 and 3 channels only
+                if crop is not None:
+                    img = crop(img)
+                img = resize_image(img, target_size, mode=resize_mode, padding_mode=padding_mode,
+                                   interpolation=interpolation)
+                img = tf.ensure_shape(img, [*target_size, 4])
+            else:
+                img = apply_geometry(img, crop, target_size, channels, resize_mode=resize_mode,
+                                     padding_mode=padding_mode, interpolation=interpolation)
+            return img, ok
 
         def load(path, is_tiff, *target):
-            img = read(path, is_tiff)
-            return (img, *target) if target else img
+            img, ok = read(path, is_tiff)
+            img = img if ok is None else (img, ok)
+            return (*img, *target) if isinstance(img, tuple) else (
+                (img, *target) if target else img)
 
         def to_cache(path, is_tiff, *target):
-            img = tf.cast(tf.round(tf.clip_by_value(read(path, is_tiff), 0.0, 255.0)), tf.uint8)
-            return (img, *target) if target else img
+            img, ok = read(path, is_tiff)
+            img = tf.cast(tf.round(tf.clip_by_value(img, 0.0, 255.0)), tf.uint8)
+            img = img if ok is None else (img, ok)
+            return (*img, *target) if isinstance(img, tuple) else (
+                (img, *target) if target else img)
 
         tparts: tuple = ()
         if targets is not None:
@@ -1312,13 +1412,17 @@ class ImageDataGenerator:
         parts = (np.asarray(paths, dtype=str), tiff, *tparts)
         ds = tf.data.Dataset.from_tensor_slices(parts)
         pipe_load = load
+        flagged = guard == "skip"
         if cache:
             ds = ds.map(to_cache, num_parallel_calls=AUTOTUNE, deterministic=True)
+            if flagged:
+                ds = ds.filter(lambda img, ok, *rest: ok)
+                ds = ds.map(lambda img, ok, *rest: (img, *rest) if rest else img)
             ds = ds.cache("" if cache is True else str(cache))
-            pipe_load = None
+            pipe_load, flagged = None, False
         ds = self._pipeline(ds, len(paths), pipe_load, batch_size=batch_size, shuffle=shuffle,
                             seed=seed, augment=augment, spec=value_spec,
-                            image_as_target=class_mode == "input")
+                            image_as_target=class_mode == "input", flagged=flagged)
         if class_mode == "multi_output":
             k = len(targets)
 
@@ -1331,6 +1435,9 @@ class ImageDataGenerator:
 
         def pull(index_array, hand_seed):
             bx = pull_x(index_array, hand_seed)
+            if isinstance(bx, tuple):  # (images, ok): drop the undecodable ones and their rows
+                bx, ok = bx
+                bx, index_array = bx[ok], np.asarray(index_array)[ok]
             if class_mode == "input":
                 by = bx.copy()
             elif targets is None:

@@ -63,6 +63,82 @@ def _pil_decode(data: bytes, channels: int) -> np.ndarray:
     return arr.reshape(arr.shape[0], arr.shape[1], channels)
 
 
+def _le_int(contents: tf.Tensor, offset: int, nbytes: int) -> tf.Tensor:
+    """A little-endian integer of ``nbytes`` (2 or 4) bytes at ``offset`` (int32; 2-byte values
+    unsigned)."""
+    raw = tf.strings.substr(contents, offset, nbytes)
+    if nbytes == 2:
+        return tf.cast(tf.io.decode_raw(raw, tf.uint16, little_endian=True)[0], tf.int32)
+    return tf.io.decode_raw(raw, tf.int32, little_endian=True)[0]
+
+
+def is_indexed_bmp(contents: tf.Tensor) -> tf.Tensor:
+    """Whether encoded bytes are an uncompressed 1-, 4- or 8-bit (palette) Windows BMP: the kinds
+    ``tf.io.decode_image`` rejects (1 and 4 bit) or returns as raw palette indices (8 bit)."""
+    long_enough = tf.strings.length(contents) >= 54
+    is_bm = tf.logical_and(long_enough, tf.equal(tf.strings.substr(contents, 0, 2), "BM"))
+
+    def indexed():
+        bpp = _le_int(contents, 28, 2)
+        return tf.logical_and(tf.logical_and(_le_int(contents, 14, 4) >= 40,
+                                             _le_int(contents, 30, 4) == 0),
+                              tf.logical_or(tf.logical_or(bpp == 1, bpp == 4), bpp == 8))
+
+    return tf.cond(is_bm, indexed, lambda: tf.constant(False))
+
+
+def decode_indexed_bmp(contents: tf.Tensor) -> tf.Tensor:
+    """Decode an uncompressed 1-, 4- or 8-bit BMP through its palette to float32 RGB
+    ``(h, w, 3)`` (0-255): the real colours, not the palette indices.
+
+    Example:
+        >>> import io, numpy as np, tensorflow as tf
+        >>> from PIL import Image
+        >>> im = Image.fromarray(np.array([[0, 1]], np.uint8), "P")
+        >>> im.putpalette([255, 0, 0, 0, 0, 255])
+        >>> b = io.BytesIO(); im.save(b, "BMP")
+        >>> decode_indexed_bmp(tf.constant(b.getvalue())).numpy().astype(int).tolist()
+        [[[255, 0, 0], [0, 0, 255]]]
+    """
+    data_off = _le_int(contents, 10, 4)
+    dib = _le_int(contents, 14, 4)
+    w = _le_int(contents, 18, 4)
+    h_signed = _le_int(contents, 22, 4)
+    h = tf.abs(h_signed)
+    bpp = _le_int(contents, 28, 2)
+    used = _le_int(contents, 46, 4)
+    n_colors = tf.where(tf.logical_and(used > 0, used <= tf.bitwise.left_shift(1, bpp)), used,
+                        tf.bitwise.left_shift(1, bpp))
+    palette = tf.reshape(tf.io.decode_raw(tf.strings.substr(contents, 14 + dib, 4 * n_colors),
+                                          tf.uint8), [-1, 4])
+    rgb_palette = tf.reverse(palette[:, :3], axis=[1])  # BGRA -> RGB
+    row_bytes = (bpp * w + 31) // 32 * 4
+    pix = tf.io.decode_raw(tf.strings.substr(contents, data_off, row_bytes * h), tf.uint8)
+    pix = tf.reshape(pix, tf.stack([h, row_bytes]))  # fails on a short file (guarded upstream)
+    pix = tf.cast(pix, tf.int32)
+
+    def unpack(bits):
+        per = 8 // bits
+        shifts = tf.range(8 - bits, -1, -bits)
+        vals = tf.bitwise.bitwise_and(tf.bitwise.right_shift(pix[..., tf.newaxis], shifts),
+                                      (1 << bits) - 1)
+        return tf.reshape(vals, tf.stack([h, row_bytes * per]))
+
+    idx = tf.switch_case(tf.where(bpp == 1, 0, tf.where(bpp == 4, 1, 2)),
+                         [lambda: unpack(1), lambda: unpack(4), lambda: pix])[:, :w]
+    idx = tf.minimum(idx, tf.shape(rgb_palette)[0] - 1)
+    idx = tf.cond(h_signed > 0, lambda: tf.reverse(idx, axis=[0]), lambda: idx)  # bottom-up
+    return tf.ensure_shape(tf.cast(tf.gather(rgb_palette, idx), tf.float32), [None, None, 3])
+
+
+def is_cmyk_jpeg(contents: tf.Tensor) -> tf.Tensor:
+    """Whether encoded bytes are a 4-component (CMYK / YCCK) JPEG, which TensorFlow decodes to
+    RGB but not to 1 channel."""
+    is_jpeg = tf.equal(tf.strings.substr(contents, 0, 3), b"\xff\xd8\xff")
+    return tf.cond(is_jpeg, lambda: tf.image.extract_jpeg_shape(contents)[2] == 4,
+                   lambda: tf.constant(False))
+
+
 def decode_image(contents: tf.Tensor, channels: int,
                  is_tiff: tf.Tensor | bool = False, keep_gray: bool = False) -> tf.Tensor:
     """Decode encoded image bytes to float32 ``(h, w, channels)`` with values in ``[0, 255]``.
@@ -96,9 +172,11 @@ def decode_image(contents: tf.Tensor, channels: int,
 
     def _tf():
         if channels == 1:
-            # TF's BMP and GIF decoders cannot give 1 channel: decode RGB, then luminance.
+            # TF's BMP and GIF decoders cannot give 1 channel, nor its JPEG decoder for a CMYK
+            # file: decode RGB, then luminance.
             rgb_only = tf.logical_or(tf.equal(tf.strings.substr(contents, 0, 3), "GIF"),
                                      tf.equal(tf.strings.substr(contents, 0, 2), "BM"))
+            rgb_only = tf.logical_or(rgb_only, is_cmyk_jpeg(contents))
             return tf.cond(
                 rgb_only,
                 lambda: tf.image.rgb_to_grayscale(tf.cast(tf.io.decode_image(
@@ -119,10 +197,20 @@ def decode_image(contents: tf.Tensor, channels: int,
         return tf.cast(tf.reshape(img, tf.stack([tf.shape(img)[0], tf.shape(img)[1], channels])),
                        tf.float32)
 
+    def _palette():
+        rgb = decode_indexed_bmp(contents)
+        return tf.image.rgb_to_grayscale(rgb) if channels == 1 else rgb
+
+    def _not_tiff():
+        if native:
+            return tf.cond(is_indexed_bmp(contents), _palette, _tf)
+        return tf.ensure_shape(tf.cond(is_indexed_bmp(contents), _palette, _tf),
+                               [None, None, channels])
+
     if isinstance(is_tiff, bool):
-        img = _tiff() if is_tiff else _tf()
+        img = _tiff() if is_tiff else _not_tiff()
     else:
-        img = tf.cond(is_tiff, _tiff, _tf)
+        img = tf.cond(is_tiff, _tiff, _not_tiff)
     return tf.ensure_shape(img, [None, None, None if native else channels])
 
 
@@ -297,6 +385,12 @@ def decode_reduced(contents: tf.Tensor, need: tuple[int, int], channels: int,
         ch = 0 if native else channels
 
         def dec(r):
+            if ch == 1:  # a CMYK JPEG decodes to RGB only: then luminance
+                return lambda: tf.cond(
+                    shape[2] == 4, lambda: tf.image.rgb_to_grayscale(tf.cast(
+                        tf.io.decode_jpeg(contents, channels=3, ratio=r), tf.float32)),
+                    lambda: tf.cast(tf.io.decode_jpeg(contents, channels=1, ratio=r),
+                                    tf.float32))
             return lambda: tf.cast(tf.io.decode_jpeg(contents, channels=ch, ratio=r),
                                    tf.float32)
 

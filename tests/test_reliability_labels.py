@@ -49,6 +49,7 @@ def test_huge_label_is_an_error_not_an_allocation(tmp_path, root):
         flow(lf, root, num_classes=3)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("label,match", [("99999999999999999999", "too large"),
                                          ("999999999", "leaves class")])
 def test_huge_label_peak_memory_stays_small(tmp_path, root, label, match):
