@@ -17,8 +17,10 @@ Example:
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
+import lzma
 import os
 import re
 import shutil
@@ -26,6 +28,7 @@ import tarfile
 import tempfile
 import warnings
 import zipfile
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -316,7 +319,15 @@ def list_image_folder(directory: str | Path, classes: Sequence[str] | dict[str, 
 
     def _files(folder: Path) -> list[str]:
         out = []
+        seen: dict[str, str] = {}  # real path -> the path it was first reached by
         for root, dirs, files in os.walk(folder, followlinks=follow_links):
+            if follow_links:  # a link back up the tree would be walked until ELOOP
+                real = os.path.realpath(root)
+                if real in seen:
+                    raise ValueError(f"{root}: symbolic link loop (this folder is "
+                                     f"{seen[real]} again); remove the link, or pass "
+                                     "follow_links=False")
+                seen[real] = root
             dirs.sort()
             out.extend(os.path.join(root, f) for f in sorted(files)
                        if f.lower().endswith(exts) and not f.startswith("."))
@@ -686,18 +697,32 @@ def extract_archive(archive: str | Path, cache: str | Path | None = None) -> Pat
             with zipfile.ZipFile(archive) as z:
                 for name in z.namelist():
                     _check_member(archive, name)
-                z.extractall(tmp)
+                try:
+                    z.extractall(tmp)
+                except (zipfile.BadZipFile, EOFError, zlib.error) as e:
+                    raise ValueError(f"{archive}: damaged or truncated archive "
+                                     f"({type(e).__name__}: {e}); download it again") from None
         else:
             try:
                 t = tarfile.open(archive)
             except tarfile.TarError as e:
                 raise ValueError(f"{archive}: not a readable tar or zip archive ({e})") from e
             with t:
-                for m in t.getmembers():
-                    _check_member(archive, m.name)
-                    if m.issym() or m.islnk():
-                        _check_member(archive, os.path.join(os.path.dirname(m.name), m.linkname))
-                t.extractall(tmp, filter="data")
+                try:
+                    for m in t.getmembers():
+                        _check_member(archive, m.name)
+                        if m.issym() or m.islnk():
+                            _check_member(archive, os.path.join(os.path.dirname(m.name),
+                                                                m.linkname))
+                        if m.isdev() or m.isfifo():
+                            raise ValueError(f"{archive}: member {m.name!r} is a device file "
+                                             "or FIFO, not an image or folder; refusing to "
+                                             "extract it")
+                    t.extractall(tmp, filter="data")
+                except (tarfile.TarError, EOFError, zlib.error, lzma.LZMAError,
+                        gzip.BadGzipFile) as e:
+                    raise ValueError(f"{archive}: damaged or truncated archive "
+                                     f"({type(e).__name__}: {e}); download it again") from None
         (tmp / ".complete").write_text(str(archive))
         try:
             os.replace(tmp, target)

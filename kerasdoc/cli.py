@@ -70,6 +70,33 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     return 0
 
 
+def _positive_int(text: str) -> int:
+    """argparse type: an integer >= 1 (``--batch-size 0`` / ``-1`` are usage errors, exit 2)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _check_writable(folder, flag: str) -> None:
+    """Create ``folder`` and write a probe file in it, so that a read-only ``--out`` or
+    ``--base-dir`` fails before any work, with one line naming it."""
+    import tempfile
+    from pathlib import Path
+
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-test-"):
+            pass
+    except OSError as e:
+        raise ValueError(f"{flag} {folder} is not writable ({e.strerror or e}); choose a "
+                         f"folder you can write to") from None
+
+
 def _fail(command: str, error: BaseException) -> int:
     """Print a user error as one line (no traceback) and return exit status 2."""
     print(f"kerasdoc {command}: {error}", file=sys.stderr)
@@ -79,7 +106,7 @@ def _fail(command: str, error: BaseException) -> int:
 def _cmd_train(args: argparse.Namespace) -> int:
     try:
         _train(args)
-    except (ValueError, FileNotFoundError, FileExistsError) as e:
+    except (ValueError, OSError) as e:  # FileNotFoundError, FileExistsError, PermissionError
         return _fail("train", e)
     return 0
 
@@ -87,7 +114,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     try:
         _evaluate(args)
-    except (ValueError, FileNotFoundError) as e:
+    except (ValueError, OSError) as e:
         return _fail("evaluate", e)
     return 0
 
@@ -95,7 +122,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 def _cmd_export(args: argparse.Namespace) -> int:
     try:
         _export(args)
-    except (ValueError, FileNotFoundError, FileExistsError) as e:
+    except (ValueError, OSError) as e:
         return _fail("export", e)
     return 0
 
@@ -115,6 +142,7 @@ def _train(args: argparse.Namespace) -> None:
     from pathlib import Path
 
     out = Path(args.out or Path("runs") / args.model)
+    _check_writable(out, "--out")
     model_file = out / "model.keras"
     if model_file.exists() and not (out / "backup").exists() and not args.overwrite:
         raise FileExistsError(f"{model_file} exists from a finished run; pass --overwrite to "
@@ -191,6 +219,8 @@ def _evaluate(args: argparse.Namespace) -> None:
 
     from kerasdoc.reporting import markdown_table
 
+    if args.out:
+        _check_writable(args.out, "--out")
     model, class_names, flow = _flow_for(args.model_file, args.data, args.batch_size)
     probs = model.predict(flow, verbose=0)
     pred = probs.argmax(-1)
@@ -218,6 +248,8 @@ def _evaluate(args: argparse.Namespace) -> None:
 
 def _export(args: argparse.Namespace) -> None:
     from kerasdoc.runs import export_model_file
+
+    _check_writable(args.base_dir, "--base-dir")
 
     print(export_model_file(args.model_files, args.name, args.base_dir, args.version,
                             top_k=args.top_k))
@@ -311,8 +343,8 @@ def _add_train_parsers(sub) -> None:
     p.add_argument("--val", default=None, help="validation folder (same classes)")
     p.add_argument("--val-split", type=float, default=0.0,
                    help="without --val: stratified fraction of --data held out for validation")
-    p.add_argument("--epochs", type=int, default=10)
-    p.add_argument("--batch-size", type=int, default=32, help="per replica")
+    p.add_argument("--epochs", type=_positive_int, default=10)
+    p.add_argument("--batch-size", type=_positive_int, default=32, help="per replica")
     p.add_argument("--image-size", type=int, nargs=2, metavar=("H", "W"), default=None,
                    help="input size (default: the model's default input)")
     p.add_argument("--color-mode", choices=("grayscale", "rgb"), default=None,
@@ -336,7 +368,7 @@ def _add_train_parsers(sub) -> None:
                                    "preprocessing and class names of its training run.")
     p.add_argument("model_file", help="a .keras file written by `kerasdoc train`")
     p.add_argument("--data", required=True, help="folder of class sub-folders")
-    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--batch-size", type=_positive_int, default=32)
     p.add_argument("--out", default=None, help="also write results.json and confusion.png here")
     p.set_defaults(func=_cmd_evaluate)
 
@@ -347,9 +379,10 @@ def _add_train_parsers(sub) -> None:
                     "predict_tensor_uint8. Several MODEL_FILEs make one ensemble.")
     p.add_argument("model_files", nargs="+", help=".keras file(s)")
     p.add_argument("--name", required=True, help="model name (TF Serving's model_name)")
-    p.add_argument("--version", type=int, default=None)
+    p.add_argument("--version", type=_positive_int, default=None)
     p.add_argument("--base-dir", default="saved_models")
-    p.add_argument("--top-k", type=int, default=None, help="also output the k best classes")
+    p.add_argument("--top-k", type=_positive_int, default=None,
+                   help="also output the k best classes")
     p.set_defaults(func=_cmd_export)
 
     p = sub.add_parser(
@@ -362,7 +395,7 @@ def _add_train_parsers(sub) -> None:
     p.add_argument("images", nargs="+", help="JPEG / PNG / BMP / GIF files")
     p.add_argument("--server", default=None, help="TF Serving REST URL, e.g. http://host:8501")
     p.add_argument("--signature", default="serving_default")
-    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--batch-size", type=_positive_int, default=32)
     p.set_defaults(func=_cmd_predict)
 
 
@@ -437,7 +470,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     asks_help = args.command == "reproduce" and ({"-h", "--help"} & set(args.rest))
     if args.command != "list" and not asks_help:
         import_tensorflow_quietly()
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:  # Ctrl-C / SIGINT: one line, the shell's 128 + SIGINT status
+        again = (" (re-run the same command to resume from the last completed epoch)"
+                 if args.command in ("train", "reproduce") else "")
+        print(f"kerasdoc {args.command}: interrupted{again}", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":
