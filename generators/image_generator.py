@@ -190,9 +190,16 @@ class Flow(Iterator, tf.data.Dataset, DataAdapter):
                  directory: str | None = None, target_size: tuple | None = None,
                  color_mode: str | None = None, dtype: str = "float32",
                  image_data_generator: ImageDataGenerator | None = None,
-                 save: dict | None = None, interpolation: str | None = None):
+                 save: dict | None = None, interpolation: str | None = None,
+                 pass_fn: Callable | None = None):
         Iterator.__init__(self, samples, batch_size, shuffle, seed)
         self._dataset = dataset
+        # pass_fn(epoch) -> that epoch's pass (seeded flows): Keras 3 fit reads pass k in
+        # epoch k, so a run resumed at epoch k (Run.fit sets start_epoch) replays it
+        self._pass_fn = pass_fn
+        self.start_epoch = 0
+        self._epochs_begun = 0
+        self._epoch_var: tf.Variable | None = None
         self._pull = pull
         self._save = save or {}
         self.samples = int(samples)
@@ -311,8 +318,25 @@ class Flow(Iterator, tf.data.Dataset, DataAdapter):
 
     # ------------------------------------------------------------------ Keras 3 data adapter
     def get_tf_dataset(self) -> tf.data.Dataset:
-        """Pass after pass of the pipeline (Keras 3 takes ``num_batches`` of them per epoch)."""
-        ds = self._dataset.repeat()
+        """Pass after pass of the pipeline (Keras 3 takes ``num_batches`` of them per epoch).
+
+        A seeded flow (``seed=``) gives epoch ``k`` of a ``fit`` its own pass, shuffled and
+        augmented as a pure function of ``(seed, k)`` (``k`` counts from :attr:`start_epoch`,
+        which :meth:`kerasdoc.runs.Run.fit` sets to the epoch a resumed run restarts at), so a
+        run killed after any epoch and resumed sees the same data as an uninterrupted one.
+        With ``steps_per_epoch`` the passes run on across epochs as in Keras 2.
+        """
+        if self._pass_fn is not None and not _keras_fit_options().get("steps_per_epoch"):
+            if self._epoch_var is None:
+                with tf.init_scope(), tf.device("/cpu:0"):
+                    self._epoch_var = tf.Variable(0, dtype=tf.int64, trainable=False,
+                                                  name="flow_epoch")
+            var, pass_fn = self._epoch_var, self._pass_fn
+            self._epochs_begun = 0
+            ds = tf.data.Dataset.range(1 << 62).flat_map(
+                lambda i: pass_fn(var.read_value() + i))
+        else:
+            ds = self._dataset.repeat()
         cw = _keras_fit_options().get("class_weight")
         if cw:
             from keras.src.trainers.data_adapters.tf_dataset_adapter import (
@@ -350,7 +374,11 @@ class Flow(Iterator, tf.data.Dataset, DataAdapter):
         return (self.n % self.batch_size) or None if self.batch_size else None
 
     def on_epoch_begin(self) -> None:
-        pass
+        """Keras 3 calls this before each epoch's iterator: the next pass is epoch
+        ``start_epoch + epochs begun``."""
+        if self._epoch_var is not None:
+            self._epoch_var.assign(self.start_epoch + self._epochs_begun)
+            self._epochs_begun += 1
 
     def __bool__(self) -> bool:
         return True
@@ -359,6 +387,13 @@ class Flow(Iterator, tf.data.Dataset, DataAdapter):
         return (f"Flow(samples={self.samples}, batch_size={self.batch_size}, "
                 f"num_classes={self.num_classes}, image_shape={self.image_shape}, "
                 f"shuffle={self.shuffle})")
+
+
+def _epoch_seed(seed: int, epoch: tf.Tensor, salt: int) -> tf.Tensor:
+    """A tf.data op seed for epoch ``epoch`` of a flow seeded ``seed`` (``salt`` 0: shuffle,
+    1: augmentation)."""
+    return (tf.constant(int(seed) % (1 << 31), tf.int64) * 1_000_003
+            + tf.cast(epoch, tf.int64) * 2 + salt)
 
 
 def _guarded_decode(decode: Callable, path: tf.Tensor,
@@ -911,7 +946,7 @@ class ImageDataGenerator:
                   batch_size: int | None, shuffle: bool, seed: int | None, augment: bool,
                   buffer: int | None = None, spec: ImageSpec | None = None,
                   image_as_target: bool = False, hand_seed: Any = None,
-                  flagged: bool = False) -> tf.data.Dataset:
+                  flagged: bool = False, epoch: Any = None) -> tf.data.Dataset:
         """shuffle -> per-image ``load`` (+ augmentation and finishing) -> batch -> prefetch.
 
         ``load(*element)`` returns ``image`` or ``(image, *targets)`` before augmentation,
@@ -921,14 +956,22 @@ class ImageDataGenerator:
         scalar tensor) the whole dataset is one batch, augmented with seeds drawn from it: a
         hand-pulled batch. With ``flagged``, ``load`` returns ``(image, ok, *targets)`` and the
         elements whose ``ok`` is False (an image that failed to decode) are dropped, with their
-        targets, before augmentation and batching.
+        targets, before augmentation and batching. With ``epoch`` (an int64 scalar tensor) and a
+        ``seed``, the pass is epoch ``epoch``'s: its shuffle order and augmentation draws are a
+        pure function of ``(seed, epoch)``, so a resumed run replays them (see
+        :meth:`Flow.get_tf_dataset`).
         """
         hand = hand_seed is not None
+        indexed = epoch is not None and seed is not None and not hand
         if not hand:
             if batch_size < 1:
                 raise ValueError(f"batch_size must be >= 1. Received: batch_size={batch_size}")
             if shuffle and n > 1:
-                ds = ds.shuffle(buffer or n, seed=seed, reshuffle_each_iteration=True)
+                if indexed:
+                    ds = ds.shuffle(buffer or n, seed=_epoch_seed(seed, epoch, 0),
+                                    reshuffle_each_iteration=False)
+                else:
+                    ds = ds.shuffle(buffer or n, seed=seed, reshuffle_each_iteration=True)
         if flagged and load is not None:
             ds = ds.map(lambda *el: load(*el), num_parallel_calls=AUTOTUNE, deterministic=True)
             ds = ds.filter(lambda img, ok, *rest: ok)
@@ -951,6 +994,9 @@ class ImageDataGenerator:
                 rnd = tf.data.Dataset.from_tensor_slices(tf.random.stateless_uniform(
                     tf.reshape(tf.cast(n, tf.int32), [1]), tf.stack([hand_seed, 7]),
                     minval=None, maxval=None, dtype=tf.int64))
+            elif indexed:
+                rnd = tf.data.Dataset.random(seed=_epoch_seed(seed, epoch, 1),
+                                             rerandomize_each_iteration=False)
             else:
                 rnd = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
             ds = tf.data.Dataset.zip((ds, rnd))
@@ -1134,10 +1180,12 @@ class ImageDataGenerator:
                 return xs
             return (xs, *rest) if has_w else (xs, rest[0])
 
-        ds = self._pipeline(ds, len(x), None, batch_size=batch_size, shuffle=shuffle, seed=seed,
-                            augment=augment)
-        if k:
-            ds = ds.map(regroup)
+        def one_pass(epoch=None):
+            out = self._pipeline(ds, len(x), None, batch_size=batch_size, shuffle=shuffle,
+                                 seed=seed, augment=augment, epoch=epoch)
+            return out.map(regroup) if k else out
+
+        src, ds = ds, one_pass()
         pull_x = self._make_pull([xin], None, augment=augment, spec=None,
                                  image_shape=x.shape[1:])
 
@@ -1152,11 +1200,13 @@ class ImageDataGenerator:
         num = int(classes.max()) + 1 if classes is not None and len(classes) else 0
         save = {"save_to_dir": save_to_dir, "save_prefix": save_prefix,
                 "save_format": save_format}
+        del src
         return Flow(ds, samples=len(x), batch_size=batch_size, classes=classes,
                     class_indices={str(i): i for i in range(num)},
                     class_mode="raw" if y is not None else None, image_shape=x.shape[1:],
                     shuffle=shuffle, seed=seed, pull=pull, dtype=self.dtype,
-                    image_data_generator=self, save=save)
+                    image_data_generator=self, save=save,
+                    pass_fn=one_pass if seed is not None else None)
 
     def flow_from_tfds(self, name: str, split: str = "train",
                        target_size: tuple[int, int] | None = None, color_mode: str | None = None,
@@ -1420,16 +1470,23 @@ class ImageDataGenerator:
                 ds = ds.map(lambda img, ok, *rest: (img, *rest) if rest else img)
             ds = ds.cache("" if cache is True else str(cache))
             pipe_load, flagged = None, False
-        ds = self._pipeline(ds, len(paths), pipe_load, batch_size=batch_size, shuffle=shuffle,
-                            seed=seed, augment=augment, spec=value_spec,
-                            image_as_target=class_mode == "input", flagged=flagged)
-        if class_mode == "multi_output":
-            k = len(targets)
+        source = ds
 
-            def regroup(*el):
-                return (el[0], tuple(el[1:1 + k]), *el[1 + k:])
+        def one_pass(epoch=None):
+            out = self._pipeline(source, len(paths), pipe_load, batch_size=batch_size,
+                                 shuffle=shuffle, seed=seed, augment=augment, spec=value_spec,
+                                 image_as_target=class_mode == "input", flagged=flagged,
+                                 epoch=epoch)
+            if class_mode == "multi_output":
+                k = len(targets)
 
-            ds = ds.map(regroup)
+                def regroup(*el):
+                    return (el[0], tuple(el[1:1 + k]), *el[1 + k:])
+
+                out = out.map(regroup)
+            return out
+
+        ds = one_pass()
         pull_x = self._make_pull([np.asarray(paths, dtype=str), tiff], load, augment=augment,
                                  spec=value_spec, image_shape=(*target_size, channels))
 
@@ -1458,7 +1515,8 @@ class ImageDataGenerator:
                     skipped=skipped, spec=spec, pull=pull,
                     directory=None if directory is None else str(directory),
                     target_size=target_size, color_mode=color_mode, dtype=self.dtype,
-                    image_data_generator=self, save=save, interpolation=interpolation)
+                    image_data_generator=self, save=save, interpolation=interpolation,
+                    pass_fn=one_pass if seed is not None and not cache else None)
         if weights is not None:
             flow.sample_weight = np.asarray(weights)
         else:

@@ -204,6 +204,8 @@ class Run:
             self._check_fingerprint(where, model, epochs)
         cbs = self.callbacks(where) + list(callbacks)
         backup = self.backup if where is not None else None
+        if hasattr(x, "start_epoch"):  # a seeded flow replays epoch k's pass when resumed at k
+            x.start_epoch = self._backup_epoch(where) if where is not None else 0
         if y is not None:
             fit_kwargs.setdefault("batch_size", self.batch_size)
             fit_kwargs.setdefault("shuffle", True)
@@ -224,6 +226,14 @@ class Run:
                       f"{backup.backup_dir}", flush=True)
             return backup.history
         return {k: [float(v) for v in vs] for k, vs in hist.history.items()}
+
+    @staticmethod
+    def _backup_epoch(folder: Path) -> int:
+        """Epochs completed in ``folder``'s backup (0 without one)."""
+        from kerasdoc.training.resilient import METADATA
+
+        meta = folder / "backup" / METADATA
+        return int(json.loads(meta.read_text()).get("epoch", 0)) if meta.is_file() else 0
 
     _locks: dict[str, Any] = {}
 

@@ -15,9 +15,12 @@ hours on shared or pre-emptible machines. This module makes ``fit`` survive that
   warning (safe ``.keras`` loading is :func:`kerasdoc.models.weights.load_keras_model`).
 
 Resuming gives the weights an uninterrupted run would have (within float tolerance) when the
-data order of an epoch does not depend on how many epochs ran before in the same process (no
-shuffling, or a shuffle seeded per epoch) and ops are deterministic
-(``tf.config.experimental.enable_op_determinism()``).
+data order of an epoch does not depend on how many epochs ran before in the same process and
+ops are deterministic (``tf.config.experimental.enable_op_determinism()``): the backup keeps
+the dropout / random-layer ``SeedGenerator`` states, and a seeded ``generators`` flow gives
+epoch k the same shuffle and augmentation whichever process runs it
+(:meth:`generators.Flow.get_tf_dataset`; :meth:`kerasdoc.runs.Run.fit` tells it the epoch a
+resumed run restarts at). Arrays shuffled by ``fit(shuffle=True)`` are not replayed.
 
 Example:
     >>> import tempfile, numpy as np, keras
@@ -97,12 +100,38 @@ def weights_are_finite(model: keras.Model) -> bool:
     return all(np.all(np.isfinite(w)) for w in model.get_weights())
 
 
+def _seed_states(model: keras.Model) -> list[Any]:
+    return [v for v in model.variables if "seed_generator_state" in v.path]
+
+
+def rng_state(model: keras.Model) -> list[list[int]]:
+    """The state of every ``keras.random.SeedGenerator`` in ``model`` (dropout, random
+    augmentation layers ...), in the model's variable order: not part of ``save_weights``, yet
+    needed for a resumed run to draw what an uninterrupted one would."""
+    return [np.asarray(v.numpy()).astype(np.int64).tolist() for v in _seed_states(model)]
+
+
+def restore_rng_state(model: keras.Model, state: list[list[int]]) -> None:
+    """Set the ``SeedGenerator`` states saved by :func:`rng_state` (by position: layer names,
+    hence variable paths, depend on what else the process built)."""
+    variables = _seed_states(model)
+    if not state:
+        return
+    if len(state) != len(variables):
+        warnings.warn(f"The backup holds {len(state)} random-generator states, the model "
+                      f"{len(variables)}; dropout draws after the resume will differ from an "
+                      "uninterrupted run.", UserWarning, stacklevel=3)
+        return
+    for v, value in zip(variables, state):
+        v.assign(np.asarray(value, dtype=v.dtype))
+
+
 class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
     """``BackupAndRestore`` with atomic backups and the training history kept across restarts.
 
     Each backup is ``ckpt-<epoch>.weights.h5`` (model and optimizer state) written under a
     temporary name and renamed, then ``training_metadata.json`` naming it (epoch, batch,
-    history so far) written the same way; older checkpoints are removed afterwards. At every
+    history so far, the models' ``SeedGenerator`` states) written the same way; older checkpoints are removed afterwards. At every
     instant the metadata names a complete file. In a multi-worker run each task backs up into
     its own sub-folder (``backup_dir/<type>-<index>``), since workers hold the same weights.
 
@@ -153,6 +182,7 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
         if self.model.optimizer is not None and not self.model.optimizer.built:
             self.model.optimizer.build(self.model.trainable_variables)
         self.model.load_weights(weights)
+        restore_rng_state(self.model, meta.get("rng", []))
         self.restored_epoch = int(meta["epoch"])
         self.model._initial_epoch = self.restored_epoch
         self._history = {k: list(v) for k, v in meta.get("history", {}).items()}
@@ -175,7 +205,7 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
         os.replace(tmp, final)
         atomic_write_text(self._meta_path, json.dumps({
             "epoch": self._current_epoch, "batch": self._last_batch_seen, "weights": name,
-            "history": self._history}))
+            "history": self._history, "rng": rng_state(self.model)}))
         for p in Path(self.backup_dir).glob("ckpt-*.weights.h5"):
             if p.name != name:
                 p.unlink(missing_ok=True)
