@@ -967,9 +967,13 @@ class ImageDataGenerator:
             if batch_size < 1:
                 raise ValueError(f"batch_size must be >= 1. Received: batch_size={batch_size}")
             if shuffle and n > 1:
-                if indexed:
-                    ds = ds.shuffle(buffer or n, seed=_epoch_seed(seed, epoch, 0),
-                                    reshuffle_each_iteration=False)
+                if indexed:  # a stateless permutation of (seed, epoch): no op-seed plumbing
+                    table = ds.batch(n).get_single_element()
+                    key = tf.stack([_epoch_seed(seed, epoch, 0), tf.constant(7, tf.int64)])
+                    ds = tf.data.Dataset.range(n).map(
+                        lambda i: tf.nest.map_structure(
+                            lambda t: tf.gather(t, tf.random.experimental.index_shuffle(
+                                i, key, tf.constant(n - 1, tf.int64))), table))
                 else:
                     ds = ds.shuffle(buffer or n, seed=seed, reshuffle_each_iteration=True)
         if flagged and load is not None:
@@ -995,8 +999,10 @@ class ImageDataGenerator:
                     tf.reshape(tf.cast(n, tf.int32), [1]), tf.stack([hand_seed, 7]),
                     minval=None, maxval=None, dtype=tf.int64))
             elif indexed:
-                rnd = tf.data.Dataset.random(seed=_epoch_seed(seed, epoch, 1),
-                                             rerandomize_each_iteration=False)
+                key = _epoch_seed(seed, epoch, 1)
+                rnd = tf.data.Dataset.range(1 << 62).map(
+                    lambda i: tf.random.stateless_uniform([], tf.stack([key, i]), minval=None,
+                                                          maxval=None, dtype=tf.int64))
             else:
                 rnd = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
             ds = tf.data.Dataset.zip((ds, rnd))
