@@ -396,12 +396,13 @@ def _epoch_seed(seed: int, epoch: tf.Tensor, salt: int) -> tf.Tensor:
             + tf.cast(epoch, tf.int64) * 2 + salt)
 
 
-def _guarded_decode(decode: Callable, path: tf.Tensor,
-                    channels: int | None) -> tuple[tf.Tensor, tf.Tensor]:
-    """``(image, ok)``: ``decode(path)``, or a 1 x 1 placeholder and False when any op of it
-    fails (``ignore_errors`` on a one-element dataset keeps the failure inside this element)."""
-    good = tf.data.Dataset.from_tensors(path).map(lambda p: (decode(p), True)).ignore_errors()
-    bad = tf.data.Dataset.from_tensors((tf.zeros([1, 1, channels or 1], tf.float32), False))
+def _guarded_decode(read: Callable, path: tf.Tensor,
+                    shape: tuple[int, ...]) -> tuple[tf.Tensor, tf.Tensor]:
+    """``(image, ok)``: ``read(path)`` (an image of ``shape``), or zeros and False when any op
+    of it fails (``ignore_errors`` on a one-element dataset keeps the failure inside this
+    element)."""
+    good = tf.data.Dataset.from_tensors(path).map(lambda p: (read(p), True)).ignore_errors()
+    bad = tf.data.Dataset.from_tensors((tf.zeros(shape, tf.float32), False))
     return good.concatenate(bad).take(1).get_single_element()
 
 
@@ -415,7 +416,7 @@ def decode_failure_reason(path: str) -> str:
             mode, (w, h) = im.mode, im.size
     except Exception as e:  # PIL raises many types on damaged files
         return f"cannot be decoded ({type(e).__name__}: {e})"
-    return (f"TensorFlow's decoder rejects it (PIL reads it as a {mode} {h}x{w} image; "
+    return (f"TensorFlow cannot decode or resize it (PIL reads it as a {mode} {h}x{w} image; "
             "re-save it, e.g. as PNG)")
 
 
@@ -1424,27 +1425,26 @@ class ImageDataGenerator:
         guard = on_bad if check else None
         recorder = _DecodeSkips(skipped)
 
-        def read(path, is_tiff):
-            if guard is None:
-                img, ok = decode(path, is_tiff), None
-            else:
-                img, ok = _guarded_decode(lambda p: decode(p, is_tiff), path,
-                                          4 if channels == 4 else None)
-                if guard == "raise":
-                    img = tf.cond(ok, lambda: img, lambda: _raise_undecodable(path, img))
-                    ok = None
-                else:
-                    ok = tf.cond(ok, lambda: ok, lambda: tf.numpy_function(
-                        recorder, [path], tf.bool, stateful=True))
+        def geometry(img):
             if channels == 4:  # RGBA: apply_geometry knows 1 and 3 channels only
                 if crop is not None:
                     img = crop(img)
                 img = resize_image(img, target_size, mode=resize_mode, padding_mode=padding_mode,
                                    interpolation=interpolation)
-                img = tf.ensure_shape(img, [*target_size, 4])
-            else:
-                img = apply_geometry(img, crop, target_size, channels, resize_mode=resize_mode,
-                                     padding_mode=padding_mode, interpolation=interpolation)
+                return tf.ensure_shape(img, [*target_size, 4])
+            return apply_geometry(img, crop, target_size, channels, resize_mode=resize_mode,
+                                  padding_mode=padding_mode, interpolation=interpolation)
+
+        def read(path, is_tiff):
+            if guard is None:
+                return geometry(decode(path, is_tiff)), None
+            # decode and resize inside the guard: only the small image crosses it
+            img, ok = _guarded_decode(lambda p: geometry(decode(p, is_tiff)), path,
+                                      (*target_size, channels))
+            if guard == "raise":
+                return tf.cond(ok, lambda: img, lambda: _raise_undecodable(path, img)), None
+            ok = tf.cond(ok, lambda: ok, lambda: tf.numpy_function(
+                recorder, [path], tf.bool, stateful=True))
             return img, ok
 
         def load(path, is_tiff, *target):
