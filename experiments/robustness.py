@@ -59,7 +59,7 @@ QUICK = {"train_size": 600, "classifier_epochs": {"vit": 3, "cnn": 4}, "detector
 
 def build_parser():
     """The experiment's flags: the common ones plus the pipeline's own."""
-    p = base_parser(NAME, __doc__.strip().splitlines()[0])
+    p = base_parser(NAME, __doc__.strip().splitlines()[0], optional=("train", "trials"))
     p.add_argument("--classifier", default=None,
                    help="comma-separated: vit (digits_vit), cnn (robust_cnn); one table each "
                         "(default: vit,cnn; --quick: cnn)")
