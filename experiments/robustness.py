@@ -42,7 +42,6 @@ from typing import Any
 import numpy as np
 
 from experiments._common import base_parser, config_of, resolve_out
-from kerasdoc import robustness as R
 from kerasdoc.papers import cite
 from kerasdoc.reporting import markdown_table, write_results
 
@@ -66,8 +65,8 @@ def build_parser():
     p.add_argument("--classifier-epochs", type=int, default=None)
     p.add_argument("--detector-epochs", type=int, default=None)
     p.add_argument("--denoiser-epochs", type=int, default=None,
-                   help=f"paper: {R.PAPER_DENOISER_EPOCHS}")
-    p.add_argument("--denoiser-corruptions", default=",".join(R.DENOISER_CORRUPTIONS),
+                   help="paper: 50")
+    p.add_argument("--denoiser-corruptions", default="motion_blur,shot_noise",
                    help="what the denoiser learns to undo (paper: motion_blur,shot_noise)")
     p.add_argument("--train-size", type=int, default=None, help="training images (subsample)")
     p.add_argument("--breakout-size", type=int, default=None, help="images per breakout (1500)")
@@ -87,6 +86,7 @@ def load_data(args) -> dict[str, Any]:
     """Train / test digits as the flags ask; names the data and the split."""
     from generators.splits import stratified_split
     from kerasdoc import datasets
+    from kerasdoc import robustness as R
 
     source = (args.data or ("digits" if args.quick else "kannada")).lower()
     corrupted_pools = None
@@ -142,6 +142,7 @@ def load_data(args) -> dict[str, Any]:
 def run(args, data: dict[str, Any], out: Path) -> dict[str, Any]:
     """Train the models, build the breakouts, evaluate both pipelines, draw the figures."""
     from generators.corruptions import corrupt_mixed, plot_gallery
+    from kerasdoc import robustness as R
     from kerasdoc.runs import Run
 
     cfg = QUICK if args.quick else FULL
@@ -239,6 +240,7 @@ def run(args, data: dict[str, Any], out: Path) -> dict[str, Any]:
 
 def _svhn(args, data: dict[str, Any], out: Path) -> dict[str, Any]:
     """The SVHN comparison: real SVHN with --data mnist (tfds), else the digits as stand-ins."""
+    from kerasdoc import robustness as R
     quick = args.quick
     if data["source"] == "mnist":
         from generators.sources import load_tfds_arrays
@@ -270,6 +272,7 @@ def _svhn(args, data: dict[str, Any], out: Path) -> dict[str, Any]:
 
 def _use_real_mnist_c(breakouts, xte, yte, pools, n, seed):
     """With tfds MNIST-C at hand, swap kerasdoc's corruptions for the real MNIST-C images."""
+    from kerasdoc import robustness as R
     for i, b in enumerate(breakouts):
         rng = np.random.default_rng(seed + i)
         idx = rng.choice(len(xte), size=n, replace=n > len(xte))
@@ -298,6 +301,7 @@ def summarise(results: dict[str, Any]) -> dict[str, Any]:
 def render_markdown(results: dict[str, Any], data: dict[str, Any], summary: dict[str, Any]
                     ) -> str:
     """results.md: the data, Tables 1-2 beside the paper's per classifier, detector, denoiser."""
+    from kerasdoc import robustness as R
     den = results["denoiser"]
     parts = [f"# robustness: {cite(PAPER)}", "",
              f"Data: {data['description']}. Split: {data['split']}. "
@@ -364,6 +368,7 @@ def render_markdown(results: dict[str, Any], data: dict[str, Any], summary: dict
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Run the experiment; returns the results dict also written to ``results.json``."""
+    from kerasdoc import robustness as R
     args = build_parser().parse_args(argv)
     start = time.perf_counter()
     out = resolve_out(args, NAME)
@@ -388,6 +393,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
 
 def _main_svhn_only(args, data: dict[str, Any], out: Path, start: float) -> dict[str, Any]:
+    from kerasdoc import robustness as R
     sv = _svhn(args, data, out)
     st = sv["settings"]
     md = "\n".join([

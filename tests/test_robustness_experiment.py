@@ -24,6 +24,9 @@ def test_registered_and_flags():
     assert get_experiment("robustness") is E and E.PAPER == "robustness"
     args = E.build_parser().parse_args(["--quick", "--classifier", "vit", "--svhn"])
     assert args.quick and args.classifier == "vit" and args.svhn
+    # The parser is TensorFlow-free, so it states the paper's settings itself: they must agree.
+    assert tuple(args.denoiser_corruptions.split(",")) == R.DENOISER_CORRUPTIONS
+    assert f"paper: {R.PAPER_DENOISER_EPOCHS}" in E.build_parser().format_help()
     with pytest.raises(ValueError, match="--data must be"):
         E.load_data(E.build_parser().parse_args(["--data", "imagenet"]))
 
