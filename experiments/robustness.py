@@ -66,6 +66,10 @@ def build_parser():
     p.add_argument("--detector-epochs", type=int, default=None)
     p.add_argument("--denoiser-epochs", type=int, default=None,
                    help="paper: 50")
+    p.add_argument("--denoiser-output", choices=("linear", "sigmoid"), default="linear",
+                   help="the denoiser's output layer: linear, clipped to [0, 1] at inference "
+                        "(default: sigmoid + MSE collapses to black images on digit strokes), "
+                        "or sigmoid (the paper's PyTorch-style ConvDenoiser)")
     p.add_argument("--denoiser-corruptions", default="motion_blur,shot_noise",
                    help="what the denoiser learns to undo (paper: motion_blur,shot_noise)")
     p.add_argument("--train-size", type=int, default=None, help="training images (subsample)")
@@ -173,7 +177,8 @@ def run(args, data: dict[str, Any], out: Path) -> dict[str, Any]:
         t = time.perf_counter()
         den, den_hist = R.train_denoiser(
             rn, xt, corruptions=den_corr, epochs=args.denoiser_epochs or cfg["denoiser_epochs"],
-            validation=xv, folder=out / "models" / "denoiser", seed=args.seed)
+            validation=xv, folder=out / "models" / "denoiser", seed=args.seed,
+            output_activation=args.denoiser_output)
         timings["denoiser"] = time.perf_counter() - t
         clfs = {}
         for k in kinds:
@@ -231,6 +236,7 @@ def run(args, data: dict[str, Any], out: Path) -> dict[str, Any]:
                      "final_val_loss": den_hist.get("val_loss", [None])[-1],
                      "epochs": len(den_hist["loss"]), "history": den_hist,
                      "corruptions": list(den_corr), "test_mse": mse,
+                     "output_activation": args.denoiser_output,
                      "paper_loss": R.PAPER_DENOISER_LOSS,
                      "paper_epochs": R.PAPER_DENOISER_EPOCHS},
         "breakout_size": n_bo,
@@ -333,7 +339,8 @@ def render_markdown(results: dict[str, Any], data: dict[str, Any], summary: dict
               f"MNIST-C corruptions, affine ones excluded): "
               f"{results['detector']['test_accuracy']:.2f}% on a seeded 50/50 clean/distorted "
               "draw of 2,000 test images.",
-              f"- Denoiser (`conv_denoiser`, {' or '.join(den['corruptions'])} per image, MSE): "
+              f"- Denoiser (`conv_denoiser`, {den.get('output_activation', 'sigmoid')} output, "
+              f"{' or '.join(den['corruptions'])} per image, MSE): "
               f"final training loss {den['final_loss']:.4f} after {den['epochs']} epochs "
               f"(validation {den['final_val_loss']:.4f}); paper: {den['paper_loss']} after "
               f"{den['paper_epochs']} epochs (its loss scale is not stated; ours is the MSE of "
