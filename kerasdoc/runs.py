@@ -201,7 +201,7 @@ class Run:
         where = Path(folder) if folder is not None else self.out
         if where is not None:
             self._lock(where)
-            self._check_fingerprint(where, model, epochs)
+            self._check_fingerprint(where, model, epochs, data=x)
         cbs = self.callbacks(where) + list(callbacks)
         backup = self.backup if where is not None else None
         if hasattr(x, "start_epoch"):  # a seeded flow replays epoch k's pass when resumed at k
@@ -263,23 +263,37 @@ class Run:
         Run._locks[key] = fh
 
     @staticmethod
-    def _fingerprint(model: keras.Model) -> dict[str, Any]:
-        return {"model": model.name, "input_shape": list(model.input_shape[1:]),
-                "output_shape": list(model.output_shape[1:]),
-                "parameters": int(model.count_params())}
+    def _fingerprint(model: keras.Model, data: Any = None) -> dict[str, Any]:
+        fp = {"model": model.name, "input_shape": list(model.input_shape[1:]),
+              "output_shape": list(model.output_shape[1:]),
+              "parameters": int(model.count_params())}
+        indices = getattr(data, "class_indices", None)
+        if indices:  # a flow: its class names and the files it reads
+            fp["classes"] = sorted(indices, key=indices.get)
+        paths = getattr(data, "filepaths", None)
+        if paths:
+            import hashlib
 
-    def _check_fingerprint(self, folder: Path, model: keras.Model, epochs: int) -> None:
-        """Refuse to resume from a backup of another model or class set; say what resuming
-        with fewer epochs than the backup holds does."""
+            fp["samples"] = len(paths)
+            fp["data"] = hashlib.sha1("\n".join(map(str, paths)).encode()).hexdigest()[:16]
+        return fp
+
+    def _check_fingerprint(self, folder: Path, model: keras.Model, epochs: int,
+                           data: Any = None) -> None:
+        """Refuse to resume from a backup of another model, class set or dataset (the files of
+        a flow); say what resuming with fewer epochs than the backup holds does."""
         from kerasdoc.training.resilient import atomic_write_text
 
         backup = folder / "backup"
         meta_file, fp_file = backup / "training_metadata.json", backup / "fingerprint.json"
-        want = self._fingerprint(model)
+        want = self._fingerprint(model, data)
         if meta_file.is_file():
             have = json.loads(fp_file.read_text()) if fp_file.is_file() else None
-            if have is not None and have != want:
-                diff = {k: (have.get(k), v) for k, v in want.items() if have.get(k) != v}
+            shared = [k for k in want if have is not None and k in have]  # older backups
+            if have is not None and any(have[k] != want[k] for k in shared):
+                diff = {k: (have[k], want[k]) for k in shared if have[k] != want[k]}
+                if "data" in diff:
+                    diff["data"] = ("another file list", "this flow's")
                 raise ValueError(f"The backup in {backup} is of another run ({diff}: backup vs "
                                  "now); delete it to start over, or use another folder.")
             done = int(json.loads(meta_file.read_text()).get("epoch", 0))

@@ -155,3 +155,26 @@ def test_cli_train_sigkilled_mid_epoch_resumes_to_the_same_model(tmp_path):
             np.testing.assert_allclose(a, b, atol=1e-5)
         kills.append(done)
     print(f"killed after epochs {kills}; all resumed to within 1e-5")
+
+
+def test_resume_refuses_another_dataset_or_class_set(data, tmp_path, capsys):
+    import shutil
+
+    out = tmp_path / "run"
+    train(data, out, 1)  # a backup after epoch 1
+    fewer = tmp_path / "fewer"
+    shutil.copytree(data, fewer)
+    (fewer / "c1" / "3.png").unlink()
+    with pytest.raises(ValueError, match=r"backup in .*run/backup is of another run .*'samples'"
+                                         r": \(30, 29\).*'data'"):
+        train(fewer, out, 2)
+    renamed = tmp_path / "renamed"
+    shutil.copytree(data, renamed)
+    (renamed / "c2").rename(renamed / "c9")
+    with pytest.raises(ValueError, match=r"backup in .*run/backup is of another run .*'classes'"
+                                         r": \(\['c0', 'c1', 'c2'\], \['c0', 'c1', 'c9'\]\)"):
+        train(renamed, out, 2)
+    capsys.readouterr()
+    train(data, out, 1)  # the same run asked for no more epochs than the backup holds
+    assert "already holds 1 epoch(s), not fewer than epochs=1: no further training" in \
+        capsys.readouterr().out
