@@ -44,7 +44,7 @@ def builder(input_shape, num_classes):
     return keras.Model(inp, out, name="tiny")
 
 
-def train(root, out, epochs):
+def train(root, out, epochs, callbacks=()):
     """A fresh Run, model, optimizer and flow, as a new process would make them."""
     import keras
 
@@ -52,17 +52,31 @@ def train(root, out, epochs):
         flow = make_flow(root)
         model = run.build(builder, input_shape=(8, 8, 1), num_classes=3)
         run.compile(model, keras.optimizers.Adam(0.01))
-        history = run.fit(model, flow, epochs=epochs, verbose=0)
+        history = run.fit(model, flow, epochs=epochs, verbose=0, callbacks=list(callbacks))
         return [w.copy() for w in model.get_weights()], history
 
 
+def snapshots(out, into):
+    """A callback copying the run folder's backup after each epoch: what a kill right after
+    that epoch (or anywhere in the next one) leaves behind."""
+    import shutil
+
+    import keras
+
+    class Snapshot(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):  # runs after the backup callback's
+            shutil.copytree(out / "backup", into / f"killed{epoch + 1}" / "backup")
+
+    return [Snapshot()]
+
+
 def test_killed_after_any_epoch_resumes_to_the_uninterrupted_weights(data, tmp_path):
-    want, full_history = train(data, tmp_path / "full", EPOCHS)
+    full = tmp_path / "full"
+    want, full_history = train(data, full, EPOCHS, snapshots(full, tmp_path))
     assert len(full_history["loss"]) == EPOCHS
     tried = []
     for k in range(1, EPOCHS):
         out = tmp_path / f"killed{k}"
-        train(data, out, k)  # the backup after epoch k is what a kill then leaves
         assert (out / "backup" / "training_metadata.json").is_file()
         got, history = train(data, out, EPOCHS)
         assert len(history["loss"]) == EPOCHS
