@@ -1187,12 +1187,14 @@ class ImageDataGenerator:
                 return xs
             return (xs, *rest) if has_w else (xs, rest[0])
 
+        source = ds
+
         def one_pass(epoch=None):
-            out = self._pipeline(ds, len(x), None, batch_size=batch_size, shuffle=shuffle,
+            out = self._pipeline(source, len(x), None, batch_size=batch_size, shuffle=shuffle,
                                  seed=seed, augment=augment, epoch=epoch)
             return out.map(regroup) if k else out
 
-        src, ds = ds, one_pass()
+        ds = one_pass()
         pull_x = self._make_pull([xin], None, augment=augment, spec=None,
                                  image_shape=x.shape[1:])
 
@@ -1207,7 +1209,6 @@ class ImageDataGenerator:
         num = int(classes.max()) + 1 if classes is not None and len(classes) else 0
         save = {"save_to_dir": save_to_dir, "save_prefix": save_prefix,
                 "save_format": save_format}
-        del src
         return Flow(ds, samples=len(x), batch_size=batch_size, classes=classes,
                     class_indices={str(i): i for i in range(num)},
                     class_mode="raw" if y is not None else None, image_shape=x.shape[1:],

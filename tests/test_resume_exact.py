@@ -192,3 +192,13 @@ def test_resume_refuses_another_dataset_or_class_set(data, tmp_path, capsys):
     train(data, out, 1)  # the same run asked for no more epochs than the backup holds
     assert "already holds 1 epoch(s), not fewer than epochs=1: no further training" in \
         capsys.readouterr().out
+
+
+def test_seeded_array_flow_passes_too():
+    x = np.arange(20, dtype="float32").reshape(20, 1, 1, 1)
+    gen = ImageDataGenerator(horizontal_flip=True)
+    a = [b.numpy() for b, _ in gen.flow(x, np.arange(20), batch_size=6, seed=2)._pass_fn(1)]
+    b = [b.numpy() for b, _ in gen.flow(x, np.arange(20), batch_size=6, seed=2)._pass_fn(1)]
+    got = np.sort(np.concatenate(a).ravel())
+    np.testing.assert_array_equal(got, np.arange(20))  # a permutation of the array, once
+    assert all(np.array_equal(u, v) for u, v in zip(a, b))
