@@ -483,9 +483,10 @@ def check_label_range(label_file: str | Path, labels: Sequence[int],
         gap = missing[0]
         i = next(i for i, v in enumerate(labels) if v > gap)
         shown = ", ".join(map(str, missing[:8])) + (" ..." if len(missing) > 8 else "")
+        more = " ..." if len(present) > 12 else ""
         raise ValueError(f"{label_file}:{line_numbers[i]}: label {labels[i]} leaves class(es) "
                          f"{shown} without any image (labels present: "
-                         f"{', '.join(map(str, present[:12]))}{' ...' if len(present) > 12 else ''})"
+                         f"{', '.join(map(str, present[:12]))}{more})"
                          f"; without num_classes= or classes= every label 0..{present[-1]} must "
                          "occur. Fix the label, or pass num_classes= / classes= if this file "
                          "really lacks some classes")

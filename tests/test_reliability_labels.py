@@ -33,7 +33,7 @@ def flow(lf, root, **kw):
 def test_label_must_be_plain_digits(tmp_path, root, lab):
     lf = tmp_path / "l.txt"
     lf.write_text(f"0.png 0\n1.png {lab}\n", encoding="utf-8")
-    with pytest.raises(ValueError, match=rf"l\.txt:2: label .* is not an integer .*digits 0-9"):
+    with pytest.raises(ValueError, match=r"l\.txt:2: label .* is not an integer .*digits 0-9"):
         flow(lf, root)
 
 
