@@ -132,8 +132,8 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
     Each backup is ``ckpt-<epoch>.weights.h5`` (model and optimizer state) written under a
     temporary name and renamed, then ``training_metadata.json`` naming it (epoch, batch,
     history so far, the model's ``SeedGenerator`` states) written the same way; older
-    checkpoints are removed afterwards. At every instant the metadata names a complete file. In a multi-worker run each task backs up into
-    its own sub-folder (``backup_dir/<type>-<index>``), since workers hold the same weights.
+    checkpoints are removed afterwards. At every instant the metadata names a complete file.
+    In a multi-worker run each task backs up into its own sub-folder (``backup_dir/<type>-<index>``), since workers hold the same weights.
 
     Args:
         backup_dir: str. Folder of the backup (created).
