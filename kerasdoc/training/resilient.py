@@ -133,7 +133,8 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
     temporary name and renamed, then ``training_metadata.json`` naming it (epoch, batch,
     history so far, the model's ``SeedGenerator`` states) written the same way; older
     checkpoints are removed afterwards. At every instant the metadata names a complete file.
-    In a multi-worker run each task backs up into its own sub-folder (``backup_dir/<type>-<index>``), since workers hold the same weights.
+    In a multi-worker run each task backs up into its own sub-folder
+    (``backup_dir/<type>-<index>``), since workers hold the same weights.
 
     Args:
         backup_dir: str. Folder of the backup (created).
