@@ -141,3 +141,43 @@ def test_symlink_loop_with_follow_links(tmp_path, capsys):
     (root / "c").symlink_to(root, target_is_directory=True)  # a class folder that is the root
     with pytest.raises(ValueError, match="symbolic link loop"):
         gen.flow_from_directory(root, (4, 4), follow_links=True)
+
+
+@pytest.mark.slow
+def test_sigint_during_training_then_resume(tmp_path):
+    """A real SIGINT to `kerasdoc train` mid-run: one line, exit 130, and the same command
+    resumes from the last completed epoch."""
+    import json
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    rng = np.random.default_rng(0)
+    for c in ("a", "b"):
+        (tmp_path / "d" / c).mkdir(parents=True)
+        for i in range(60):
+            Image.fromarray(rng.integers(0, 255, (12, 12), np.uint8)).save(
+                tmp_path / "d" / c / f"{i}.png")
+    repo = Path(__file__).resolve().parents[1]
+    env = dict(os.environ, PYTHONPATH=str(repo), CUDA_VISIBLE_DEVICES="")
+    cmd = [sys.executable, "-m", "kerasdoc", "train", "digits_dnn", "--data",
+           str(tmp_path / "d"), "--epochs", "30", "--batch-size", "4", "--image-size", "12",
+           "12", "--out", str(tmp_path / "run"), "--quiet"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    meta = tmp_path / "run" / "backup" / "training_metadata.json"
+    deadline = time.time() + 240
+    while not (meta.exists() and json.loads(meta.read_text())["epoch"] >= 1):
+        assert proc.poll() is None and time.time() < deadline
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    assert err.strip().splitlines()[-1] == ("kerasdoc train: interrupted (re-run the same "
+                                            "command to resume from the last completed epoch)")
+    done = json.loads(meta.read_text())["epoch"]
+    res = subprocess.run(cmd[:7] + ["--epochs", str(done + 1)] + cmd[9:], env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0 and f"resumed after epoch {done}" in res.stdout, res.stderr
