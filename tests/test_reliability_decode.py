@@ -165,10 +165,11 @@ def test_skip_in_hand_pulled_batches_and_keras_fit(tmp_path):
         model.fit(raising, epochs=1, verbose=0)
 
 
-def test_unchecked_flow_keeps_the_raw_tensorflow_error(tmp_path):
-    """check=False is the documented fast path without the decode guard."""
+@pytest.mark.parametrize("check", [False, "header"])
+def test_unchecked_flow_keeps_the_raw_tensorflow_error(tmp_path, check):
+    """check=False / "header" are the documented fast paths without the decode guard."""
     root = make_root(tmp_path, bad={"c1/zz.jpg": corrupt_jpeg()})
-    f = GEN.flow_from_directory(root, (4, 4), "grayscale", check=False, on_bad="skip")
+    f = GEN.flow_from_directory(root, (4, 4), "grayscale", check=check, on_bad="skip")
     with pytest.raises(tf.errors.InvalidArgumentError):
         for _ in f.dataset:
             pass
