@@ -164,8 +164,11 @@ def test_sigint_during_training_then_resume(tmp_path):
     cmd = [sys.executable, "-m", "kerasdoc", "train", "digits_dnn", "--data",
            str(tmp_path / "d"), "--epochs", "30", "--batch-size", "4", "--image-size", "12",
            "12", "--out", str(tmp_path / "run"), "--quiet"]
+    # a shell's background job ignores SIGINT, and so would the child: restore the default
+    # so that Python installs its KeyboardInterrupt handler
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+                            text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     meta = tmp_path / "run" / "backup" / "training_metadata.json"
     deadline = time.time() + 240
     while not (meta.exists() and json.loads(meta.read_text())["epoch"] >= 1):
