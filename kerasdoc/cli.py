@@ -8,6 +8,7 @@ Usage::
                    [--strategy auto|one|mirrored|multiworker] [--mixed-precision] [--out DIR]
     kerasdoc evaluate MODEL_FILE --data DIR
     kerasdoc export MODEL_FILE [MODEL_FILE...] --name NAME [--version N] [--base-dir DIR]
+    kerasdoc export RESULTS_DIR|pipeline.json --name NAME   # a stacked pipeline (rvl-cdip)
     kerasdoc predict (SAVED_MODEL_DIR | MODEL_FILE | NAME) IMAGE... [--server URL]
 
 Each sub-command is a ``_cmd_<name>(args) -> int`` function with its parser added in
@@ -219,8 +220,8 @@ def _evaluate(args: argparse.Namespace) -> None:
 def _export(args: argparse.Namespace) -> None:
     from kerasdoc.runs import export_model_file
 
-    print(export_model_file(args.model_files, args.name, args.base_dir, args.version,
-                            top_k=args.top_k))
+    kwargs = {} if args.top_k is None else {"top_k": args.top_k}
+    print(export_model_file(args.model_files, args.name, args.base_dir, args.version, **kwargs))
 
 
 def _predict_each(predict_batch, paths: list[str], data: list[bytes], batch_size: int
@@ -344,12 +345,18 @@ def _add_train_parsers(sub) -> None:
         "export", help="export .keras model(s) as a TF Serving SavedModel",
         description="Write BASE_DIR/NAME/<version>/ (next free version unless --version) with "
                     "signatures serving_default (encoded image bytes), predict_tensor and "
-                    "predict_tensor_uint8. Several MODEL_FILEs make one ensemble.")
-    p.add_argument("model_files", nargs="+", help=".keras file(s)")
+                    "predict_tensor_uint8. Several MODEL_FILEs make one ensemble. A stacked "
+                    "pipeline (pipeline.json, or the `kerasdoc reproduce rvl-cdip` results "
+                    "folder holding it) exports as ONE SavedModel: page bytes in, the members' "
+                    "crops, the members and the meta-classifier inside (top-3 by default). An "
+                    "existing version is never overwritten.")
+    p.add_argument("model_files", nargs="+",
+                   help=".keras file(s), or one pipeline.json / results folder")
     p.add_argument("--name", required=True, help="model name (TF Serving's model_name)")
     p.add_argument("--version", type=int, default=None)
     p.add_argument("--base-dir", default="saved_models")
-    p.add_argument("--top-k", type=int, default=None, help="also output the k best classes")
+    p.add_argument("--top-k", type=int, default=None,
+                   help="also output the k best classes (a stacked pipeline: 3 unless given)")
     p.set_defaults(func=_cmd_export)
 
     p = sub.add_parser(
