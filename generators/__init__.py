@@ -7,9 +7,9 @@ return a :class:`Flow` (Keras 2's iterator: ``next(flow)``, ``flow[i]``, ``reset
 data adapter for ``model.fit`` at ``tf.data`` speed; a ``tf.data.Dataset``) with
 ``class_indices``, ``classes``, ``filenames``, ``samples``, ``num_classes`` and ``batch_size``.
 Keras 2's NumPy image helpers (``load_img``, ``apply_affine_transform`` ...) come from
-:mod:`generators.keras2`; crop functions live in ``generators.crops``; the MNIST-C corruptions (``corrupt``,
-``corrupt_mixed``, ``CorruptionAugment``, ``corruption_pair_dataset``) in
-``generators.corruptions``.
+:mod:`generators.keras2`; crop functions live in ``generators.crops``; the MNIST-C
+corruptions (``corrupt``, ``corrupt_mixed``, ``CorruptionAugment``, ``corruption_pair_dataset``)
+in ``generators.corruptions``.
 
 Example:
     >>> from generators import stratified_split
