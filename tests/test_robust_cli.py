@@ -115,3 +115,4 @@ def test_export_serves_bytes_like_classify_and_never_overwrites(run_dir, images,
     assert cli.main(["robust", "export", "--run", str(run_dir), "--name", "robust",
                      "--base-dir", str(base), "--version", "1"]) == 2
     assert "never overwritten" in capsys.readouterr().err
+    assert sorted(p.name for p in path.parent.iterdir()) == ["1"]  # no staging folder left
