@@ -197,3 +197,17 @@ def test_quick_out_of_fold_stacking(tmp_path):
     assert row["n_meta_test"] == res["splits"]["val"]
     for k in range(2):
         assert (tmp_path / "oof" / "oof" / f"fold{k}" / "top" / "model.keras").is_file()
+
+
+def test_quick_backbone_is_tiny_and_backbone_kwargs_are_checked():
+    """--quick's two-stage rvl_small_resnet (what keeps the whole recipe near a CPU-minute)."""
+    args = rvl_cdip.build_parser().parse_args(
+        ["--backbone", "rvl_small_resnet", "--backbone-kwargs", rvl_cdip.QUICK["backbone_kwargs"]])
+    kwargs = rvl_cdip._backbone_kwargs(args)
+    assert kwargs["blocks"] == [1, 1]
+    m = get_model("rvl_small_resnet", num_classes=16, **kwargs)
+    assert m.count_params() < 10_000 and m.output_shape == (None, 16)
+    for bad in ("[1, 2]", "{widths: 3}"):
+        args.backbone_kwargs = bad
+        with pytest.raises(ValueError, match="JSON object"):
+            rvl_cdip._backbone_kwargs(args)
