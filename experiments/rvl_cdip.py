@@ -474,6 +474,7 @@ def stack_stage(run, args: argparse.Namespace, data: dict[str, Any], members: di
         if kept is None:
             kept = (meta, x_te, y_te, p_stack)
     meta, x_te, y_te, p_stack = kept
+    print(f"[{NAME}] meta-learner: {how}", flush=True)
     stack_dir = out / "stages" / "stack"
     stack_file = atomic_save_model(meta, stack_dir / "model.keras")
     keys = ["stack", "mean_of_members", *names, "gain_over_holistic"]
@@ -488,8 +489,12 @@ def stack_stage(run, args: argparse.Namespace, data: dict[str, Any], members: di
             "p_val": p_val, "meta_test": (x_te, y_te, p_stack), "specs": specs}
 
 
-def oof_features(run, args, data, out: Path) -> np.ndarray:
-    """``--stacking oof``: train the member pipeline on k-1 folds, predict the k-th."""
+def oof_features(run, args, data, out: Path, *, rerun: Sequence[str] = ()) -> np.ndarray:
+    """``--stacking oof``: train the member pipeline on k-1 folds, predict the k-th.
+
+    Each fold's stages live in ``out/oof/fold<k>/`` and resume like the main ones (``rerun``:
+    the ``--from-stage`` stages, retrained in every fold too).
+    """
     from kerasdoc.stacking import kfold_indices, member_probabilities
 
     train = data["splits"]["train"]
@@ -499,7 +504,7 @@ def oof_features(run, args, data, out: Path) -> np.ndarray:
         keep = np.setdiff1d(np.arange(len(train["labels"])), held)
         part = {"paths": [train["paths"][i] for i in keep], "labels": train["labels"][keep]}
         m = train_members(run, args, data, part, data["splits"]["val"],
-                          out / "oof" / f"fold{k}")
+                          out / "oof" / f"fold{k}", rerun=rerun)
         models, specs = _load_members(args, m["files"], names)
         feats[held] = member_probabilities(models, specs, [train["paths"][i] for i in held])
     return feats
@@ -670,7 +675,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         oof = None
         if args.stacking == "oof":
             w0, c0 = time.perf_counter(), _cpu_seconds()
-            oof = oof_features(run, args, data, out)
+            oof = oof_features(run, args, data, out, rerun=rerun)
             seconds["oof_members"] = [round(time.perf_counter() - w0, 1),
                                       round(_cpu_seconds() - c0, 1)]
         w0, c0 = time.perf_counter(), _cpu_seconds()
