@@ -197,6 +197,10 @@ def test_quick_out_of_fold_stacking(tmp_path):
     assert row["n_meta_test"] == res["splits"]["val"]
     for k in range(2):
         assert (tmp_path / "oof" / "oof" / f"fold{k}" / "top" / "model.keras").is_file()
+    out = tmp_path / "oof"
+    assert "Meta-learner: out-of-fold: 2-fold" in (out / "results.md").read_text()
+    assert json.loads((out / "pipeline.json").read_text())["meta_fit"] == res["meta_learner"]
+    assert np.isfinite(row["stack"]) and set(row) >= {"holistic", "top", "mean_of_members"}
 
 
 def test_quick_backbone_is_tiny_and_backbone_kwargs_are_checked():
