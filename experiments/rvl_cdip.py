@@ -115,7 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "predictions")
     p.add_argument("--folds", type=int, default=5, help="folds for --stacking oof")
     p.add_argument("--from-stage", default=None, choices=STAGES,
-                   help="re-run this stage and the ones after it (earlier ones are loaded)")
+                   help="re-run this stage and the ones after it (earlier ones are loaded); "
+                        "continues in --out although it holds results (implies --overwrite)")
     p.add_argument("--jit-compile", default="auto", choices=("auto", "on", "off"),
                    help="XLA for fit / predict (Keras' auto = on; --quick: off, as compiling "
                         "costs more than one tiny epoch)")
@@ -657,6 +658,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     args.final_epochs = args.final_epochs or (1 if args.quick else 20)
     args.region_epochs = args.region_epochs or (1 if args.quick else 5)
     args.batch_size = args.batch_size or (QUICK["batch_size"] if args.quick else 128)
+    if args.from_stage:  # re-running stages of a run means continuing in its folder
+        args.overwrite = True
     out = resolve_out(args, NAME)
     start = time.perf_counter()
     rerun = STAGES[STAGES.index(args.from_stage):] if args.from_stage else ()
