@@ -1488,10 +1488,12 @@ class ImageDataGenerator:
                 and rounded) after the first pass: True in memory, a path on disk (tf.data
                 file cache). Augmentation, ``preprocessing_function`` and ``rescale`` still run
                 every epoch, after the cache. Memory: ``samples * h * w * c`` bytes.
-            reduced_decode: bool. Decode JPEGs at 1/2, 1/4 or 1/8 scale when the reduced page
-                still covers what the crop / ``target_size`` needs (faster; not pixel-exact: see
-                :func:`generators.ops.decode_reduced`; the flow's ``spec`` and serving decode the
-                full page).
+            reduced_decode: bool. Decode less of each JPEG: a named band crop (``top``,
+                ``bottom``, ``left``, ``right``) decodes only the rows / columns it reads (the
+                same pixels, see :func:`generators.ops.decode_band`); otherwise, and for pages
+                at least twice what is needed, decode at 1/2, 1/4 or 1/8 scale (faster; not
+                pixel-exact: see :func:`generators.ops.decode_reduced`). The flow's ``spec``
+                and serving decode the full page.
             spec: :class:`generators.spec.ImageSpec` or None. The image contract: replaces
                 ``target_size``, ``color_mode``, ``crop``, ``resize_mode``, ``padding_mode``,
                 ``interpolation`` and the generator's ``rescale`` (rescale and normalisation
