@@ -86,16 +86,18 @@ def summarise(junit: Path) -> dict:
     for case in ET.parse(junit).getroot().iter("testcase"):
         file = case.get("file") or case.get("classname", "").split(".")[0] + ".py"
         file = Path(file).name
+        cls = case.get("classname", "").split(".")[-1]
+        name = f"{cls}::{case.get('name')}" if cls and cls[0].isupper() else case.get("name")
         row = per.setdefault(file, {"passed": 0, "failed": 0, "skipped": 0, "failures": {}})
         bad = case.find("failure") if case.find("failure") is not None else case.find("error")
         if case.find("skipped") is not None:
             row["skipped"] += 1
-            row.setdefault("skips", {})[case.get("name")] = (
+            row.setdefault("skips", {})[name] = (
                 case.find("skipped").get("message") or "")[:200]
         elif bad is not None:
             row["failed"] += 1
             msg = (bad.get("message") or bad.text or "").strip().splitlines()
-            row["failures"][case.get("name")] = msg[0][:300] if msg else ""
+            row["failures"][name] = msg[0][:300] if msg else ""
         else:
             row["passed"] += 1
     return per

@@ -1355,8 +1355,10 @@ class ImageDataGenerator:
                 return apply_geometry(img, None, target_size, geo_channels, resize_mode=resize_mode,
                                       padding_mode=padding_mode, interpolation=interpolation)
             if ratio is not None:
+                nearest = (crop is None and resize_mode == "stretch"
+                           and interpolation == "nearest")  # resized on the 8-bit page
                 img = decode_reduced(tf.io.read_file(path), need, decode_channels,
-                                     keep_gray=True, ratio=ratio)
+                                     keep_gray=True, ratio=ratio, nearest=nearest)
             elif need is not None:
                 img = tf.cond(is_tiff, lambda: decode_image(
                     tf.io.read_file(path), decode_channels, True, keep_gray=True),

@@ -283,7 +283,8 @@ def decode_image_rgba(contents: tf.Tensor) -> tf.Tensor:
 
 
 def decode_reduced(contents: tf.Tensor, need: tuple[int, int], channels: int,
-                   keep_gray: bool = False, ratio: int | None = None) -> tf.Tensor:
+                   keep_gray: bool = False, ratio: int | None = None,
+                   nearest: bool = False) -> tf.Tensor:
     """Decode an image, a JPEG at 1/2, 1/4 or 1/8 scale (libjpeg's DCT scaling) when the reduced
     image is still at least ``need = (height, width)``; other formats as :func:`decode_image`.
 
@@ -294,7 +295,9 @@ def decode_reduced(contents: tf.Tensor, need: tuple[int, int], channels: int,
     antialiased filters; with ``nearest`` it picks other pixels.
 
     ``ratio`` (1, 2, 4 or 8) fixes the scale when the caller knows it for every file (a flow
-    reads the headers): the bytes must then be a JPEG, and no per-file choice is made.
+    reads the headers): the bytes must then be a JPEG, and no per-file choice is made. With it,
+    ``nearest=True`` also resizes to ``need`` with ``nearest`` (the pixels of
+    ``tf.image.resize``), on the 8-bit page before the float conversion (less memory traffic).
 
     Example:
         >>> import tensorflow as tf
@@ -306,11 +309,18 @@ def decode_reduced(contents: tf.Tensor, need: tuple[int, int], channels: int,
     if ratio is not None:
         if ratio not in (1, 2, 4, 8):
             raise ValueError(f"ratio must be 1, 2, 4 or 8. Received: ratio={ratio}")
-        img = tf.cast(tf.io.decode_jpeg(contents, channels=0 if native else channels,
-                                        ratio=ratio), tf.float32)
+        img = tf.io.decode_jpeg(contents, channels=0 if native else channels, ratio=ratio)
+        if nearest:
+            shape = tf.shape(img)
+            img = tf.gather(img, _nearest_index(shape[0], need[0]), axis=0)
+            img = tf.transpose(img, [1, 0, 2])  # columns as rows: whole-row gathers
+            img = tf.gather(img, _nearest_index(shape[1], need[1]), axis=0)
+            img = tf.transpose(img, [1, 0, 2])
+        img = tf.cast(img, tf.float32)
         if native:
             img = tf.cond(tf.shape(img)[-1] <= 2, lambda: img[..., :1], lambda: img[..., :3])
-        return tf.ensure_shape(img, [None, None, None if native else channels])
+        hw = list(need) if nearest else [None, None]
+        return tf.ensure_shape(img, [*hw, None if native else channels])
     is_jpeg = tf.equal(tf.strings.substr(contents, 0, 3), b"\xff\xd8\xff")
 
     def jpeg():

@@ -99,3 +99,11 @@ def test_named_band_with_reduced_decode_is_the_full_decode(tmp_path):
             np.testing.assert_array_equal(
                 np.concatenate(list(fast.dataset.as_numpy_iterator())), full)
             np.testing.assert_array_equal(fast[0], full[:4])
+
+
+def test_nearest_on_the_8_bit_page_is_the_same():
+    jpg = _jpeg(500, 377, 3)
+    for size in [(256, 256), (100, 300), (31, 17)]:
+        ref = tf.image.resize(decode_reduced(jpg, size, 3, ratio=1), size, method="nearest")
+        np.testing.assert_array_equal(
+            decode_reduced(jpg, size, 3, ratio=1, nearest=True).numpy(), ref.numpy())
