@@ -1304,9 +1304,9 @@ class ImageDataGenerator:
         any_tiff = bool(tiff.any())
         decode_channels = 3 if channels == 4 else channels
         need = None  # the smallest decoded size the geometry needs (reduced JPEG decode)
-        band = None  # a named band crop's side: a JPEG is decoded only where the band reads
-        if reduced_decode and named_crop in crops_lib.SIDES:
-            band = crop.output_size[0]
+        # A named band crop of a JPEG decodes only the rows / columns the band reads: the same
+        # pixels (generators.ops.decode_band), so it is always on; DCT scaling is opt-in.
+        band = crop.output_size[0] if named_crop in crops_lib.SIDES else None
         if reduced_decode:
             if crop is None:
                 need = target_size
@@ -1348,7 +1348,8 @@ class ImageDataGenerator:
                     img = tf.cond(
                         is_jpeg,
                         lambda: decode_band(contents, named_crop, band, 2 * band,
-                                            decode_channels, keep_gray=True),
+                                            decode_channels, keep_gray=True,
+                                            scale_decode=reduced_decode),
                         lambda: crop(decode_image(contents, decode_channels,
                                                   is_tiff if any_tiff else False,
                                                   keep_gray=True)))
@@ -1490,12 +1491,12 @@ class ImageDataGenerator:
                 and rounded) after the first pass: True in memory, a path on disk (tf.data
                 file cache). Augmentation, ``preprocessing_function`` and ``rescale`` still run
                 every epoch, after the cache. Memory: ``samples * h * w * c`` bytes.
-            reduced_decode: bool. Decode less of each JPEG: a named band crop (``top``,
-                ``bottom``, ``left``, ``right``) decodes only the rows / columns it reads (the
-                same pixels, see :func:`generators.ops.decode_band`); otherwise, and for pages
-                at least twice what is needed, decode at 1/2, 1/4 or 1/8 scale (faster; not
-                pixel-exact: see :func:`generators.ops.decode_reduced`). The flow's ``spec``
-                and serving decode the full page.
+            reduced_decode: bool. Decode JPEGs at 1/2, 1/4 or 1/8 scale when the reduced page
+                still covers what the crop / ``target_size`` needs (faster; not pixel-exact: see
+                :func:`generators.ops.decode_reduced`; the flow's ``spec`` and serving decode the
+                full page), with the scale and gray pages read from the headers. A named band
+                crop (``top``, ``bottom``, ``left``, ``right``) of a JPEG always decodes only the
+                rows / columns it reads (the same pixels: :func:`generators.ops.decode_band`).
             spec: :class:`generators.spec.ImageSpec` or None. The image contract: replaces
                 ``target_size``, ``color_mode``, ``crop``, ``resize_mode``, ``padding_mode``,
                 ``interpolation`` and the generator's ``rescale`` (rescale and normalisation
