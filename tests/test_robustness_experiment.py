@@ -1,6 +1,9 @@
 """experiments/robustness.py: flags, tables beside the paper's, and (slow) a whole --quick run."""
 
 import json
+from pathlib import Path
+
+import numpy as np
 
 import pytest
 
@@ -21,8 +24,25 @@ def test_registered_and_flags():
     assert get_experiment("robustness") is E and E.PAPER == "robustness"
     args = E.build_parser().parse_args(["--quick", "--classifier", "vit", "--svhn"])
     assert args.quick and args.classifier == "vit" and args.svhn
+    # The parser is TensorFlow-free, so it states the paper's settings itself: they must agree.
+    assert tuple(args.denoiser_corruptions.split(",")) == R.DENOISER_CORRUPTIONS
+    assert f"paper: {R.PAPER_DENOISER_EPOCHS}" in E.build_parser().format_help()
     with pytest.raises(ValueError, match="--data must be"):
         E.load_data(E.build_parser().parse_args(["--data", "imagenet"]))
+
+
+KANNADA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "kannada-mnist"
+
+
+@pytest.mark.skipif(not KANNADA.is_dir(), reason="../shared/data/kannada-mnist is not on this machine")
+def test_full_run_data_loads_kannada_with_a_stratified_split_and_train_size():
+    # The full-run path (--data kannada) reads --train as a path override and --trials for SVHN.
+    args = E.build_parser().parse_args(["--data", "kannada", "--train", str(KANNADA),
+                                        "--train-size", "500", "--trials", "2"])
+    data = E.load_data(args)
+    assert args.trials == 2
+    assert len(data["y_train"]) == 500 and data["x_train"].shape[1:3] == (28, 28)
+    assert data["x_train"].dtype == np.uint8 and set(np.unique(data["y_test"])) == set(range(10))
 
 
 def test_summary_and_markdown_name_the_classifier_the_paper_and_the_oracle():
