@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 
 from generators import ImageDataGenerator, crops
-from generators.ops import _resize, decode_band, decode_reduced
+from generators.ops import _resize, decode_band, decode_image, decode_reduced
 
 
 def _jpeg(h: int, w: int, channels: int, seed: int = 0) -> tf.Tensor:
@@ -84,21 +84,48 @@ def test_gray_pages_in_an_rgb_flow_copy_channels_per_batch(tmp_path):
     np.testing.assert_array_equal(fast[1], x[2:4])
 
 
-def test_named_band_with_reduced_decode_is_the_full_decode(tmp_path):
+def _full_decode_band(path, side: str) -> np.ndarray:
+    img = decode_image(tf.io.read_file(str(path)), 3)  # the whole page, 3 channels
+    return crops.CROPS[side](img).numpy() / 255
+
+
+def test_named_band_is_the_full_decode_with_and_without_reduced_decode(tmp_path):
     _pages(tmp_path / "gray", 3, 1, hw=(700, 520))
     _pages(tmp_path / "mixed", 2, 1, hw=(700, 520))
     (tmp_path / "mixed" / "c" / "rgb.jpg").write_bytes(_jpeg(660, 500, 3, seed=9).numpy())
     gen = ImageDataGenerator(rescale=1 / 255)
     for sub in ("gray", "mixed"):
+        files = sorted((tmp_path / sub / "c").glob("*.jpg"))
         for side in ("top", "right"):
+            ref = np.stack([_full_decode_band(p, side) for p in files])
             kw = dict(target_size=None, crop=side, color_mode="rgb", class_mode=None,
                       batch_size=4, shuffle=False)
-            full = np.concatenate(list(gen.flow_from_directory(tmp_path / sub, **kw)
-                                       .dataset.as_numpy_iterator()))
-            fast = gen.flow_from_directory(tmp_path / sub, reduced_decode=True, **kw)
-            np.testing.assert_array_equal(
-                np.concatenate(list(fast.dataset.as_numpy_iterator())), full)
-            np.testing.assert_array_equal(fast[0], full[:4])
+            for reduced in (False, True):
+                flow = gen.flow_from_directory(tmp_path / sub, reduced_decode=reduced, **kw)
+                np.testing.assert_allclose(
+                    np.concatenate(list(flow.dataset.as_numpy_iterator())), ref, atol=1e-6)
+                np.testing.assert_allclose(flow[0], ref[:4], atol=1e-6)
+
+
+@pytest.mark.parametrize("kind", ["progressive", "cmyk", "420"])
+def test_band_partial_decode_on_other_jpeg_kinds(kind):
+    import io
+
+    from PIL import Image
+
+    rng = np.random.default_rng(3)
+    im = Image.fromarray(rng.integers(0, 256, (600, 450, 3), dtype=np.uint8))
+    buf = io.BytesIO()
+    if kind == "cmyk":
+        im.convert("CMYK").save(buf, "JPEG", quality=90)
+    else:
+        im.save(buf, "JPEG", quality=90, progressive=kind == "progressive", subsampling=2)
+    jpg = tf.constant(buf.getvalue())
+    full = decode_image(jpg, 3, keep_gray=True)
+    for side in ("top", "bottom", "left", "right"):
+        np.testing.assert_array_equal(
+            decode_band(jpg, side, 128, 256, 3, keep_gray=True, scale_decode=False).numpy(),
+            crops.band(side, 128)(full).numpy())
 
 
 def test_nearest_on_the_8_bit_page_is_the_same():
