@@ -120,6 +120,10 @@ def load_data(args) -> dict[str, Any]:
         xtr, ytr, _ = R.load_digit_folder(root / "train", limit=FULL["train_size"] * 2,
                                           seed=args.seed)
         xte, yte, _ = R.load_digit_folder(root / "valid", seed=args.seed)
+        # read class by class: shuffle once (seeded), so that every slice of the pool (the
+        # detector's and denoiser's test draws, the figures) holds all ten digits
+        order = np.random.default_rng(args.seed).permutation(len(yte))
+        xte, yte = xte[order], yte[order]
         desc = (f"Hoda Persian handwritten digits ({path}), MNIST-style 28x28 (20x20 ink box "
                 "centred)")
         split = "train/ (seeded subsample) for training; valid/ (4,000) as the breakout pool"
@@ -207,7 +211,9 @@ def run(args, data: dict[str, Any], out: Path) -> dict[str, Any]:
     # figures
     plot_gallery(xte[:16], out / "fig2_gallery.png", seed=args.seed,
                  title="Figure 2: MNIST-C corruptions (kerasdoc's code) beside the clean digits")
-    clean = R.as_unit_images(xte[:10])
+    # one digit of each class
+    firsts = [int(np.flatnonzero(yte == c)[0]) for c in np.unique(yte)][:10]
+    clean = R.as_unit_images(xte[firsts])
     noisy, _ = corrupt_mixed(clean, den_corr, seed=args.seed, value_range=1.0)
     rec = R.predict_batches(den, noisy)
     R.plot_reconstructions(noisy, rec, clean, out / "fig5_reconstructions.png",

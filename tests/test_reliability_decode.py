@@ -239,6 +239,11 @@ def test_cmyk_jpeg_decodes_for_grayscale_and_rgb(tmp_path):
             x = next(iter(f.dataset)).numpy()
             want = want_l[..., None] if c == 1 else want_rgb
             assert x.shape == (1, 40, 40, c) and np.abs(x[0] - want).mean() < 2.0
+            # a band crop decodes only the band (generators.ops.decode_band)
+            f = GEN.flow_from_directory(tmp_path / "c", (10, 20), mode, class_mode=None,
+                                        shuffle=False, reduced_decode=reduced, crop="top")
+            x = next(iter(f.dataset)).numpy()
+            assert x.shape == (1, 10, 20, c) and np.isfinite(x).all() and x.std() > 1
 
 
 PALETTE = np.array([[255, 0, 0], [0, 128, 255], [20, 200, 40], [250, 250, 10]] * 4, np.uint8)

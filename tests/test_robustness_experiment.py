@@ -1,10 +1,8 @@
 """experiments/robustness.py: flags, tables beside the paper's, and (slow) a whole --quick run."""
 
 import json
-from pathlib import Path
 
 import numpy as np
-
 import pytest
 
 from experiments import get_experiment
@@ -31,13 +29,10 @@ def test_registered_and_flags():
         E.load_data(E.build_parser().parse_args(["--data", "imagenet"]))
 
 
-KANNADA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "kannada-mnist"
-
-
-@pytest.mark.skipif(not KANNADA.is_dir(), reason="../shared/data/kannada-mnist is not on this machine")
-def test_full_run_data_loads_kannada_with_a_stratified_split_and_train_size():
+def test_full_run_data_loads_kannada_with_a_stratified_split_and_train_size(shared_data):
     # The full-run path (--data kannada) reads --train as a path override and --trials for SVHN.
-    args = E.build_parser().parse_args(["--data", "kannada", "--train", str(KANNADA),
+    args = E.build_parser().parse_args(["--data", "kannada",
+                                        "--train", str(shared_data / "kannada-mnist"),
                                         "--train-size", "500", "--trials", "2"])
     data = E.load_data(args)
     assert args.trials == 2
@@ -77,3 +72,10 @@ def test_quick_run_writes_tables_and_figures(tmp_path):
     saved = json.loads((tmp_path / "results.json").read_text())
     assert [r["breakout"] for r in saved["tables"]["cnn"]] == list(R.BREAKOUTS)
     assert res["data"]["source"] == "digits" and len(saved["throughput"]) == 16
+
+
+def test_hoda_pool_read_class_by_class_is_shuffled_so_every_slice_holds_all_digits(shared_data):
+    data = E.load_data(E.build_parser().parse_args(
+        ["--data", "hoda", "--train", str(shared_data / "hoda-digits.tgz"), "--train-size", "300"]))
+    assert len(data["y_test"]) == 4000 and len(data["y_train"]) == 300
+    assert set(np.unique(data["y_test"][:200])) == set(range(10))
