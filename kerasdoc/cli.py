@@ -131,8 +131,13 @@ def _train(args: argparse.Namespace) -> None:
     # The run first: the strategy must be set up before other TensorFlow work.
     from kerasdoc.runs import Run
 
+    hparams = {"data": str(args.data), "learning_rate": args.learning_rate,
+               "batch_size": args.batch_size, "image_size": "x".join(
+                   map(str, args.image_size or meta.input_shape[:2])),
+               "crop": args.crop, "resize_mode": args.resize_mode, "val_split": args.val_split}
     with Run(out, strategy=args.strategy, mixed_precision=args.mixed_precision,
-             batch_size=args.batch_size, seed=args.seed) as run:
+             batch_size=args.batch_size, seed=args.seed,
+             tensorboard=args.tensorboard or True, hparams=hparams) as run:
         import keras
 
         from generators import ImageDataGenerator
@@ -329,6 +334,9 @@ def _add_train_parsers(sub) -> None:
     p.add_argument("--overwrite", action="store_true",
                    help="train again although OUT/model.keras exists from a finished run")
     p.add_argument("--quiet", action="store_true", help="no per-epoch progress bars")
+    p.add_argument("--tensorboard", default=None, metavar="DIR",
+                   help="log to DIR instead of OUT/logs: per-epoch scalars and learning rate, "
+                        "the validation confusion matrix image, the hyper-parameters")
     p.set_defaults(func=_cmd_train)
 
     p = sub.add_parser("evaluate", help="accuracy and confusion matrix of a .keras model",
