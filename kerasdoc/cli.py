@@ -9,6 +9,7 @@ Usage::
     kerasdoc evaluate MODEL_FILE --data DIR
     kerasdoc export MODEL_FILE [MODEL_FILE...] --name NAME [--version N] [--base-dir DIR]
     kerasdoc predict (SAVED_MODEL_DIR | MODEL_FILE | NAME) IMAGE... [--server URL]
+    kerasdoc report DIR [--out FILE] [--overwrite]  # a results folder as one HTML page
 
 Each sub-command is a ``_cmd_<name>(args) -> int`` function with its parser added in
 :func:`build_parser`; ``main`` returns the process exit status.
@@ -67,6 +68,18 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
         module.main(args.rest)
     except (ValueError, FileNotFoundError, FileExistsError) as e:
         return _fail(f"reproduce {args.name}", e)
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    # No TensorFlow: reads the files only.
+    from kerasdoc.report import write_report
+
+    try:
+        path, replaced = write_report(args.dir, args.out, overwrite=args.overwrite)
+    except (FileNotFoundError, FileExistsError) as e:
+        return _fail("report", e)
+    print(f"kerasdoc report: {'rewrote' if replaced else 'wrote'} {path}")
     return 0
 
 
@@ -401,6 +414,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("rest", nargs=argparse.REMAINDER, help="the experiment's own flags")
     p.set_defaults(func=_cmd_reproduce)
     _add_train_parsers(sub)
+
+    p = sub.add_parser(
+        "report", help="render a results folder as one self-contained HTML page",
+        description="Render DIR (an experiment's --out: results.json, results.md, config.json, "
+                    "PNG plots, also in sub-folders) as one HTML page with the tables and the "
+                    "plots embedded, written to DIR/report.html (rewritten on each call; any "
+                    "other existing file is refused without --overwrite).")
+    p.add_argument("dir", help="results folder")
+    p.add_argument("--out", default=None, help="HTML file (default: DIR/report.html)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace an existing --out file not written by kerasdoc report")
+    p.set_defaults(func=_cmd_report)
     return parser
 
 
@@ -443,7 +468,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``kerasdoc`` console script."""
     args = build_parser().parse_args(argv)
     asks_help = args.command == "reproduce" and ({"-h", "--help"} & set(args.rest))
-    if args.command != "list" and not asks_help:
+    if args.command not in ("list", "report") and not asks_help:
         import_tensorflow_quietly()
     return int(args.func(args) or 0)
 
