@@ -1,0 +1,115 @@
+"""The Colab notebooks (notebooks/*.ipynb): built by notebooks/build.py, committed without
+outputs, and each executed top to bottom with nbclient in quick mode on the demo data
+(``KERASDOC_NOTEBOOK_QUICK=1``), so a notebook that breaks fails the build.
+
+Time one notebook by hand (one core):
+
+    KERASDOC_NOTEBOOK_QUICK=1 taskset -c 0 python tests/test_notebooks.py invoice
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+nbformat = pytest.importorskip("nbformat", reason="the [dev] extra installs nbformat")
+
+REPO = Path(__file__).resolve().parents[1]
+NOTEBOOKS = REPO / "notebooks"
+NAMES = ("invoice", "rvl_cdip", "numeric_loss", "robustness", "persian_ocr")
+#: Notebooks that take longer than about a minute on one core in quick mode (none today).
+SLOW: set[str] = set()
+
+
+def execute(name: str, workdir: Path, timeout: int = 600):
+    """Run ``notebooks/<name>.ipynb`` in ``workdir`` in quick mode; return the executed
+    notebook and the wall seconds."""
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
+    env_before = {k: os.environ.get(k) for k in ("KERASDOC_NOTEBOOK_QUICK", "PYTHONPATH")}
+    os.environ["KERASDOC_NOTEBOOK_QUICK"] = "1"  # the kernel inherits the environment
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(REPO), env_before["PYTHONPATH"]) if p)
+    try:
+        start = time.perf_counter()
+        NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                       resources={"metadata": {"path": str(workdir)}}).execute()
+        seconds = time.perf_counter() - start
+    finally:
+        for k, v in env_before.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    return nb, seconds
+
+
+def _text(cell) -> str:
+    """Everything a code cell showed: streams, plain text and markdown."""
+    parts = []
+    for out in cell.get("outputs", []):
+        if out.get("output_type") == "stream":
+            parts.append(out.get("text", ""))
+        for key in ("text/plain", "text/markdown"):
+            parts.append(out.get("data", {}).get(key, ""))
+    return "\n".join(parts)
+
+
+def _cell(nb, starts: str):
+    return next(c for c in nb.cells if c.cell_type == "code" and c.source.startswith(starts))
+
+
+def test_notebooks_are_what_build_py_writes():
+    sys.path.insert(0, str(NOTEBOOKS))
+    try:
+        import build
+    finally:
+        sys.path.remove(str(NOTEBOOKS))
+    assert [nb["name"] for nb in build.NOTEBOOKS] == list(NAMES)
+    assert build.main(["--check"]) == 0, "run python notebooks/build.py and commit"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_notebook_is_committed_without_outputs(name):
+    nb = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
+    nbformat.validate(nb)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert code and all(not c.outputs and c.execution_count is None for c in code)
+    text = "\n".join(c.source for c in code)
+    assert 'os.environ.get("KERASDOC_NOTEBOOK_QUICK"' in text
+    assert "if USE_FULL_DATA:" in text and "experiment.main(ARGS)" in text
+    assert "keras.layers" not in text  # thin: no model code of its own
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n in SLOW else n
+                                  for n in NAMES])
+def test_notebook_executes_in_quick_mode(name, tmp_path):
+    pytest.importorskip("nbclient", reason="the [dev] extra installs nbclient and ipykernel")
+    nb, seconds = execute(name, tmp_path)
+    print(f"{name}.ipynb: {seconds:.1f} s")
+    out = tmp_path / "results" / f"notebook-{name}-quick"
+    assert (out / "results.json").is_file() and (out / "report.html").is_file()
+    table = _text(_cell(nb, "md = show_results"))
+    assert "|---" in table and "paper" in table.lower()  # our table beside the paper's
+    assert _cell(nb, "pngs = show_plots")["outputs"]  # the plots were shown
+    assert "epoch_loss" in _text(_cell(nb, 'TB = OUT / "tensorboard"'))
+    assert "truth:" in _text(nb.cells[-1])  # one prediction from the export
+
+
+if __name__ == "__main__":  # time notebooks by hand: python tests/test_notebooks.py [NAME...]
+    import tempfile
+
+    for name in sys.argv[1:] or NAMES:
+        with tempfile.TemporaryDirectory() as tmp:
+            cpu0 = os.times()
+            _, wall = execute(name, Path(tmp))
+            cpu1 = os.times()
+            cpu = (cpu1.children_user + cpu1.children_system
+                   - cpu0.children_user - cpu0.children_system)
+            print(f"{name}.ipynb: {wall:.1f} s wall, {cpu:.1f} s kernel CPU", flush=True)
