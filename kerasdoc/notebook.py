@@ -77,9 +77,11 @@ def _batch_of(data: Any, n: int) -> tuple[Any, np.ndarray | None]:
     if isinstance(data, str | Path):
         paths, labels, _ = folder_files(data, n)
         return _load_files(paths), np.asarray(labels)
-    if isinstance(data, tuple | list) and data and isinstance(data[0], str | Path):
-        return _load_files(list(data)[:n]), None
-    if isinstance(data, tuple | list) and len(data) == 2 and not np.isscalar(data[0]):
+    if isinstance(data, list):  # image files, or images of any sizes
+        if data and isinstance(data[0], str | Path):
+            return _load_files(data[:n]), None
+        return [np.asarray(d) for d in data[:n]], None
+    if isinstance(data, tuple) and len(data) == 2:
         x, y = data
         return np.asarray(x)[:n], (np.asarray(y)[:n] if y is not None else None)
     if isinstance(data, np.ndarray):
@@ -106,8 +108,8 @@ def show_images(data: Any, labels: Sequence[Any] | None = None,
 
     Args:
         data: images ``(N, H, W[, C])`` (any range: each is scaled to its own min..max),
-            an ``(x, y)`` pair, a ``tf.data.Dataset`` of ``(x, y)``, a ``generators`` flow
-            (one pass through ``flow.dataset``), a list of image files, or a
+            an ``(x, y)`` tuple, a ``tf.data.Dataset`` of ``(x, y)``, a ``generators`` flow
+            (one pass through ``flow.dataset``), a list of image files or of images, or a
             ``root/<class>/<image>`` folder (its class names are used).
         labels: class indices or one-hot rows (default: from ``data`` when it has them).
         class_names: names for the indices (default: the flow's ``class_indices``).

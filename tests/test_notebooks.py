@@ -86,6 +86,55 @@ def test_notebook_is_committed_without_outputs(name):
     assert "keras.layers" not in text  # thin: no model code of its own
 
 
+def test_helpers_show_images_of_every_kind(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import numpy as np
+    from PIL import Image
+
+    from kerasdoc.notebook import folder_files, show_images
+
+    for cls in ("b", "a"):
+        (tmp_path / cls).mkdir()
+        for i in range(3):
+            Image.fromarray(np.full((10, 12), 40 * i, np.uint8)).save(tmp_path / cls / f"{i}.png")
+    paths, labels, names = folder_files(tmp_path, 4)
+    assert names == ["a", "b"] and labels == [0, 1, 0, 1] and len(paths) == 4
+    fig = show_images(tmp_path, n=5, show=False)
+    assert [ax.get_title() for ax in fig.axes] == ["a", "b", "a", "b", "a"]
+    assert len(show_images(paths, labels, names, show=False).axes) == 4
+    assert len(show_images([np.zeros((8, 8)), np.ones((5, 9, 3))], show=False).axes) == 2
+    onehot = np.eye(3)[[2, 0]]
+    fig = show_images((np.zeros((2, 6, 6, 1)), onehot), class_names=["x", "y", "z"], show=False)
+    assert [ax.get_title() for ax in fig.axes] == ["z", "x"]
+
+
+def test_helpers_results_and_one_prediction(tmp_path, capsys):
+    import numpy as np
+
+    from generators.spec import ImageSpec
+    from kerasdoc.notebook import predict_files, show_plots, show_results
+    from kerasdoc.runs import Run
+
+    (tmp_path / "results.md").write_text("| a | paper |\n|---|---|\n| 1 | 2 |")
+    (tmp_path / "sub").mkdir()
+    from PIL import Image
+
+    Image.fromarray(np.zeros((4, 4), np.uint8)).save(tmp_path / "sub" / "p.png")
+    assert "| 1 | 2 |" in show_results(tmp_path) and "| 1 | 2 |" in capsys.readouterr().out
+    assert [p.name for p in show_plots(tmp_path)] == ["p.png"]
+    x = np.random.default_rng(0).uniform(0, 1, (16, 8, 8, 1)).astype("float32")
+    with Run(tmp_path / "run", batch_size=8, tensorboard=False) as run:
+        model = run.build("digits_dnn", input_shape=(8, 8, 1), num_classes=2)
+        run.compile(model)
+        run.fit(model, x, np.arange(16) % 2, epochs=1, verbose=0)
+        model_file = run.finish(model, ["even", "odd"], ImageSpec((8, 8)))
+    preds = predict_files(model_file, [x[0], (x[1] * 255).astype(np.uint8)])
+    assert [p["class_names"] in ("even", "odd") for p in preds] == [True, True]
+    assert abs(sum(preds[0]["probabilities"]) - 1) < 1e-4
+
+
 @pytest.mark.notebook
 @pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n in SLOW else n
                                   for n in NAMES])
