@@ -348,10 +348,10 @@ print(data["description"], "|", data["split"])
 fig = show_images((data["x_train"], data["y_train"]), class_names=[str(d) for d in range(10)],
                   n=8, title="training digits")
 digit = data["x_test"][:1]
-names = list(corruptions.CORRUPTIONS)[:8]
-fig = show_images(
-    [corruptions.corrupt(digit, name, severity=3, seed=0)[0] for name in names],
-    list(range(len(names))), names, n=8, title="one test digit, MNIST-C style corruptions")''',
+names = [c for c in corruptions.CORRUPTIONS if c != "identity"][:8]
+fig = show_images([corruptions.corrupt(digit, name, seed=0)[0] for name in names],
+                  list(range(len(names))), names, n=8,
+                  title="one test digit, MNIST-C corruptions at MNIST-C's severity")''',
         "model_md": "## The model\n\nThe CNN classifier (quick mode: width 8).",
         "model": '''from kerasdoc.models import get_model
 
@@ -364,7 +364,7 @@ from kerasdoc.runs import export_model_file
 
 model_file = OUT / "models" / "cnn" / "model.keras"
 export = export_model_file(model_file, "robust_cnn", OUT / "saved_models")
-noisy = corruptions.corrupt(data["x_test"][:1], "shot_noise", severity=3, seed=0)[0]
+noisy = corruptions.corrupt(data["x_test"][:1], "shot_noise", seed=0)[0]
 pred = predict_files(export, [noisy])[0]
 print(f"{export}: {pred['class_names']} ({pred['probability']:.2f}); "
       f"truth: {data['y_test'][0]}")''',
