@@ -107,7 +107,8 @@ def show_images(data: Any, labels: Sequence[Any] | None = None,
     """A grid of up to ``n`` images with their class names.
 
     Args:
-        data: images ``(N, H, W[, C])`` (any range: each is scaled to its own min..max),
+        data: images ``(N, H, W[, C])`` (uint8, or floats in 0..1; others are each scaled
+            to their own min..max),
             an ``(x, y)`` tuple, a ``tf.data.Dataset`` of ``(x, y)``, a ``generators`` flow
             (one pass through ``flow.dataset``), a list of image files or of images, or a
             ``root/<class>/<image>`` folder (its class names are used).
@@ -115,7 +116,7 @@ def show_images(data: Any, labels: Sequence[Any] | None = None,
         class_names: names for the indices (default: the flow's ``class_indices``).
         n, cols: how many images, and per row.
         title: the figure's title.
-        show: ``plt.show()`` the figure (False: just return it).
+        show: show the figure (in a notebook as a PNG; False: just return it).
 
     Returns:
         The matplotlib figure.
@@ -138,12 +139,16 @@ def show_images(data: Any, labels: Sequence[Any] | None = None,
     for ax in axes.ravel()[len(x):]:
         fig.delaxes(ax)
     for i, ax in enumerate(axes.ravel()[:len(x)]):
-        img = np.asarray(x[i], dtype=np.float32)
+        raw = np.asarray(x[i])
+        img = raw.astype(np.float32)
         if img.ndim == 3 and img.shape[-1] == 1:
             img = img[..., 0]
-        lo, hi = float(img.min()), float(img.max())
-        img = (img - lo) / (hi - lo) if hi > lo else np.zeros_like(img)
-        ax.imshow(img, cmap="gray" if img.ndim == 2 else None)
+        if raw.dtype == np.uint8:
+            img = img / 255.0
+        elif img.min() < 0 or img.max() > 1:  # standardised: its own range
+            lo, hi = float(img.min()), float(img.max())
+            img = (img - lo) / (hi - lo) if hi > lo else np.zeros_like(img)
+        ax.imshow(img, cmap="gray" if img.ndim == 2 else None, vmin=0, vmax=1)
         ax.axis("off")
         if y is not None:
             k = int(y[i])
@@ -153,7 +158,14 @@ def show_images(data: Any, labels: Sequence[Any] | None = None,
         fig.suptitle(title)
     fig.tight_layout()
     if show:
-        plt.show()
+        shown = _display()
+        if shown is None:
+            plt.show()
+        else:  # as a PNG: the library's plots switch matplotlib to Agg, where show() is silent
+            buf = io.BytesIO()
+            fig.savefig(buf, format="png", dpi=90)
+            shown[0](shown[2](data=buf.getvalue()))
+            plt.close(fig)
     return fig
 
 
