@@ -30,7 +30,7 @@ SLOW: set[str] = set()
 
 def execute(name: str, workdir: Path, timeout: int = 600):
     """Run ``notebooks/<name>.ipynb`` in ``workdir`` in quick mode; return the executed
-    notebook and the wall seconds."""
+    notebook, the wall seconds and the kernel's CPU seconds."""
     from nbclient import NotebookClient
 
     nb = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
@@ -39,17 +39,19 @@ def execute(name: str, workdir: Path, timeout: int = 600):
     os.environ["PYTHONPATH"] = os.pathsep.join(
         p for p in (str(REPO), env_before["PYTHONPATH"]) if p)
     try:
-        start = time.perf_counter()
+        start, cpu0 = time.perf_counter(), os.times()
         NotebookClient(nb, timeout=timeout, kernel_name="python3",
                        resources={"metadata": {"path": str(workdir)}}).execute()
-        seconds = time.perf_counter() - start
+        seconds, cpu1 = time.perf_counter() - start, os.times()
     finally:
         for k, v in env_before.items():
             if v is None:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
-    return nb, seconds
+    cpu = (cpu1.children_user + cpu1.children_system
+           - cpu0.children_user - cpu0.children_system)
+    return nb, seconds, cpu
 
 
 def _text(cell) -> str:
@@ -143,8 +145,8 @@ def test_helpers_results_and_one_prediction(tmp_path, capsys):
                                   for n in NAMES])
 def test_notebook_executes_in_quick_mode(name, tmp_path):
     pytest.importorskip("nbclient", reason="the [dev] extra installs nbclient and ipykernel")
-    nb, seconds = execute(name, tmp_path)
-    print(f"{name}.ipynb: {seconds:.1f} s")
+    nb, seconds, cpu = execute(name, tmp_path)
+    print(f"{name}.ipynb: {seconds:.1f} s wall, {cpu:.1f} s kernel CPU")
     out = tmp_path / "results" / f"notebook-{name}-quick"
     assert (out / "results.json").is_file() and (out / "report.html").is_file()
     table = _text(_cell(nb, "md = show_results"))
@@ -159,9 +161,5 @@ if __name__ == "__main__":  # time notebooks by hand: python tests/test_notebook
 
     for name in sys.argv[1:] or NAMES:
         with tempfile.TemporaryDirectory() as tmp:
-            cpu0 = os.times()
-            _, wall = execute(name, Path(tmp))
-            cpu1 = os.times()
-            cpu = (cpu1.children_user + cpu1.children_system
-                   - cpu0.children_user - cpu0.children_system)
+            _, wall, cpu = execute(name, Path(tmp))
             print(f"{name}.ipynb: {wall:.1f} s wall, {cpu:.1f} s kernel CPU", flush=True)
