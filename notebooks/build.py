@@ -70,6 +70,7 @@ SETTINGS = '''import os
 import sys
 from pathlib import Path
 
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up lines off
 IN_COLAB = "google.colab" in sys.modules
 # Quick mode: tiny settings on the demo data (CI sets KERASDOC_NOTEBOOK_QUICK=1).
 QUICK = os.environ.get("KERASDOC_NOTEBOOK_QUICK", "0") == "1"

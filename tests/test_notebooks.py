@@ -159,7 +159,11 @@ def test_notebook_executes_in_quick_mode(name, tmp_path):
 if __name__ == "__main__":  # time notebooks by hand: python tests/test_notebooks.py [NAME...]
     import tempfile
 
+    keep = os.environ.get("KERASDOC_NOTEBOOK_KEEP")  # a folder for the executed notebooks
     for name in sys.argv[1:] or NAMES:
         with tempfile.TemporaryDirectory() as tmp:
-            _, wall, cpu = execute(name, Path(tmp))
+            nb, wall, cpu = execute(name, Path(tmp))
             print(f"{name}.ipynb: {wall:.1f} s wall, {cpu:.1f} s kernel CPU", flush=True)
+            if keep:
+                Path(keep).mkdir(parents=True, exist_ok=True)
+                nbformat.write(nb, Path(keep) / f"{name}.ipynb")
