@@ -86,7 +86,7 @@ GPU_RECIPES = {
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from kerasdoc.training.schedule import ONE_CYCLE_PRESETS, parse_lr
+    from kerasdoc.training.rates import ONE_CYCLE_PRESETS, parse_lr
 
     p = base_parser(NAME, __doc__.strip().splitlines()[0], optional=("image-size", "export"))
     p.add_argument("--model", default=None,

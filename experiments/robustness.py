@@ -42,7 +42,6 @@ from typing import Any
 import numpy as np
 
 from experiments._common import base_parser, config_of, resolve_out, tensorboard_hparams
-from kerasdoc import robustness as R
 from kerasdoc.papers import cite
 from kerasdoc.reporting import markdown_table, write_results
 
@@ -59,15 +58,19 @@ QUICK = {"train_size": 600, "classifier_epochs": {"vit": 3, "cnn": 4}, "detector
 
 def build_parser():
     """The experiment's flags: the common ones plus the pipeline's own."""
-    p = base_parser(NAME, __doc__.strip().splitlines()[0])
+    p = base_parser(NAME, __doc__.strip().splitlines()[0], optional=("train", "trials"))
     p.add_argument("--classifier", default=None,
                    help="comma-separated: vit (digits_vit), cnn (robust_cnn); one table each "
                         "(default: vit,cnn; --quick: cnn)")
     p.add_argument("--classifier-epochs", type=int, default=None)
     p.add_argument("--detector-epochs", type=int, default=None)
     p.add_argument("--denoiser-epochs", type=int, default=None,
-                   help=f"paper: {R.PAPER_DENOISER_EPOCHS}")
-    p.add_argument("--denoiser-corruptions", default=",".join(R.DENOISER_CORRUPTIONS),
+                   help="paper: 50")
+    p.add_argument("--denoiser-output", choices=("linear", "sigmoid"), default="linear",
+                   help="the denoiser's output layer: linear, clipped to [0, 1] at inference "
+                        "(default: sigmoid + MSE collapses to black images on digit strokes), "
+                        "or sigmoid (the paper's PyTorch-style ConvDenoiser)")
+    p.add_argument("--denoiser-corruptions", default="motion_blur,shot_noise",
                    help="what the denoiser learns to undo (paper: motion_blur,shot_noise)")
     p.add_argument("--train-size", type=int, default=None, help="training images (subsample)")
     p.add_argument("--breakout-size", type=int, default=None, help="images per breakout (1500)")
@@ -87,6 +90,7 @@ def load_data(args) -> dict[str, Any]:
     """Train / test digits as the flags ask; names the data and the split."""
     from generators.splits import stratified_split
     from kerasdoc import datasets
+    from kerasdoc import robustness as R
 
     source = (args.data or ("digits" if args.quick else "kannada")).lower()
     corrupted_pools = None
@@ -116,6 +120,10 @@ def load_data(args) -> dict[str, Any]:
         xtr, ytr, _ = R.load_digit_folder(root / "train", limit=FULL["train_size"] * 2,
                                           seed=args.seed)
         xte, yte, _ = R.load_digit_folder(root / "valid", seed=args.seed)
+        # read class by class: shuffle once (seeded), so that every slice of the pool (the
+        # detector's and denoiser's test draws, the figures) holds all ten digits
+        order = np.random.default_rng(args.seed).permutation(len(yte))
+        xte, yte = xte[order], yte[order]
         desc = (f"Hoda Persian handwritten digits ({path}), MNIST-style 28x28 (20x20 ink box "
                 "centred)")
         split = "train/ (seeded subsample) for training; valid/ (4,000) as the breakout pool"
@@ -142,6 +150,7 @@ def load_data(args) -> dict[str, Any]:
 def run(args, data: dict[str, Any], out: Path) -> dict[str, Any]:
     """Train the models, build the breakouts, evaluate both pipelines, draw the figures."""
     from generators.corruptions import corrupt_mixed, plot_gallery
+    from kerasdoc import robustness as R
     from kerasdoc.runs import Run
 
     cfg = QUICK if args.quick else FULL
@@ -173,7 +182,8 @@ def run(args, data: dict[str, Any], out: Path) -> dict[str, Any]:
         t = time.perf_counter()
         den, den_hist = R.train_denoiser(
             rn, xt, corruptions=den_corr, epochs=args.denoiser_epochs or cfg["denoiser_epochs"],
-            validation=xv, folder=out / "models" / "denoiser", seed=args.seed)
+            validation=xv, folder=out / "models" / "denoiser", seed=args.seed,
+            output_activation=args.denoiser_output)
         timings["denoiser"] = time.perf_counter() - t
         clfs = {}
         for k in kinds:
@@ -202,7 +212,9 @@ def run(args, data: dict[str, Any], out: Path) -> dict[str, Any]:
     # figures
     plot_gallery(xte[:16], out / "fig2_gallery.png", seed=args.seed,
                  title="Figure 2: MNIST-C corruptions (kerasdoc's code) beside the clean digits")
-    clean = R.as_unit_images(xte[:10])
+    # one digit of each class
+    firsts = [int(np.flatnonzero(yte == c)[0]) for c in np.unique(yte)][:10]
+    clean = R.as_unit_images(xte[firsts])
     noisy, _ = corrupt_mixed(clean, den_corr, seed=args.seed, value_range=1.0)
     rec = R.predict_batches(den, noisy)
     R.plot_reconstructions(noisy, rec, clean, out / "fig5_reconstructions.png",
@@ -231,6 +243,7 @@ def run(args, data: dict[str, Any], out: Path) -> dict[str, Any]:
                      "final_val_loss": den_hist.get("val_loss", [None])[-1],
                      "epochs": len(den_hist["loss"]), "history": den_hist,
                      "corruptions": list(den_corr), "test_mse": mse,
+                     "output_activation": args.denoiser_output,
                      "paper_loss": R.PAPER_DENOISER_LOSS,
                      "paper_epochs": R.PAPER_DENOISER_EPOCHS},
         "breakout_size": n_bo,
@@ -240,6 +253,7 @@ def run(args, data: dict[str, Any], out: Path) -> dict[str, Any]:
 
 def _svhn(args, data: dict[str, Any], out: Path) -> dict[str, Any]:
     """The SVHN comparison: real SVHN with --data mnist (tfds), else the digits as stand-ins."""
+    from kerasdoc import robustness as R
     quick = args.quick
     if data["source"] == "mnist":
         from generators.sources import load_tfds_arrays
@@ -271,6 +285,7 @@ def _svhn(args, data: dict[str, Any], out: Path) -> dict[str, Any]:
 
 def _use_real_mnist_c(breakouts, xte, yte, pools, n, seed):
     """With tfds MNIST-C at hand, swap kerasdoc's corruptions for the real MNIST-C images."""
+    from kerasdoc import robustness as R
     for i, b in enumerate(breakouts):
         rng = np.random.default_rng(seed + i)
         idx = rng.choice(len(xte), size=n, replace=n > len(xte))
@@ -299,6 +314,7 @@ def summarise(results: dict[str, Any]) -> dict[str, Any]:
 def render_markdown(results: dict[str, Any], data: dict[str, Any], summary: dict[str, Any]
                     ) -> str:
     """results.md: the data, Tables 1-2 beside the paper's per classifier, detector, denoiser."""
+    from kerasdoc import robustness as R
     den = results["denoiser"]
     parts = [f"# robustness: {cite(PAPER)}", "",
              f"Data: {data['description']}. Split: {data['split']}. "
@@ -330,7 +346,8 @@ def render_markdown(results: dict[str, Any], data: dict[str, Any], summary: dict
               f"MNIST-C corruptions, affine ones excluded): "
               f"{results['detector']['test_accuracy']:.2f}% on a seeded 50/50 clean/distorted "
               "draw of 2,000 test images.",
-              f"- Denoiser (`conv_denoiser`, {' or '.join(den['corruptions'])} per image, MSE): "
+              f"- Denoiser (`conv_denoiser`, {den.get('output_activation', 'sigmoid')} output, "
+              f"{' or '.join(den['corruptions'])} per image, MSE): "
               f"final training loss {den['final_loss']:.4f} after {den['epochs']} epochs "
               f"(validation {den['final_val_loss']:.4f}); paper: {den['paper_loss']} after "
               f"{den['paper_epochs']} epochs (its loss scale is not stated; ours is the MSE of "
@@ -365,6 +382,7 @@ def render_markdown(results: dict[str, Any], data: dict[str, Any], summary: dict
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Run the experiment; returns the results dict also written to ``results.json``."""
+    from kerasdoc import robustness as R
     args = build_parser().parse_args(argv)
     start = time.perf_counter()
     out = resolve_out(args, NAME)
@@ -389,6 +407,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
 
 def _main_svhn_only(args, data: dict[str, Any], out: Path, start: float) -> dict[str, Any]:
+    from kerasdoc import robustness as R
     sv = _svhn(args, data, out)
     st = sv["settings"]
     md = "\n".join([

@@ -34,7 +34,7 @@ spec, crop included) and is skipped when re-run; ``--from-stage S`` re-runs S an
 
 Scale: ``--backbone holistic_inception_resnet_v2`` (default, ImageNet weights, for GPUs under
 ``--strategy``); ``--backbone rvl_small_resnet`` (or any registered classifier) on two CPU cores;
-``--quick``: generated pages, tiny sizes, seconds.
+``--quick``: generated pages, tiny sizes and backbone, every stage in about a CPU-minute.
 
 Usage:
     kerasdoc reproduce rvl-cdip --quick
@@ -67,6 +67,11 @@ REGIONS = ("top", "bottom", "left", "right")
 BLOG_ACCURACY = {"holistic_small": 85.0, "holistic": 89.37, "top": 85.6, "bottom": 82.09,
                  "left": 86.77, "right": 84.36, "stack": 90.5}
 DAS_ACCURACY = {"stack": 92.21}
+#: ``--quick``: every stage (survey, 2 holistic sizes, 4 regions, stacking, export and its
+#: check) on 48 + 32 generated pages with a two-stage ``rvl_small_resnet``: about a CPU-minute.
+QUICK = {"train_per_class": 3, "val_per_class": 2, "sizes": (24, 32, 32), "batch_size": 32,
+         "meta_epochs": 5, "backbone": "rvl_small_resnet",
+         "backbone_kwargs": '{"widths": [8, 16], "blocks": [1, 1], "head_units": [16, 16]}'}
 DEMO_LABEL = "generated demo pages (16 classes; each page region carries one bit of the class)"
 
 
@@ -80,6 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--backbone", default="holistic_inception_resnet_v2",
                    help="registered classifier used as the holistic model (rvl_small_resnet, "
                         "resnet18, ... for CPUs)")
+    p.add_argument("--backbone-kwargs", default=None, metavar="JSON",
+                   help="extra builder arguments of the backbone, e.g. '{\"widths\": [8, 16], "
+                        "\"blocks\": [1, 1]}' (--quick: a two-stage rvl_small_resnet)")
     p.add_argument("--weights", default="auto",
                    help="holistic_inception_resnet_v2 start: auto (= imagenet, the blog's L1 "
                         "transfer), imagenet, none, or a weights / .keras file")
@@ -107,7 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "predictions")
     p.add_argument("--folds", type=int, default=5, help="folds for --stacking oof")
     p.add_argument("--from-stage", default=None, choices=STAGES,
-                   help="re-run this stage and the ones after it (earlier ones are loaded)")
+                   help="re-run this stage and the ones after it (earlier ones are loaded); "
+                        "continues in --out although it holds results (implies --overwrite)")
     p.add_argument("--jit-compile", default="auto", choices=("auto", "on", "off"),
                    help="XLA for fit / predict (Keras' auto = on; --quick: off, as compiling "
                         "costs more than one tiny epoch)")
@@ -173,8 +182,9 @@ def load_data(args: argparse.Namespace, out: Path) -> dict[str, Any]:
     else:
         root = out / "demo_data"
         if not (root / "labels" / "val.txt").is_file():
-            make_demo_pages(root, train_per_class=4 if args.quick else 30,
-                            val_per_class=3 if args.quick else 10, seed=args.seed)
+            make_demo_pages(root, train_per_class=QUICK["train_per_class"] if args.quick else 30,
+                            val_per_class=QUICK["val_per_class"] if args.quick else 10,
+                            seed=args.seed)
         label = DEMO_LABEL
     if not (root / "labels").is_dir():
         raise FileNotFoundError(f"--data {root}: expected labels/train.txt and labels/val.txt "
@@ -247,7 +257,8 @@ def _build_holistic(run, args: argparse.Namespace, size: int):
     if ms.task != "classification":
         raise ValueError(f"--backbone {args.backbone} is not a classifier")
     shape = (None, None, 3) if ms.input_shape[0] is None else (size, size, 3)
-    kwargs: dict[str, Any] = {"input_shape": shape, "num_classes": 16}
+    kwargs: dict[str, Any] = {"input_shape": shape, "num_classes": 16,
+                              **_backbone_kwargs(args)}
     w = _weights(args)
     if w is not None:
         kwargs["weights"] = w
@@ -259,6 +270,22 @@ def _build_holistic(run, args: argparse.Namespace, size: int):
         raise RuntimeError(f"Cannot download the ImageNet weights of InceptionResNetV2 ({e}). "
                            "Pass --weights none, or --weights FILE (a weights file of the "
                            "base as keras.applications takes it).") from e
+
+
+def _backbone_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    import json
+
+    if not args.backbone_kwargs:
+        return {}
+    try:
+        kwargs = json.loads(args.backbone_kwargs)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"--backbone-kwargs must be a JSON object. Received: "
+                         f"{args.backbone_kwargs!r} ({e})") from e
+    if not isinstance(kwargs, dict):
+        raise ValueError(f"--backbone-kwargs must be a JSON object. Received: "
+                         f"{args.backbone_kwargs!r}")
+    return kwargs
 
 
 def _jit(args: argparse.Namespace) -> bool | str:
@@ -448,6 +475,7 @@ def stack_stage(run, args: argparse.Namespace, data: dict[str, Any], members: di
         if kept is None:
             kept = (meta, x_te, y_te, p_stack)
     meta, x_te, y_te, p_stack = kept
+    print(f"[{NAME}] meta-learner: {how}", flush=True)
     stack_dir = out / "stages" / "stack"
     stack_file = atomic_save_model(meta, stack_dir / "model.keras")
     keys = ["stack", "mean_of_members", *names, "gain_over_holistic"]
@@ -462,8 +490,12 @@ def stack_stage(run, args: argparse.Namespace, data: dict[str, Any], members: di
             "p_val": p_val, "meta_test": (x_te, y_te, p_stack), "specs": specs}
 
 
-def oof_features(run, args, data, out: Path) -> np.ndarray:
-    """``--stacking oof``: train the member pipeline on k-1 folds, predict the k-th."""
+def oof_features(run, args, data, out: Path, *, rerun: Sequence[str] = ()) -> np.ndarray:
+    """``--stacking oof``: train the member pipeline on k-1 folds, predict the k-th.
+
+    Each fold's stages live in ``out/oof/fold<k>/`` and resume like the main ones (``rerun``:
+    the ``--from-stage`` stages, retrained in every fold too).
+    """
     from kerasdoc.stacking import kfold_indices, member_probabilities
 
     train = data["splits"]["train"]
@@ -473,7 +505,7 @@ def oof_features(run, args, data, out: Path) -> np.ndarray:
         keep = np.setdiff1d(np.arange(len(train["labels"])), held)
         part = {"paths": [train["paths"][i] for i in keep], "labels": train["labels"][keep]}
         m = train_members(run, args, data, part, data["splits"]["val"],
-                          out / "oof" / f"fold{k}")
+                          out / "oof" / f"fold{k}", rerun=rerun)
         models, specs = _load_members(args, m["files"], names)
         feats[held] = member_probabilities(models, specs, [train["paths"][i] for i in held])
     return feats
@@ -569,6 +601,7 @@ def render_markdown(args, data, stacked, members, exported, seconds, rows) -> st
              f"Data: **{data['label']}**; " + ", ".join(
                  f"{s} {len(d['labels'])} pages" for s, d in data["splits"].items()) + ".",
              f"Backbone: `{args.backbone}`"
+             + (f" `{args.backbone_kwargs}`" if args.backbone_kwargs else "")
              + (f" (weights: {_weights(args)})" if _weights(args) else "") + ". "
              f"Holistic {args.image_size} px x {args.epochs} epochs, then {args.final_size} px "
              f"x {args.final_epochs} (SGD {args.lr}, momentum {args.momentum}, ReduceLROnPlateau"
@@ -614,15 +647,19 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
 
     args = build_parser().parse_args(argv)
     if args.quick:
-        args.backbone = "rvl_small_resnet" if args.backbone == "holistic_inception_resnet_v2" \
-            else args.backbone
-        args.image_size, args.final_size, args.region_size = 32, 48, 48
-        args.meta_epochs = min(args.meta_epochs, 5)
+        if args.backbone == "holistic_inception_resnet_v2":
+            args.backbone = QUICK["backbone"]
+            if args.backbone_kwargs is None:
+                args.backbone_kwargs = QUICK["backbone_kwargs"]
+        args.image_size, args.final_size, args.region_size = QUICK["sizes"]
+        args.meta_epochs = min(args.meta_epochs, QUICK["meta_epochs"])
         args.jit_compile = "off" if args.jit_compile == "auto" else args.jit_compile
     args.epochs = args.epochs or (1 if args.quick else 30)
     args.final_epochs = args.final_epochs or (1 if args.quick else 20)
     args.region_epochs = args.region_epochs or (1 if args.quick else 5)
-    args.batch_size = args.batch_size or (16 if args.quick else 128)
+    args.batch_size = args.batch_size or (QUICK["batch_size"] if args.quick else 128)
+    if args.from_stage:  # re-running stages of a run means continuing in its folder
+        args.overwrite = True
     out = resolve_out(args, NAME)
     start = time.perf_counter()
     rerun = STAGES[STAGES.index(args.from_stage):] if args.from_stage else ()
@@ -642,7 +679,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         oof = None
         if args.stacking == "oof":
             w0, c0 = time.perf_counter(), _cpu_seconds()
-            oof = oof_features(run, args, data, out)
+            oof = oof_features(run, args, data, out, rerun=rerun)
             seconds["oof_members"] = [round(time.perf_counter() - w0, 1),
                                       round(_cpu_seconds() - c0, 1)]
         w0, c0 = time.perf_counter(), _cpu_seconds()
@@ -681,7 +718,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         "experiment": NAME, "paper": PAPER, "data": data["label"],
         "splits": {s: len(d["labels"]) for s, d in data["splits"].items()},
         "survey": data["survey"], "class_balance": data["class_balance"],
-        "backbone": args.backbone, "meta_learner": stacked["how"],
+        "backbone": args.backbone, "backbone_kwargs": _backbone_kwargs(args),
+        "meta_learner": stacked["how"],
         "accuracy": stacked["summary"], "per_seed": stacked["per_seed"],
         "member_accuracy_full_val": stacked["member_accuracy_full_val"],
         "blog_accuracy": BLOG_ACCURACY, "das_2018_accuracy": DAS_ACCURACY,

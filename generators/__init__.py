@@ -7,7 +7,9 @@ return a :class:`Flow` (Keras 2's iterator: ``next(flow)``, ``flow[i]``, ``reset
 data adapter for ``model.fit`` at ``tf.data`` speed; a ``tf.data.Dataset``) with
 ``class_indices``, ``classes``, ``filenames``, ``samples``, ``num_classes`` and ``batch_size``.
 Keras 2's NumPy image helpers (``load_img``, ``apply_affine_transform`` ...) come from
-:mod:`generators.keras2`; crop functions live in ``generators.crops``.
+:mod:`generators.keras2`; crop functions live in ``generators.crops``; the MNIST-C
+corruptions (``corrupt``, ``corrupt_mixed``, ``CorruptionAugment``, ``corruption_pair_dataset``)
+in ``generators.corruptions``.
 
 Example:
     >>> from generators import stratified_split
@@ -73,7 +75,12 @@ __all__ = [
     "image_size", "image_size_survey", "list_image_folder", "load_file_list", "load_idx",
     "load_tfds", "parse_label_file", "resize_image", "resolve_archive_path", "save_file_list",
     "sniff_image", "stratified_split", "subset_lists", "to_grayscale", "train_val_test_split",
+    "CORRUPTIONS", "CorruptionAugment", "corrupt", "corrupt_mixed", "corruption_pair_dataset",
 ]
+
+#: Names served from :mod:`generators.corruptions` on first use (it imports SciPy).
+_CORRUPTION_NAMES = ("CORRUPTIONS", "CorruptionAugment", "corrupt", "corrupt_mixed",
+                     "corruption_pair_dataset")
 
 
 def __getattr__(name: str):
@@ -82,4 +89,8 @@ def __getattr__(name: str):
         from generators.survey import image_size_survey
 
         return image_size_survey
+    if name in _CORRUPTION_NAMES:
+        from generators import corruptions
+
+        return getattr(corruptions, name)
     raise AttributeError(f"module 'generators' has no attribute {name!r}")

@@ -60,6 +60,7 @@ from generators.ops import (
     INTERPOLATIONS,
     PADDING_MODES,
     RESIZE_MODES,
+    decode_band,
     decode_image,
     decode_image_rgba,
     decode_reduced,
@@ -83,6 +84,31 @@ try:
 except ImportError:  # pragma: no cover - Keras 3 is a dependency; keep generators importable
     class DataAdapter:  # type: ignore[no-redef]
         """Stand-in when Keras 3 is absent."""
+
+
+def _jpeg_layout(paths: Sequence[str], formats: Sequence[str],
+                 need: tuple[int, int]) -> tuple[int | None, bool]:
+    """``(ratio, all_gray)`` of a list of files from their headers: the libjpeg scale
+    denominator (8, 4, 2 or 1, as :func:`generators.ops.decode_reduced` picks it for ``need``)
+    when every file is a JPEG and they all share it, else None; and whether every file is a
+    one-channel JPEG. Reads headers only (PIL), a few microseconds a file."""
+    from PIL import Image
+
+    if not paths or any(f != "jpeg" for f in formats):
+        return None, False
+    ratios, gray = set(), True
+    for p in paths:
+        try:
+            with Image.open(p) as im:
+                w, h = im.size
+                gray = gray and im.mode == "L"
+        except Exception:  # noqa: BLE001 - an unreadable header: keep the per-file path
+            return None, False
+        ratios.add(next((r for r in (8, 4, 2) if -(-h // r) >= need[0] and -(-w // r) >= need[1]),
+                        1))
+        if len(ratios) > 1 and not gray:
+            return None, False
+    return (ratios.pop() if len(ratios) == 1 else None), gray and len(ratios) == 1
 
 
 def _keras_fit_options() -> dict:
@@ -846,7 +872,8 @@ class ImageDataGenerator:
     def _pipeline(self, ds: tf.data.Dataset, n: Any, load: Callable | None, *,
                   batch_size: int | None, shuffle: bool, seed: int | None, augment: bool,
                   buffer: int | None = None, spec: ImageSpec | None = None,
-                  image_as_target: bool = False, hand_seed: Any = None) -> tf.data.Dataset:
+                  image_as_target: bool = False, hand_seed: Any = None,
+                  gray_to_rgb: bool = False) -> tf.data.Dataset:
         """shuffle -> per-image ``load`` (+ augmentation and finishing) -> batch -> prefetch.
 
         ``load(*element)`` returns ``image`` or ``(image, *targets)`` before augmentation,
@@ -854,7 +881,9 @@ class ImageDataGenerator:
         ``preprocessing_function``, the finishing (grayscale, rescale, standardisation, cast)
         runs once per batch, vectorised, instead of once per image. With ``hand_seed`` (a
         scalar tensor) the whole dataset is one batch, augmented with seeds drawn from it: a
-        hand-pulled batch.
+        hand-pulled batch. With ``gray_to_rgb`` (only without augmentation and
+        ``preprocessing_function``) ``load`` gives 1-channel images that the batch finishing
+        copies to 3 channels.
         """
         hand = hand_seed is not None
         if not hand:
@@ -863,6 +892,8 @@ class ImageDataGenerator:
             if shuffle and n > 1:
                 ds = ds.shuffle(buffer or n, seed=seed, reshuffle_each_iteration=True)
         per_batch = not augment and self.preprocessing_function is None
+        if gray_to_rgb and not per_batch:
+            raise ValueError("gray_to_rgb needs a flow without augmentation")
 
         def split(out):
             return (out[0], tuple(out[1:])) if isinstance(out, tuple) else (out, ())
@@ -897,7 +928,13 @@ class ImageDataGenerator:
         ds = ds.batch(1 << 30 if hand else batch_size)
         if per_batch:
             def finish(*el):
-                return join(self._finish_image(el[0], None, spec), tuple(el[1:]))
+                img = el[0]
+                if gray_to_rgb and spec is not None:  # a spec may hold per-channel statistics
+                    img = tf.tile(img, [1, 1, 1, 3])
+                img = self._finish_image(img, None, spec)
+                if gray_to_rgb and spec is None:  # rescale one channel, then copy it
+                    img = tf.tile(img, [1, 1, 1, 3])
+                return join(img, tuple(el[1:]))
 
             ds = ds.map(finish, num_parallel_calls=AUTOTUNE, deterministic=True)
         if self.data_format == "channels_first":
@@ -911,7 +948,8 @@ class ImageDataGenerator:
         return ds if hand else ds.prefetch(AUTOTUNE)
 
     def _make_pull(self, sources: Sequence[np.ndarray], load: Callable | None, *, augment: bool,
-                   spec: ImageSpec | None, image_shape: tuple) -> Callable:
+                   spec: ImageSpec | None, image_shape: tuple,
+                   gray_to_rgb: bool = False) -> Callable:
         """``pull(index_array, seed) -> images`` (NumPy): the hand-pulled batch path, the same
         graph ops as the flow's pipeline, traced once."""
         sources = [np.asarray(s) for s in sources]
@@ -930,7 +968,8 @@ class ImageDataGenerator:
             *sel, seed = args
             ds = tf.data.Dataset.from_tensor_slices(tuple(sel) if len(sel) > 1 else sel[0])
             ds = self._pipeline(ds, tf.shape(sel[0])[0], load, batch_size=None, shuffle=False,
-                                seed=None, augment=augment, spec=spec, hand_seed=seed)
+                                seed=None, augment=augment, spec=spec, hand_seed=seed,
+                                gray_to_rgb=gray_to_rgb)
             return ds.get_single_element()
 
         out_shape = tuple(image_shape)
@@ -1265,6 +1304,9 @@ class ImageDataGenerator:
         any_tiff = bool(tiff.any())
         decode_channels = 3 if channels == 4 else channels
         need = None  # the smallest decoded size the geometry needs (reduced JPEG decode)
+        # A named band crop of a JPEG decodes only the rows / columns the band reads: the same
+        # pixels (generators.ops.decode_band), so it is always on; DCT scaling is opt-in.
+        band = crop.output_size[0] if named_crop in crops_lib.SIDES else None
         if reduced_decode:
             if crop is None:
                 need = target_size
@@ -1274,6 +1316,17 @@ class ImageDataGenerator:
                 need = (crop.output_size[0], 2 * crop.output_size[1])
             elif named_crop == "full":
                 need = crop.output_size
+        # With every file a JPEG, read from the headers: the scale every file shares (no
+        # per-file choice in the graph) and, for gray pages in an "rgb" flow, gray decoding with
+        # the channel copy made once per batch (same values, a third of the per-image work).
+        ratio, gray_to_rgb = None, False
+        if need is not None:
+            ratio, all_gray = _jpeg_layout(paths, formats, need)
+            gray_to_rgb = (all_gray and channels == 3 and not augment and not self.grayscale
+                           and self.preprocessing_function is None and not self._standardizes)
+        geo_channels = channels  # what read() gives: 1 when the batch copies gray to RGB
+        if gray_to_rgb:
+            decode_channels = geo_channels = 1
 
         def read(path, is_tiff):
             if channels == 4:  # RGBA: apply_geometry knows 1 and 3 channels only
@@ -1283,7 +1336,31 @@ class ImageDataGenerator:
                 img = resize_image(img, target_size, mode=resize_mode, padding_mode=padding_mode,
                                    interpolation=interpolation)
                 return tf.ensure_shape(img, [*target_size, 4])
-            if need is not None:
+            if band is not None:  # a JPEG band: decode only the rows / columns it reads
+                contents = tf.io.read_file(path)
+                if ratio is not None:  # every file a JPEG
+                    img = decode_band(contents, named_crop, band, 2 * band, decode_channels,
+                                      keep_gray=True, ratio=ratio)
+                else:
+                    is_jpeg = tf.equal(tf.strings.substr(contents, 0, 3), b"\xff\xd8\xff")
+                    if any_tiff:
+                        is_jpeg = tf.logical_and(is_jpeg, tf.logical_not(is_tiff))
+                    img = tf.cond(
+                        is_jpeg,
+                        lambda: decode_band(contents, named_crop, band, 2 * band,
+                                            decode_channels, keep_gray=True,
+                                            scale_decode=reduced_decode),
+                        lambda: crop(decode_image(contents, decode_channels,
+                                                  is_tiff if any_tiff else False,
+                                                  keep_gray=True)))
+                return apply_geometry(img, None, target_size, geo_channels, resize_mode=resize_mode,
+                                      padding_mode=padding_mode, interpolation=interpolation)
+            if ratio is not None:
+                nearest = (crop is None and resize_mode == "stretch"
+                           and interpolation == "nearest")  # resized on the 8-bit page
+                img = decode_reduced(tf.io.read_file(path), need, decode_channels,
+                                     keep_gray=True, ratio=ratio, nearest=nearest)
+            elif need is not None:
                 img = tf.cond(is_tiff, lambda: decode_image(
                     tf.io.read_file(path), decode_channels, True, keep_gray=True),
                     lambda: decode_reduced(tf.io.read_file(path), need, decode_channels,
@@ -1292,8 +1369,9 @@ class ImageDataGenerator:
             else:
                 img = decode_image(tf.io.read_file(path), decode_channels,
                                    is_tiff if any_tiff else False, keep_gray=True)
-            return apply_geometry(img, crop, target_size, channels, resize_mode=resize_mode,
-                                  padding_mode=padding_mode, interpolation=interpolation)
+            return apply_geometry(img, crop, target_size, geo_channels,
+                                  resize_mode=resize_mode, padding_mode=padding_mode,
+                                  interpolation=interpolation)
 
         def load(path, is_tiff, *target):
             img = read(path, is_tiff)
@@ -1317,7 +1395,7 @@ class ImageDataGenerator:
             pipe_load = None
         ds = self._pipeline(ds, len(paths), pipe_load, batch_size=batch_size, shuffle=shuffle,
                             seed=seed, augment=augment, spec=value_spec,
-                            image_as_target=class_mode == "input")
+                            image_as_target=class_mode == "input", gray_to_rgb=gray_to_rgb)
         if class_mode == "multi_output":
             k = len(targets)
 
@@ -1326,7 +1404,8 @@ class ImageDataGenerator:
 
             ds = ds.map(regroup)
         pull_x = self._make_pull([np.asarray(paths, dtype=str), tiff], load, augment=augment,
-                                 spec=value_spec, image_shape=(*target_size, channels))
+                                 spec=value_spec, image_shape=(*target_size, channels),
+                                 gray_to_rgb=gray_to_rgb)
 
         def pull(index_array, hand_seed):
             bx = pull_x(index_array, hand_seed)
@@ -1415,7 +1494,9 @@ class ImageDataGenerator:
             reduced_decode: bool. Decode JPEGs at 1/2, 1/4 or 1/8 scale when the reduced page
                 still covers what the crop / ``target_size`` needs (faster; not pixel-exact: see
                 :func:`generators.ops.decode_reduced`; the flow's ``spec`` and serving decode the
-                full page).
+                full page), with the scale and gray pages read from the headers. A named band
+                crop (``top``, ``bottom``, ``left``, ``right``) of a JPEG always decodes only the
+                rows / columns it reads (the same pixels: :func:`generators.ops.decode_band`).
             spec: :class:`generators.spec.ImageSpec` or None. The image contract: replaces
                 ``target_size``, ``color_mode``, ``crop``, ``resize_mode``, ``padding_mode``,
                 ``interpolation`` and the generator's ``rescale`` (rescale and normalisation

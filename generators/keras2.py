@@ -54,7 +54,8 @@ def array_to_img(x: Any, data_format: str | None = None, scale: bool = True,
         x: array-like of rank 3.
         data_format: ``"channels_last"`` (default) or ``"channels_first"``.
         scale: bool. Stretch the values to 0-255 first.
-        dtype: unused; Keras 2 compatibility.
+        dtype: str or None. The array's dtype before conversion (default float32); Keras 2
+            passes ``"int32"`` to keep 32-bit gray values exact.
 
     Returns:
         A ``PIL.Image.Image`` (``"L"``, ``"RGB"``, ``"RGBA"`` or ``"I"`` for 16/32-bit gray).
@@ -66,7 +67,7 @@ def array_to_img(x: Any, data_format: str | None = None, scale: bool = True,
     from PIL import Image
 
     data_format = _data_format(data_format)
-    x = np.asarray(x, dtype=np.float32)
+    x = np.asarray(x, dtype=np.float32 if dtype is None else dtype)  # int32 stays exact
     if x.ndim != 3:
         raise ValueError(f"Expected image array to have rank 3 (single image). Got array with "
                          f"shape: {x.shape}")

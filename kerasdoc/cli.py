@@ -8,7 +8,10 @@ Usage::
                    [--strategy auto|one|mirrored|multiworker] [--mixed-precision] [--out DIR]
     kerasdoc evaluate MODEL_FILE --data DIR
     kerasdoc export MODEL_FILE [MODEL_FILE...] --name NAME [--version N] [--base-dir DIR]
+    kerasdoc export RESULTS_DIR|pipeline.json --name NAME   # a stacked pipeline (rvl-cdip)
     kerasdoc predict (SAVED_MODEL_DIR | MODEL_FILE | NAME) IMAGE... [--server URL]
+    kerasdoc robust classify FOLDER --run DIR    # classify -> detect -> denoise -> re-classify
+    kerasdoc robust export --run DIR --name NAME # that pipeline as one SavedModel
     kerasdoc report DIR [--out FILE] [--overwrite]  # a results folder as one HTML page
 
 Each sub-command is a ``_cmd_<name>(args) -> int`` function with its parser added in
@@ -118,6 +121,13 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         return _predict(args)
     except (ValueError, FileNotFoundError, ConnectionError) as e:
         return _fail("predict", e)
+
+
+def _cmd_robust(args: argparse.Namespace) -> int:
+    try:
+        return _robust(args)
+    except (ValueError, FileNotFoundError, FileExistsError) as e:
+        return _fail(f"robust {args.action}", e)
 
 
 # --------------------------------------------------------------------------------------------
@@ -237,8 +247,8 @@ def _evaluate(args: argparse.Namespace) -> None:
 def _export(args: argparse.Namespace) -> None:
     from kerasdoc.runs import export_model_file
 
-    print(export_model_file(args.model_files, args.name, args.base_dir, args.version,
-                            top_k=args.top_k))
+    kwargs = {} if args.top_k is None else {"top_k": args.top_k}
+    print(export_model_file(args.model_files, args.name, args.base_dir, args.version, **kwargs))
 
 
 def _predict_each(predict_batch, paths: list[str], data: list[bytes], batch_size: int
@@ -315,6 +325,109 @@ def _predict(args: argparse.Namespace) -> int:
     return status
 
 
+def _robust_files(args: argparse.Namespace) -> dict:
+    """The classifier, detector and denoiser ``.keras`` files: a flag naming a file wins; else
+    ``RUN/models/<name>/model.keras`` (the layout `kerasdoc reproduce robustness` writes, where
+    ``--classifier`` may name the run's ``cnn`` or ``vit``)."""
+    from pathlib import Path
+
+    files = {}
+    for role, default in (("classifier", "cnn"), ("detector", "detector"),
+                          ("denoiser", "denoiser")):
+        value = getattr(args, role)
+        if value is not None and (value.endswith(".keras") or Path(value).is_file()):
+            path = Path(value)
+        elif args.run is not None:
+            path = Path(args.run) / "models" / (value or default) / "model.keras"
+        else:
+            raise ValueError(f"--{role} FILE.keras or --run DIR (a `kerasdoc reproduce "
+                             f"robustness` results folder) is required.")
+        if not path.is_file():
+            raise FileNotFoundError(f"{role} model {path} does not exist.")
+        files[role] = path
+    return files
+
+
+def _robust(args: argparse.Namespace) -> int:
+    from kerasdoc import robustness
+    from kerasdoc.card import read_card
+
+    files = _robust_files(args)
+    try:
+        card = read_card(files["classifier"])
+        class_names, spec = card.class_names, card.spec
+    except FileNotFoundError:  # no model card: numbered classes, the classifier's input size
+        class_names, spec = None, None
+    if args.action == "export":
+        path = robustness.export_pipeline(
+            str(files["classifier"]), str(files["detector"]), str(files["denoiser"]),
+            args.name, args.base_dir, class_names=class_names, spec=spec,
+            threshold=args.threshold, version=args.version)
+        print(path)
+        return 0
+    rows = robustness.classify_folder(
+        args.folder, str(files["classifier"]), str(files["detector"]), str(files["denoiser"]),
+        class_names=class_names, spec=spec, threshold=args.threshold,
+        batch_size=args.batch_size)
+    for r in rows:
+        before = class_names[r["class_id_before"]] if class_names else str(r["class_id_before"])
+        r["class_name_before"] = before
+        print(f"{r['file']}\t{r['class_name']}\t{'denoised' if r['flagged'] else 'clean'}\t"
+              f"{r['p_distorted']:.4f}\t{before}")
+    flagged = sum(r["flagged"] for r in rows)
+    changed = sum(r["class_id"] != r["class_id_before"] for r in rows)
+    print(f"kerasdoc robust classify: {len(rows)} images, {flagged} flagged as distorted and "
+          f"denoised, {changed} changed class", file=sys.stderr)
+    if args.out:
+        import csv
+        from pathlib import Path
+
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        with open(args.out, "w", newline="", encoding="utf-8") as f:
+            w = csv.DictWriter(f, fieldnames=list(rows[0]))
+            w.writeheader()
+            w.writerows(rows)
+    return 0
+
+
+def _add_robust_parser(sub) -> None:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--run", default=None,
+                        help="a `kerasdoc reproduce robustness` results folder (its "
+                             "models/<classifier|detector|denoiser>/model.keras)")
+    common.add_argument("--classifier", default=None,
+                        help="classifier .keras file, or cnn / vit under --run (default cnn)")
+    common.add_argument("--detector", default=None, help="distortion detector .keras file")
+    common.add_argument("--denoiser", default=None, help="denoising autoencoder .keras file")
+    common.add_argument("--threshold", type=float, default=0.5,
+                        help="detector probability from which an image is denoised")
+    p = sub.add_parser(
+        "robust", help="digits through classify -> detect -> denoise -> re-classify",
+        description="The robustness paper's pipeline (Gutierrez & Sze) with trained models: "
+                    "the distortion detector flags distorted images, the denoising "
+                    "autoencoder cleans the flagged ones, the classifier classifies them. "
+                    "Preprocessing and class names come from the classifier's model card.")
+    acts = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    c = acts.add_parser(
+        "classify", parents=[common], help="run the pipeline on a folder of images",
+        description="Print `path<TAB>class<TAB>clean|denoised<TAB>p_distorted<TAB>class "
+                    "before denoising` per image found (recursively) under FOLDER.")
+    c.add_argument("folder", help="folder of PNG / JPEG / BMP / GIF digit images")
+    c.add_argument("--batch-size", type=int, default=256)
+    c.add_argument("--out", default=None, help="also write the rows as CSV here")
+    e = acts.add_parser(
+        "export", parents=[common], help="export the pipeline as one SavedModel",
+        description="Write BASE_DIR/NAME/<version>/: serving_default takes encoded image bytes "
+                    "(predict_tensor: float images); detector, denoiser and classifier run "
+                    "inside; outputs probabilities, class_ids, class_names, flagged, "
+                    "distortion_probability, probabilities_before, class_ids_before. An "
+                    "existing version is never overwritten.")
+    e.add_argument("--name", default="robust_pipeline")
+    e.add_argument("--base-dir", default="saved_models")
+    e.add_argument("--version", type=int, default=None)
+    p.set_defaults(func=_cmd_robust)
+
+
 def _add_train_parsers(sub) -> None:
     p = sub.add_parser(
         "train", help="train a registered model on a folder of class sub-folders",
@@ -365,12 +478,18 @@ def _add_train_parsers(sub) -> None:
         "export", help="export .keras model(s) as a TF Serving SavedModel",
         description="Write BASE_DIR/NAME/<version>/ (next free version unless --version) with "
                     "signatures serving_default (encoded image bytes), predict_tensor and "
-                    "predict_tensor_uint8. Several MODEL_FILEs make one ensemble.")
-    p.add_argument("model_files", nargs="+", help=".keras file(s)")
+                    "predict_tensor_uint8. Several MODEL_FILEs make one ensemble. A stacked "
+                    "pipeline (pipeline.json, or the `kerasdoc reproduce rvl-cdip` results "
+                    "folder holding it) exports as ONE SavedModel: page bytes in, the members' "
+                    "crops, the members and the meta-classifier inside (top-3 by default). An "
+                    "existing version is never overwritten.")
+    p.add_argument("model_files", nargs="+",
+                   help=".keras file(s), or one pipeline.json / results folder")
     p.add_argument("--name", required=True, help="model name (TF Serving's model_name)")
     p.add_argument("--version", type=int, default=None)
     p.add_argument("--base-dir", default="saved_models")
-    p.add_argument("--top-k", type=int, default=None, help="also output the k best classes")
+    p.add_argument("--top-k", type=int, default=None,
+                   help="also output the k best classes (a stacked pipeline: 3 unless given)")
     p.set_defaults(func=_cmd_export)
 
     p = sub.add_parser(
@@ -414,6 +533,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("rest", nargs=argparse.REMAINDER, help="the experiment's own flags")
     p.set_defaults(func=_cmd_reproduce)
     _add_train_parsers(sub)
+    _add_robust_parser(sub)
 
     p = sub.add_parser(
         "report", help="render a results folder as one self-contained HTML page",

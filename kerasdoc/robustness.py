@@ -698,14 +698,27 @@ def export_pipeline(classifier, detector, denoiser, name: str = "robust_pipeline
     archive.add_endpoint("predict_tensor", lambda images: outputs(spec.preprocess_batch(images)),
                          input_signature=[tf.TensorSpec([None, None, None, None], tf.float32,
                                                         name="images")])
-    archive.write_out(str(final), verbose=False)
-    extra = final / "assets.extra"
-    extra.mkdir(exist_ok=True)
-    (extra / "kerasdoc.json").write_text(json.dumps({
-        "name": name, "version": version, "class_names": names, "threshold": thr,
-        "image_spec": [spec.get_config()], "models": [clf.name, det.name, den.name],
-        "pipeline": "detect -> denoise flagged -> classify",
-        "signatures": ["serving_default", "predict_tensor"]}, indent=2))
+    # written under a temporary name (TF Serving ignores non-numeric folders) and renamed into
+    # place, so a server polling model_dir never loads a half-written version
+    import shutil
+    import tempfile
+
+    staging = Path(tempfile.mkdtemp(prefix=f".tmp-{version}-", dir=model_dir))
+    try:
+        archive.write_out(str(staging / "model"), verbose=False)
+        extra = staging / "model" / "assets.extra"
+        extra.mkdir(exist_ok=True)
+        (extra / "kerasdoc.json").write_text(json.dumps({
+            "name": name, "version": version, "class_names": names, "threshold": thr,
+            "image_spec": [spec.get_config()], "models": [clf.name, det.name, den.name],
+            "pipeline": "detect -> denoise flagged -> classify",
+            "signatures": ["serving_default", "predict_tensor"]}, indent=2))
+        if final.exists():
+            raise FileExistsError(f"{final} appeared during the export; versions are never "
+                                  "overwritten.")
+        (staging / "model").rename(final)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return final
 
 

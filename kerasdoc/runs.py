@@ -367,17 +367,29 @@ def export_model_file(model_files: str | Path | Sequence[str | Path], name: str,
                       **kwargs: Any) -> Path:
     """Export ``.keras`` file(s) with the image spec and class names of their model cards.
 
-    Several files make one ensemble; their class names must agree.
+    Several files make one ensemble; their class names must agree. A stacked pipeline (its
+    ``pipeline.json``, or the run folder holding it, as ``kerasdoc reproduce rvl-cdip`` writes)
+    is exported by :func:`kerasdoc.stacking.export_pipeline`: members, crops and meta-classifier
+    in one SavedModel. An existing version is never overwritten.
 
     Raises:
         FileNotFoundError: a file or its card is missing.
-        ValueError: the members disagree on the classes.
+        FileExistsError: the version exists.
+        ValueError: the members disagree on the classes; a pipeline given with other files.
     """
     from kerasdoc.card import read_card
     from kerasdoc.export import export_for_serving
     from kerasdoc.models.weights import load_keras_model
 
     files = [model_files] if isinstance(model_files, str | Path) else list(model_files)
+    pipelines = [f for f in files if Path(f).is_dir() or Path(f).suffix == ".json"]
+    if pipelines:
+        if len(files) != 1:
+            raise ValueError(f"Export one stacked pipeline (pipeline.json or its run folder) "
+                             f"or .keras files, not both. Received: {[str(f) for f in files]}")
+        from kerasdoc.stacking import export_pipeline
+
+        return export_pipeline(files[0], name, base_dir, version, **kwargs)
     models, specs, names = [], [], None
     for f in files:
         m = load_keras_model(f, compile=False)

@@ -121,8 +121,12 @@ def kfold_indices(labels: Sequence[int], folds: int, seed: int = 0) -> list[np.n
         ``folds`` disjoint sorted index arrays covering every sample.
 
     Example:
-        >>> [f.tolist() for f in kfold_indices([0, 0, 1, 1], 2, seed=0)]  # doctest: +SKIP
-        [[0, 3], [1, 2]]
+        >>> labels = [0, 0, 0, 1, 1, 1]
+        >>> folds = kfold_indices(labels, 3, seed=0)
+        >>> [sorted(labels[i] for i in f) for f in folds]  # one page of each class per fold
+        [[0, 1], [0, 1], [0, 1]]
+        >>> sorted(i for f in folds for i in f.tolist())
+        [0, 1, 2, 3, 4, 5]
     """
     labels = np.asarray(labels)
     if folds < 2:

@@ -70,7 +70,10 @@ def _modules_after(code: str) -> set[str]:
 
 @pytest.mark.parametrize("argv", [["--help"], ["list"], ["list", "--no-params"],
                                   ["train", "--help"], ["reproduce", "invoice", "--help"],
-                                  ["reproduce", "numeric-loss", "--help"]])
+                                  ["reproduce", "numeric-loss", "--help"],
+                                  ["reproduce", "persian-ocr", "--help"],
+                                  ["reproduce", "rvl-cdip", "--help"],
+                                  ["reproduce", "robustness", "--help"]])
 def test_cli_help_and_list_import_no_tensorflow(argv):
     code = ("import sys, contextlib, io\n"
             "from kerasdoc.cli import main\n"

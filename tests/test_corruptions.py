@@ -226,3 +226,23 @@ def test_gallery_and_benchmark(tmp_path):
     rows = benchmark_corruptions(digits(64), ["shot_noise", "stripe"], loop_images=16)
     assert [r["name"] for r in rows] == ["shot_noise", "stripe"]
     assert all(r["batch_ips"] > 0 and r["loop_ips"] > 0 for r in rows)
+
+
+def test_benchmark_script_reports_both_paths_and_their_ratio(tmp_path, capsys):
+    import json
+
+    from benchmarks import corruptions as bench
+
+    with pytest.raises(FileNotFoundError, match="kannada-images"):
+        bench.main(["--data", str(tmp_path / "absent")])
+    x, source = bench.load_digits(None, 12)  # Kannada-MNIST, or generated digits without it
+    assert x.shape == (12, 28, 28) and x.dtype == np.uint8 and source
+    res = bench.main(["--batch", "24", "--loop-images", "3", "--repeats", "2",
+                      "--corruptions", "shot_noise,fog", "--out", str(tmp_path / "b.json")])
+    assert [r["name"] for r in res["rows"]] == ["shot_noise", "fog"]
+    for r in res["rows"]:
+        assert r["batch_images_per_s"] > 0 and r["loop_images_per_s"] > 0
+        assert r["speedup"] == round(r["batch_images_per_s"] / r["loop_images_per_s"], 1)
+    assert res["batch"] == 24 and res["loop_images"] == 3 and res["cpu_seconds"] >= 0
+    assert json.loads((tmp_path / "b.json").read_text())["rows"] == res["rows"]
+    assert "speedup" in capsys.readouterr().out

@@ -9,7 +9,8 @@ MODULES = [
     "kerasdoc", "kerasdoc.losses", "kerasdoc.metrics", "kerasdoc.reporting",
     "kerasdoc.models.registry", "kerasdoc.models.digits", "kerasdoc.models.blocks",
     "kerasdoc.datasets", "kerasdoc.testing", "generators.splits", "generators.sources",
-    "experiments",
+    "experiments", "kerasdoc.models.rvl", "kerasdoc.stacking", "kerasdoc.robustness",
+    "generators.corruptions",
 ]
 
 

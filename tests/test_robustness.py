@@ -229,3 +229,27 @@ def test_svhn_comparison_and_figures_7_to_9(tmp_path):
     paths = R.plot_svhn(res, tmp_path)
     assert [p.name for p in paths] == ["fig7_svhn_curves.png", "fig8_svhn_probabilities.png",
                                        "fig9_svhn_scores.png"]
+
+
+def test_conv_denoiser_linear_output_is_clipped_at_inference_only_and_reloads(tmp_path):
+    import keras
+
+    from kerasdoc.models import get_model
+    from kerasdoc.models.weights import load_keras_model
+
+    m = get_model("conv_denoiser", input_shape=(16, 16, 1), filters=(4, 4))
+    # Large weights on the last layer push raw outputs outside [0, 1].
+    last = m.get_layer("reconstruction_linear")
+    last.set_weights([w * 0 + 5.0 for w in last.get_weights()])
+    x = np.random.default_rng(0).random((2, 16, 16, 1)).astype("float32")
+    raw = keras.ops.convert_to_numpy(m(x, training=True))
+    served = keras.ops.convert_to_numpy(m(x))
+    assert raw.max() > 1.0 and served.min() >= 0.0 and served.max() <= 1.0
+    np.testing.assert_allclose(served, np.clip(raw, 0, 1), atol=1e-5)
+    m.save(tmp_path / "d.keras")
+    again = load_keras_model(tmp_path / "d.keras")
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(again(x)), served, atol=1e-6)
+    sig = get_model("conv_denoiser", input_shape=(16, 16, 1), output_activation="sigmoid")
+    assert sig.get_layer("reconstruction").activation.__name__ == "sigmoid"
+    with pytest.raises(ValueError, match="output_activation must be"):
+        get_model("conv_denoiser", output_activation="relu")

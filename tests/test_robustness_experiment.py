@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 
 from experiments import get_experiment
@@ -21,8 +22,22 @@ def test_registered_and_flags():
     assert get_experiment("robustness") is E and E.PAPER == "robustness"
     args = E.build_parser().parse_args(["--quick", "--classifier", "vit", "--svhn"])
     assert args.quick and args.classifier == "vit" and args.svhn
+    # The parser is TensorFlow-free, so it states the paper's settings itself: they must agree.
+    assert tuple(args.denoiser_corruptions.split(",")) == R.DENOISER_CORRUPTIONS
+    assert f"paper: {R.PAPER_DENOISER_EPOCHS}" in E.build_parser().format_help()
     with pytest.raises(ValueError, match="--data must be"):
         E.load_data(E.build_parser().parse_args(["--data", "imagenet"]))
+
+
+def test_full_run_data_loads_kannada_with_a_stratified_split_and_train_size(shared_data):
+    # The full-run path (--data kannada) reads --train as a path override and --trials for SVHN.
+    args = E.build_parser().parse_args(["--data", "kannada",
+                                        "--train", str(shared_data / "kannada-mnist"),
+                                        "--train-size", "500", "--trials", "2"])
+    data = E.load_data(args)
+    assert args.trials == 2
+    assert len(data["y_train"]) == 500 and data["x_train"].shape[1:3] == (28, 28)
+    assert data["x_train"].dtype == np.uint8 and set(np.unique(data["y_test"])) == set(range(10))
 
 
 def test_summary_and_markdown_name_the_classifier_the_paper_and_the_oracle():
@@ -57,3 +72,10 @@ def test_quick_run_writes_tables_and_figures(tmp_path):
     saved = json.loads((tmp_path / "results.json").read_text())
     assert [r["breakout"] for r in saved["tables"]["cnn"]] == list(R.BREAKOUTS)
     assert res["data"]["source"] == "digits" and len(saved["throughput"]) == 16
+
+
+def test_hoda_pool_read_class_by_class_is_shuffled_so_every_slice_holds_all_digits(shared_data):
+    data = E.load_data(E.build_parser().parse_args(
+        ["--data", "hoda", "--train", str(shared_data / "hoda-digits.tgz"), "--train-size", "300"]))
+    assert len(data["y_test"]) == 4000 and len(data["y_train"]) == 300
+    assert set(np.unique(data["y_test"][:200])) == set(range(10))

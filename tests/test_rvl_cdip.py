@@ -162,10 +162,10 @@ def test_load_data_lists_survey_and_balance(tmp_path):
                            tmp_path / "o2")
 
 
-@pytest.mark.slow
 def test_quick_experiment_end_to_end(tmp_path):
     """--quick trains all 7 stages, stacks, exports one SavedModel that agrees with the pipeline;
-    a second run skips every finished stage; --from-stage re-runs from there."""
+    a second run skips every finished stage; --from-stage re-runs from there. (Not marked slow:
+    --quick is about a CPU-minute; this test took 51 s under `-m slow` with both runs.)"""
     out = tmp_path / "run"
     argv = ["--quick", "--out", str(out), "--export", "--export-dir", str(tmp_path / "sm")]
     res = rvl_cdip.main(argv)
@@ -197,3 +197,21 @@ def test_quick_out_of_fold_stacking(tmp_path):
     assert row["n_meta_test"] == res["splits"]["val"]
     for k in range(2):
         assert (tmp_path / "oof" / "oof" / f"fold{k}" / "top" / "model.keras").is_file()
+    out = tmp_path / "oof"
+    assert "Meta-learner: out-of-fold: 2-fold" in (out / "results.md").read_text()
+    assert json.loads((out / "pipeline.json").read_text())["meta_fit"] == res["meta_learner"]
+    assert np.isfinite(row["stack"]) and set(row) >= {"holistic", "top", "mean_of_members"}
+
+
+def test_quick_backbone_is_tiny_and_backbone_kwargs_are_checked():
+    """--quick's two-stage rvl_small_resnet (what keeps the whole recipe near a CPU-minute)."""
+    args = rvl_cdip.build_parser().parse_args(
+        ["--backbone", "rvl_small_resnet", "--backbone-kwargs", rvl_cdip.QUICK["backbone_kwargs"]])
+    kwargs = rvl_cdip._backbone_kwargs(args)
+    assert kwargs["blocks"] == [1, 1]
+    m = get_model("rvl_small_resnet", num_classes=16, **kwargs)
+    assert m.count_params() < 10_000 and m.output_shape == (None, 16)
+    for bad in ("[1, 2]", "{widths: 3}"):
+        args.backbone_kwargs = bad
+        with pytest.raises(ValueError, match="JSON object"):
+            rvl_cdip._backbone_kwargs(args)

@@ -19,7 +19,6 @@ from kerasdoc.models import get_model
 from kerasdoc.models.rvl import MEMBERS, region_model
 from kerasdoc.stacking import (
     StackedPipeline,
-    export_pipeline,
     fit_stacker,
     member_probabilities,
     prediction_flow,
@@ -78,8 +77,43 @@ def pipeline_dir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def exported(pipeline_dir, tmp_path_factory):
-    return export_pipeline(pipeline_dir / "pipeline.json", "rvl_stack",
-                           tmp_path_factory.mktemp("saved"), top_k=2)
+    """The pipeline exported from the command line: `kerasdoc export RUN_FOLDER` (its
+    pipeline.json) -> kerasdoc.runs.export_model_file -> kerasdoc.stacking.export_pipeline."""
+    from kerasdoc import cli
+
+    base = tmp_path_factory.mktemp("saved")
+    assert cli.main(["export", str(pipeline_dir), "--name", "rvl_stack", "--base-dir",
+                     str(base), "--top-k", "2"]) == 0
+    return base / "rvl_stack" / "1"
+
+
+def test_cli_export_of_a_pipeline_never_overwrites_and_predicts_like_it(
+        pipeline_dir, pipe, exported, tmp_path, capsys):
+    """`kerasdoc export pipeline.json` refuses an existing version (the folder is untouched);
+    `kerasdoc predict` on the export answers as the pipeline does; a pipeline mixed with .keras
+    files is refused."""
+    from kerasdoc import cli
+
+    pb = exported / "saved_model.pb"
+    stamp = pb.stat().st_mtime_ns
+    base = str(exported.parent.parent)
+    capsys.readouterr()
+    assert cli.main(["export", str(pipeline_dir / "pipeline.json"), "--name", "rvl_stack",
+                     "--base-dir", base, "--version", "1"]) == 2
+    assert "already exists" in capsys.readouterr().err
+    assert pb.stat().st_mtime_ns == stamp
+    assert sorted(p.name for p in exported.parent.iterdir()) == ["1"]
+    assert cli.main(["export", str(pipeline_dir), str(pipeline_dir / "top" / "model.keras"),
+                     "--name", "mixed", "--base-dir", base]) == 2
+    assert "not both" in capsys.readouterr().err
+    paths = _pages(tmp_path, 4)
+    ref = pipe.predict_files(paths)
+    assert cli.main(["predict", str(exported), *paths]) == 0
+    rows = [line.split("\t") for line in capsys.readouterr().out.strip().splitlines()]
+    assert [r[0] for r in rows] == paths
+    assert [r[1] for r in rows] == [CLASSES[i] for i in ref["probabilities"].argmax(-1)]
+    np.testing.assert_allclose([float(r[2]) for r in rows], ref["probabilities"].max(-1),
+                               atol=1e-5)
 
 
 def test_pipeline_file_round_trip(pipeline_dir, pipe):

@@ -17,7 +17,8 @@ Paper: Gutierrez & Sze, "How Deep Can We Go? A Case Study on Image Classificatio
 * ``svhn_denoising_cnn``: the "denoising autoencoder CNN": a Conv2D + MaxPooling2D encoder and a
   Conv2D + UpSampling2D decoder in front of the same classifier.
 
-Custom layers (``ClassToken``, ``AddPositionEmbedding``, ``TakeToken``) are registered
+Custom layers (``ClassToken``, ``AddPositionEmbedding``, ``TakeToken``, ``ClipAtInference``) are
+registered
 serialisable, so every model reloads with ``safe_mode=True``.
 
 Example:
@@ -34,6 +35,28 @@ import keras
 from keras import layers
 
 from kerasdoc.models.registry import register_model
+
+
+@keras.saving.register_keras_serializable(package="kerasdoc")
+class ClipAtInference(layers.Layer):
+    """Identity while training, ``clip(x, 0, 1)`` at inference: a regression image output whose
+    training gradient never vanishes and whose served values are valid pixels.
+
+    Example:
+        >>> import numpy as np
+        >>> x = np.array([[-0.5, 0.5, 1.5]], "float32")
+        >>> layer = ClipAtInference()
+        >>> layer(x, training=True).numpy().tolist(), layer(x).numpy().tolist()
+        ([[-0.5, 0.5, 1.5]], [[0.0, 0.5, 1.0]])
+    """
+
+    def call(self, x, training=None):
+        if training:
+            return x
+        return keras.ops.clip(x, 0.0, 1.0)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
 
 
 # --------------------------------------------------------------------------- ViT layers
@@ -292,9 +315,10 @@ def build_conv_denoiser(
     input_shape: tuple[int, int, int] = (28, 28, 1),
     *,
     filters: tuple[int, int] = (16, 32),
+    output_activation: str = "linear",
     name: str = "conv_denoiser",
 ) -> keras.Model:
-    """ConvDenoiser: Conv2D + max-pool encoder, Conv2DTranspose decoder, sigmoid image out.
+    """ConvDenoiser: Conv2D + max-pool encoder, Conv2DTranspose decoder, image out.
 
     Paper: Gutierrez & Sze, section 4.1.1: "The ConvDenoiser model employed Conv2DTranspose
     layers ... to upsample the input data, gradually reconstructing the clean image"; trained
@@ -304,6 +328,14 @@ def build_conv_denoiser(
         input_shape: tuple. (height, width, channels); height and width multiples of 4.
             Defaults to (28, 28, 1).
         filters: (int, int). Encoder widths; the decoder mirrors them. Defaults to (16, 32).
+        output_activation: str. ``"linear"`` (default): a linear output layer trained with MSE,
+            clipped to [0, 1] at inference only (:class:`ClipAtInference`). ``"sigmoid"``: the
+            usual sigmoid image output of the paper's PyTorch-style ConvDenoiser. Why the default
+            differs: with Keras' initialisation, sigmoid + MSE on sparse digit strokes collapses
+            to an all-black image within the first epoch and never leaves it (the sigmoid's
+            gradient vanishes there): measured on Kannada-MNIST, validation MSE stuck at 0.0527,
+            the MSE of a black image, over 15 epochs and at learning rates 1e-3 and 3e-4; the
+            linear output reached 0.0157 in 5 epochs (noisy input: 0.0194).
         name: str. Model name.
 
     Returns:
@@ -327,8 +359,15 @@ def build_conv_denoiser(
                                name="dec1_tconv")(x)
     x = layers.Conv2DTranspose(f1, 3, strides=2, padding="same", activation="relu",
                                name="dec2_tconv")(x)
-    outputs = layers.Conv2D(c, 3, padding="same", activation="sigmoid", dtype="float32",
-                            name="reconstruction")(x)
+    if output_activation not in ("linear", "sigmoid"):
+        raise ValueError(f"output_activation must be 'linear' or 'sigmoid'. Received: "
+                         f"output_activation={output_activation!r}")
+    if output_activation == "sigmoid":
+        outputs = layers.Conv2D(c, 3, padding="same", activation="sigmoid", dtype="float32",
+                                name="reconstruction")(x)
+    else:
+        x = layers.Conv2D(c, 3, padding="same", dtype="float32", name="reconstruction_linear")(x)
+        outputs = ClipAtInference(name="reconstruction")(x)
     return keras.Model(inputs, outputs, name=name)
 
 

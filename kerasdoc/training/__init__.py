@@ -13,30 +13,48 @@ Example:
     ['1e-06', '1e-05', '1e-04']
 """
 
-from kerasdoc.models.weights import load_keras_model, transfer_weights, with_input_size
-from kerasdoc.training.groups import (
-    freeze,
-    group_lr_multipliers,
-    is_head_layer,
-    layer_groups,
-    unfreeze,
-)
-from kerasdoc.training.optim import DiscriminativeAdam, lr_range
-from kerasdoc.training.resilient import (
-    AtomicBackupAndRestore,
-    AtomicModelCheckpoint,
-    fit_resilient,
-)
-from kerasdoc.training.schedule import (
-    LRFinderResult,
-    OneCycleScheduler,
-    compile_discriminative,
-    fit_one_cycle,
-    lr_find,
-    lr_suggestions,
-    one_cycle_values,
-    plot_lr_find,
-)
+import importlib
+
+#: Where each public name lives. Imported on first use (PEP 562), so that TensorFlow-free parts
+#: (:mod:`kerasdoc.training.rates`, read by ``kerasdoc reproduce persian-ocr --help``) load
+#: without starting TensorFlow.
+_SOURCES = {
+    "load_keras_model": "kerasdoc.models.weights",
+    "transfer_weights": "kerasdoc.models.weights",
+    "with_input_size": "kerasdoc.models.weights",
+    "freeze": "kerasdoc.training.groups",
+    "group_lr_multipliers": "kerasdoc.training.groups",
+    "is_head_layer": "kerasdoc.training.groups",
+    "layer_groups": "kerasdoc.training.groups",
+    "unfreeze": "kerasdoc.training.groups",
+    "DiscriminativeAdam": "kerasdoc.training.optim",
+    "lr_range": "kerasdoc.training.optim",
+    "AtomicBackupAndRestore": "kerasdoc.training.resilient",
+    "AtomicModelCheckpoint": "kerasdoc.training.resilient",
+    "fit_resilient": "kerasdoc.training.resilient",
+    "LRFinderResult": "kerasdoc.training.schedule",
+    "OneCycleScheduler": "kerasdoc.training.schedule",
+    "compile_discriminative": "kerasdoc.training.schedule",
+    "fit_one_cycle": "kerasdoc.training.schedule",
+    "lr_find": "kerasdoc.training.schedule",
+    "lr_suggestions": "kerasdoc.training.schedule",
+    "one_cycle_values": "kerasdoc.training.schedule",
+    "plot_lr_find": "kerasdoc.training.schedule",
+}
+
+
+def __getattr__(name: str):
+    source = _SOURCES.get(name)
+    if source is None:
+        raise AttributeError(f"module 'kerasdoc.training' has no attribute {name!r}")
+    value = getattr(importlib.import_module(source), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_SOURCES))
+
 
 __all__ = [
     "AtomicBackupAndRestore",
