@@ -337,13 +337,15 @@ def read_events(log_dir: str | Path) -> dict[str, dict[str, Any]]:
     """Every summary in the event files under ``log_dir``: ``{relative folder: {tag:
     plugin name}}`` (for tests and for a quick look without TensorBoard)."""
     import tensorflow as tf
+    from tensorflow.core.util import event_pb2
 
     root = Path(log_dir)
     found: dict[str, dict[str, Any]] = {}
     for f in sorted(root.rglob("events.out.tfevents.*")):
         rel = str(f.parent.relative_to(root)) if f.parent != root else "."
         tags = found.setdefault(rel, {})
-        for event in tf.compat.v1.train.summary_iterator(str(f)):
+        for record in tf.data.TFRecordDataset(str(f)):
+            event = event_pb2.Event.FromString(record.numpy())
             for v in event.summary.value:
                 tags[v.tag] = v.metadata.plugin_data.plugin_name or tags.get(v.tag, "")
     return found
