@@ -241,7 +241,7 @@ if USE_FULL_DATA:
             lf = ROOT / "labels" / f"{split}.txt"
             lines = lf.read_text().split("\\n")
             if lines and not lines[0].startswith("images/"):
-                lf.write_text("\\n".join(f"images/{l}" for l in lines if l.strip()) + "\\n")
+                lf.write_text("\\n".join(f"images/{ln}" for ln in lines if ln.strip()) + "\\n")
     DATA_ARGS = ["--data", str(ROOT)]
 QUICK_ARGS = ["--quick", "--regions", "top"]
 FULL_ARGS: list[str] = []  # Inception-ResNet-v2 from ImageNet weights, the blog's epochs
