@@ -57,9 +57,9 @@ def base_parser(name: str, description: str, *, optional: Sequence[str] = (),
     """The parser with the flags every experiment takes, plus the ``optional`` ones it reads.
 
     Always: ``--data --test --epochs --batch-size --seed --quick --out --overwrite --strategy
-    --mixed-precision``. Optional: ``train`` (training data path(s) separate from ``--data``),
-    ``trials`` (repeats with other seeds), ``lr`` (learning rate), ``image-size``, ``export``
-    (``--export`` and ``--export-dir``).
+    --mixed-precision --tensorboard``. Optional: ``train`` (training data path(s) separate from
+    ``--data``), ``trials`` (repeats with other seeds), ``lr`` (learning rate), ``image-size``,
+    ``export`` (``--export`` and ``--export-dir``).
 
     Args:
         name: the experiment's ``NAME``.
@@ -110,6 +110,10 @@ def base_parser(name: str, description: str, *, optional: Sequence[str] = (),
                    help="tf.distribute strategy (kerasdoc.distribute.get_strategy)")
     p.add_argument("--mixed-precision", action="store_true",
                    help="mixed_float16 on GPU, mixed_bfloat16 elsewhere")
+    p.add_argument("--tensorboard", default=None, metavar="DIR",
+                   help="log every fit to DIR/<fit folder> for TensorBoard: per-epoch scalars "
+                        "and learning rate, the validation confusion matrix image, the "
+                        "hyper-parameters")
     return p
 
 
@@ -126,7 +130,16 @@ def start_run(args: argparse.Namespace, out: Path, *, batch_size: int):
     from kerasdoc.runs import Run
 
     return Run(out / "runs", strategy=args.strategy, mixed_precision=args.mixed_precision,
-               batch_size=batch_size, seed=args.seed)
+               batch_size=batch_size, seed=args.seed, tensorboard=args.tensorboard or True,
+               hparams=tensorboard_hparams(args))
+
+
+def tensorboard_hparams(args: argparse.Namespace) -> dict[str, Any]:
+    """The flags with a scalar value, as hyper-parameters for TensorBoard (``--tensorboard``);
+    reading them this way does not count them as read."""
+    return {k: v for k, v in vars(args).items()
+            if not k.startswith("_") and isinstance(v, bool | int | float | str)
+            and k not in ("out", "tensorboard", "overwrite", "export_dir")}
 
 
 def resolve_out(args: argparse.Namespace, name: str) -> Path:

@@ -41,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from experiments._common import base_parser, config_of, resolve_out
+from experiments._common import base_parser, config_of, resolve_out, tensorboard_hparams
 from kerasdoc.papers import cite
 from kerasdoc.reporting import markdown_table, write_results
 
@@ -171,7 +171,8 @@ def run(args, data: dict[str, Any], out: Path) -> dict[str, Any]:
     timings: dict[str, float] = {}
     results: dict[str, Any] = {"classifiers": {}}
     with Run(out / "models", strategy=args.strategy, mixed_precision=args.mixed_precision,
-             batch_size=batch, seed=args.seed, tensorboard=False) as rn:
+             batch_size=batch, seed=args.seed, tensorboard=args.tensorboard or False,
+             hparams=tensorboard_hparams(args)) as rn:
         t = time.perf_counter()
         det, det_hist = R.train_detector(
             rn, xt, epochs=args.detector_epochs or cfg["detector_epochs"], validation=xv,

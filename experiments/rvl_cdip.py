@@ -57,7 +57,7 @@ from typing import Any
 
 import numpy as np
 
-from experiments._common import base_parser, config_of, resolve_out
+from experiments._common import base_parser, config_of, resolve_out, tensorboard_hparams
 
 NAME = "rvl-cdip"
 PAPER = "rvl-cdip"
@@ -665,7 +665,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     rerun = STAGES[STAGES.index(args.from_stage):] if args.from_stage else ()
 
     with Run(out, strategy=args.strategy, mixed_precision=args.mixed_precision,
-             batch_size=args.batch_size, seed=args.seed, tensorboard=False) as run:
+             batch_size=args.batch_size, seed=args.seed, tensorboard=args.tensorboard or False,
+             hparams=tensorboard_hparams(args)) as run:
         w0, c0 = time.perf_counter(), _cpu_seconds()
         data = load_data(args, out)
         seconds = {"survey": [round(time.perf_counter() - w0, 1),

@@ -12,6 +12,7 @@ Usage::
     kerasdoc predict (SAVED_MODEL_DIR | MODEL_FILE | NAME) IMAGE... [--server URL]
     kerasdoc robust classify FOLDER --run DIR    # classify -> detect -> denoise -> re-classify
     kerasdoc robust export --run DIR --name NAME # that pipeline as one SavedModel
+    kerasdoc report DIR [--out FILE] [--overwrite]  # a results folder as one HTML page
 
 Each sub-command is a ``_cmd_<name>(args) -> int`` function with its parser added in
 :func:`build_parser`; ``main`` returns the process exit status.
@@ -70,6 +71,18 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
         module.main(args.rest)
     except (ValueError, FileNotFoundError, FileExistsError) as e:
         return _fail(f"reproduce {args.name}", e)
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    # No TensorFlow: reads the files only.
+    from kerasdoc.report import write_report
+
+    try:
+        path, replaced = write_report(args.dir, args.out, overwrite=args.overwrite)
+    except (FileNotFoundError, FileExistsError) as e:
+        return _fail("report", e)
+    print(f"kerasdoc report: {'rewrote' if replaced else 'wrote'} {path}")
     return 0
 
 
@@ -169,8 +182,13 @@ def _train(args: argparse.Namespace) -> None:
     # The run first: the strategy must be set up before other TensorFlow work.
     from kerasdoc.runs import Run
 
+    hparams = {"data": str(args.data), "learning_rate": args.learning_rate,
+               "batch_size": args.batch_size, "image_size": "x".join(
+                   map(str, args.image_size or meta.input_shape[:2])),
+               "crop": args.crop, "resize_mode": args.resize_mode, "val_split": args.val_split}
     with Run(out, strategy=args.strategy, mixed_precision=args.mixed_precision,
-             batch_size=args.batch_size, seed=args.seed) as run:
+             batch_size=args.batch_size, seed=args.seed,
+             tensorboard=args.tensorboard or True, hparams=hparams) as run:
         import keras
 
         from generators import ImageDataGenerator
@@ -473,6 +491,9 @@ def _add_train_parsers(sub) -> None:
     p.add_argument("--overwrite", action="store_true",
                    help="train again although OUT/model.keras exists from a finished run")
     p.add_argument("--quiet", action="store_true", help="no per-epoch progress bars")
+    p.add_argument("--tensorboard", default=None, metavar="DIR",
+                   help="log to DIR instead of OUT/logs: per-epoch scalars and learning rate, "
+                        "the validation confusion matrix image, the hyper-parameters")
     p.set_defaults(func=_cmd_train)
 
     p = sub.add_parser("evaluate", help="accuracy and confusion matrix of a .keras model",
@@ -544,6 +565,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_reproduce)
     _add_train_parsers(sub)
     _add_robust_parser(sub)
+
+    p = sub.add_parser(
+        "report", help="render a results folder as one self-contained HTML page",
+        description="Render DIR (an experiment's --out: results.json, results.md, config.json, "
+                    "PNG plots, also in sub-folders) as one HTML page with the tables and the "
+                    "plots embedded, written to DIR/report.html (rewritten on each call; any "
+                    "other existing file is refused without --overwrite).")
+    p.add_argument("dir", help="results folder")
+    p.add_argument("--out", default=None, help="HTML file (default: DIR/report.html)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace an existing --out file not written by kerasdoc report")
+    p.set_defaults(func=_cmd_report)
     return parser
 
 
@@ -586,7 +619,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``kerasdoc`` console script."""
     args = build_parser().parse_args(argv)
     asks_help = args.command == "reproduce" and ({"-h", "--help"} & set(args.rest))
-    if args.command != "list" and not asks_help:
+    if args.command not in ("list", "report") and not asks_help:
         import_tensorflow_quietly()
     try:
         return int(args.func(args) or 0)

@@ -77,7 +77,12 @@ class Run:
         mixed_precision: bool. ``mixed_float16`` on GPU, ``mixed_bfloat16`` elsewhere.
         batch_size: int. Per replica; :attr:`batch_size` is the global batch.
         seed: int or None. ``keras.utils.set_random_seed`` before every build.
-        tensorboard: bool. Log scalars to ``out/logs`` (chief only).
+        tensorboard: bool, str or Path. True: log scalars to ``<fit folder>/logs`` (chief
+            only); a folder: log each fit with :class:`kerasdoc.tensorboard.TensorBoardLogger`
+            (scalars, learning rate, validation confusion matrix image, hyper-parameters) to
+            ``tensorboard/<fit folder relative to out>``; False: no logs.
+        hparams: dict or None. Hyper-parameters logged with each fit when ``tensorboard`` is a
+            folder (beside the model, optimizer, learning rate, epochs and the run's facts).
 
     Attributes:
         strategy, policy, batch_size (global), per_replica_batch, replicas, seed, out.
@@ -85,7 +90,7 @@ class Run:
 
     def __init__(self, out: str | Path | None = None, *, strategy: Any = "auto",
                  mixed_precision: bool = False, batch_size: int = 32, seed: int | None = 0,
-                 tensorboard: bool = True):
+                 tensorboard: bool | str | Path = True, hparams: dict[str, Any] | None = None):
         if int(batch_size) < 1:
             raise ValueError(f"batch_size must be a positive integer. Received: {batch_size}")
         self.strategy = distribute.get_strategy(strategy) if isinstance(strategy, str) \
@@ -98,6 +103,7 @@ class Run:
         self.seed = seed
         self.out = Path(out) if out is not None else None
         self.tensorboard = tensorboard
+        self.hparams = dict(hparams or {})
         self.backup: Any = None
 
     # -- context -------------------------------------------------------------------------
@@ -167,9 +173,33 @@ class Run:
         # the backup is removed by finish(), after the final model is on disk
         cbs = resilient_callbacks(folder, delete_backup=False)
         self.backup = cbs[0]
-        if self.tensorboard and distribute.is_chief():
+        if self.tensorboard is True and distribute.is_chief():
             cbs.append(tensorboard_callback(folder / "logs"))
         return cbs
+
+    def tensorboard_logger(self, folder: str | Path | None = None, validation_data: Any = None,
+                           epochs: int | None = None) -> keras.callbacks.Callback | None:
+        """The :class:`kerasdoc.tensorboard.TensorBoardLogger` of a fit into ``folder`` when
+        ``tensorboard`` is a folder (chief only), else None."""
+        if isinstance(self.tensorboard, bool) or self.tensorboard is None \
+                or not distribute.is_chief():
+            return None
+        from kerasdoc.tensorboard import TensorBoardLogger
+
+        log_dir = Path(self.tensorboard)
+        if folder is not None:
+            folder = Path(folder)
+            try:
+                rel = folder.resolve().relative_to(self.out.resolve()) if self.out else None
+            except ValueError:
+                rel = None
+            log_dir = log_dir / (rel if rel is not None else folder.name)
+        facts = self.describe()
+        hparams = {"strategy": facts.get("strategy"), "replicas": self.replicas,
+                   "global_batch": self.batch_size, "policy": self.policy, "seed": self.seed,
+                   **self.hparams}
+        return TensorBoardLogger(log_dir, validation_data=validation_data, hparams=hparams,
+                                 epochs=epochs)
 
     def fit(self, model: keras.Model, x: Any, y: Any = None, *, epochs: int,
             validation_data: Any = None, callbacks: Sequence[Any] = (),
@@ -203,6 +233,9 @@ class Run:
             self._lock(where)
             self._check_fingerprint(where, model, epochs, data=x)
         cbs = self.callbacks(where) + list(callbacks)
+        logger = self.tensorboard_logger(where, validation_data, epochs)
+        if logger is not None:
+            cbs.append(logger)
         backup = self.backup if where is not None else None
         if hasattr(x, "start_epoch"):  # a seeded flow replays epoch k's pass when resumed at k
             x.start_epoch = self._backup_epoch(where) if where is not None else 0

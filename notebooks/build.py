@@ -1,0 +1,489 @@
+"""Write the Colab notebooks in this folder, one per paper, from one template.
+
+    python notebooks/build.py          # rewrites notebooks/*.ipynb (no outputs)
+    python notebooks/build.py --check  # exit 1 if a committed notebook differs from what it writes
+
+Every notebook reads top to bottom like a keras-io example: settings, install, the data (the
+real download or Google Drive mount a Colab user runs, behind ``USE_FULL_DATA``; the package's
+embedded or demo data otherwise), a look at the data, the model, training with the
+``tf.distribute`` strategy ``auto`` (a TPU in Colab, ``MirroredStrategy`` with several GPUs, the
+one GPU or the CPU otherwise), our table beside the paper's, the plots, TensorBoard, one HTML
+report, export for TF Serving and a prediction. The notebooks are thin: they call
+``kerasdoc`` and the experiment's ``load_data`` / ``main``; no model or pipeline code lives in
+them. ``KERASDOC_NOTEBOOK_QUICK=1`` (what CI sets, see tests/test_notebooks.py) selects tiny
+settings on the demo data.
+
+Edit this file, not the ``.ipynb`` files, and run it; commit both.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from kerasdoc.papers import cite  # noqa: E402 - after the path set-up; no TensorFlow import
+
+#: GitHub "owner/name" for the Colab links. PLACEHOLDER: no repository URL is recorded in
+#: setup.cfg or README.md; replace ORG once the project is published.
+REPOSITORY = "ORG/kerasdoc"
+BRANCH = "main"
+
+
+def colab_url(name: str) -> str:
+    """The "Open in Colab" address of ``notebooks/<name>.ipynb``."""
+    return (f"https://colab.research.google.com/github/{REPOSITORY}/blob/{BRANCH}/notebooks/"
+            f"{name}.ipynb")
+
+
+# --------------------------------------------------------------------------------------------
+# The cells every notebook shares
+# --------------------------------------------------------------------------------------------
+
+def intro(nb: dict) -> str:
+    return f"""# {nb['title']}
+
+[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({colab_url(nb['name'])})
+
+**Paper:** {cite(nb['paper'])}.
+
+{nb['about']}
+
+The notebook reads top to bottom: install, the data, a look at it, the model, training (on a
+GPU or TPU when there is one), our table beside the paper's, the plots, TensorBoard, one HTML
+report, export for TF Serving and a prediction. The work is done by the `kerasdoc` library
+and the experiment `experiments/{nb['module']}.py` (`kerasdoc reproduce {nb['experiment']}`);
+the notebook only calls them.
+
+**Quick mode** (`KERASDOC_NOTEBOOK_QUICK=1`, what CI runs) uses tiny settings on the demo data:
+about a minute on one CPU core, and numbers that say nothing about the paper. For a real run
+leave `QUICK` off, set `USE_FULL_DATA = True` and pick a GPU runtime."""
+
+
+SETTINGS = '''import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up lines off
+IN_COLAB = "google.colab" in sys.modules
+# Quick mode: tiny settings on the demo data (CI sets KERASDOC_NOTEBOOK_QUICK=1).
+QUICK = os.environ.get("KERASDOC_NOTEBOOK_QUICK", "0") == "1"
+# True: the paper's data (downloaded or from Google Drive, see "The data"); False: demo data.
+USE_FULL_DATA = False
+OUT = Path("results") / ("notebook-{name}" + ("-quick" if QUICK else ""))'''
+
+INSTALL = '''import importlib.util
+import subprocess
+
+if importlib.util.find_spec("kerasdoc") is None:
+    # In a clone of the repository: install it, editable. Elsewhere (Colab): the package
+    # `kerasdoc` (setup.cfg's name); KERASDOC_PIP may name another source, e.g. a git URL.
+    repo = next((p for p in [Path.cwd(), *Path.cwd().parents]
+                 if (p / "setup.cfg").is_file() and (p / "kerasdoc").is_dir()), None)
+    target = ["-e", str(repo)] if repo else [os.environ.get("KERASDOC_PIP", "kerasdoc")]
+    subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", *target])
+    if repo:
+        sys.path.insert(0, str(repo))'''
+
+IMPORTS = '''import kerasdoc
+from experiments import {module} as experiment
+from experiments._common import parse
+from kerasdoc.notebook import predict_files, show_images, show_plots, show_results
+from kerasdoc.papers import cite
+
+print(f"kerasdoc {{kerasdoc.__version__}}; quick mode: {{QUICK}}; Colab: {{IN_COLAB}}")
+print(cite(experiment.PAPER))'''
+
+ARGS = '''
+# The experiment's flags: the data above, quick or full settings, the strategy, where to write.
+ARGS = [*DATA_ARGS, *(QUICK_ARGS if QUICK else FULL_ARGS), *EXPORT_ARGS,
+        "--strategy", "auto", "--out", str(OUT), "--overwrite",
+        "--tensorboard", str(OUT / "tensorboard")]
+args = parse(experiment.build_parser(), ARGS)
+print("kerasdoc reproduce", experiment.NAME, " ".join(ARGS))'''
+
+TRAIN_MD = """## Training
+
+`experiment.main(ARGS)` runs the whole recipe through `kerasdoc.runs.Run`: with
+`--strategy auto` the run takes a TPU when Colab gives one, `tf.distribute.MirroredStrategy`
+over several GPUs, the one GPU otherwise (or the CPU), and scales the batch to the replicas.
+Training resumes from its last finished epoch if the runtime restarts (re-run the cell).
+It writes `results.json`, `results.md`, `config.json`, the plots and the models to `OUT`."""
+
+TRAIN = '''import tensorflow as tf
+
+print("GPUs:", [d.name for d in tf.config.list_physical_devices("GPU")] or "none")
+results = experiment.main(ARGS)'''
+
+TABLE_MD = """## Our table beside the paper's
+
+`results.md`, as the experiment wrote it (it says which data and split the numbers are on)."""
+
+TABLE = "md = show_results(OUT)"
+
+PLOTS_MD = "## Plots"
+PLOTS = "pngs = show_plots(OUT)"
+
+TENSORBOARD_MD = """## TensorBoard
+
+`--tensorboard DIR` logged every fit: per-epoch loss, accuracy and learning rate, the confusion
+matrix on the validation data as an image, and the hyper-parameters."""
+
+TENSORBOARD = '''TB = OUT / "tensorboard"
+if IN_COLAB:
+    get_ipython().run_line_magic("load_ext", "tensorboard")
+    get_ipython().run_line_magic("tensorboard", f"--logdir {TB}")
+else:
+    from kerasdoc.tensorboard import read_events
+
+    print(f"tensorboard --logdir {TB}")
+    for run_dir, tags in list(read_events(TB).items())[:6]:
+        print(f"  {run_dir}: {', '.join(sorted(tags))}")'''
+
+REPORT_MD = """## One page to share
+
+`kerasdoc report OUT` renders the results folder (tables and plots embedded) as one HTML file."""
+
+REPORT = '''from kerasdoc.report import write_report
+
+report, _ = write_report(OUT)
+print("report:", report)'''
+
+
+# --------------------------------------------------------------------------------------------
+# The five notebooks
+# --------------------------------------------------------------------------------------------
+
+NOTEBOOKS: list[dict] = [
+    {
+        "name": "invoice", "module": "invoice", "experiment": "invoice", "paper": "invoice",
+        "title": "Invoice image classification: a lightweight ResNet against Table 1",
+        "about": "Table 1 of the paper: its lightweight `invoice_resnet` (701,283 parameters) "
+                 "against AlexNet, ZFNet, VGG-16 and ResNet-18, on invoices of three types "
+                 "(value-added tax, train, taxi).",
+        "data_md": """## The data
+
+The paper's 42 invoices are not public. The demo data are generated invoices of three types
+(`kerasdoc.demo.invoices`: page layouts photographed with blur, tilt and light). The closest
+real set is ICDAR-2019 SROIE: receipts and tax invoices of three issuers, as class folders
+`<root>/<issuer>/*.jpg`; put that folder on Google Drive for `USE_FULL_DATA`.""",
+        "data": '''DATA_ARGS: list[str] = []  # the demo: generated invoices of three types
+if USE_FULL_DATA:
+    if IN_COLAB:
+        from google.colab import drive
+
+        drive.mount("/content/drive")
+        DATA_DIR = "/content/drive/MyDrive/kerasdoc-data/sroie-vendors/train"
+    else:
+        DATA_DIR = os.environ.get("KERASDOC_INVOICE_DATA", "../shared/data/sroie-vendors/train")
+    DATA_ARGS = ["--data", DATA_DIR, "--resize-mode", "pad"]
+QUICK_ARGS = ["--quick", "--models", "invoice_resnet,alexnet"]
+FULL_ARGS: list[str] = []  # every Table 1 model, 40 epochs, 64x64
+EXPORT_ARGS = ["--export", "--export-dir", str(OUT / "saved_models")]''',
+        "look": '''data = experiment.load_data(args, args.seed, 16)
+print(data["data_label"])
+print(f"{data['train'].samples} training / {data['val'].samples} validation images; "
+      f"classes {data['class_names']}")
+fig = show_images(data["train"], n=16, title="training images (augmented)")''',
+        "model_md": "## The model\n\nThe paper's lightweight ResNet at the input size of this run.",
+        "model": '''from kerasdoc.models import get_model
+
+size = data["size"]
+model = get_model("invoice_resnet", input_shape=(size, size, 1),
+                  num_classes=len(data["class_names"]))
+model.summary()''',
+        "export": '''
+# --export wrote the most accurate model as a TF Serving SavedModel (from its model card).
+print("exported:", results["exported"])
+image = data["eval"].filepaths[0]
+pred = predict_files(results["exported"], [image])[0]
+print(f"{image}: {pred['class_names']} ({pred['probability']:.2f}); "
+      f"truth: {Path(image).parent.name}")''',
+    },
+    {
+        "name": "rvl_cdip", "module": "rvl_cdip", "experiment": "rvl-cdip", "paper": "rvl-cdip",
+        "title": "RVL-CDIP: holistic and region models stacked into one page classifier",
+        "about": "The practitioner's rebuild of Das et al. (2018): a holistic model trained at "
+                 "128 then 256 pixels, four region models (top, bottom, left, right) by "
+                 "intra-domain transfer, and a meta-MLP on their softmax outputs; the whole "
+                 "stack exported as one SavedModel that takes page bytes.",
+        "data_md": """## The data
+
+RVL-CDIP (Harley et al., 2015): 400,000 scanned pages in 16 classes, with label files
+`labels/{train,val,test}.txt` (`<path> <label>`). The full set is about 38 GB packed: on Colab
+it is downloaded to the runtime's disk (or mounted from Google Drive). The demo data are
+generated pages in 16 classes where each page region carries one bit of the class, so the
+region models have something to find.""",
+        "data": '''DATA_ARGS: list[str] = []  # the demo: generated pages, 16 classes
+if USE_FULL_DATA:
+    ROOT = Path(os.environ.get("KERASDOC_RVL_CDIP", "/content/rvl-cdip"))
+    if IN_COLAB and not (ROOT / "labels" / "train.txt").is_file():
+        import tarfile
+        import urllib.request
+
+        # The RVL-CDIP archive (images/ and labels/) as the Hugging Face copy of the
+        # authors' release serves it; about 38 GB.
+        URL = "https://huggingface.co/datasets/aharley/rvl_cdip/resolve/main/data/rvl-cdip.tar.gz"
+        archive = Path("/content/rvl-cdip.tar.gz")
+        if not archive.is_file():
+            urllib.request.urlretrieve(URL, archive)
+        ROOT.mkdir(parents=True, exist_ok=True)
+        with tarfile.open(archive) as tar:
+            tar.extractall(ROOT, filter="data")
+        # The label files name pages relative to images/: prefix them so they resolve from ROOT.
+        for split in ("train", "val", "test"):
+            lf = ROOT / "labels" / f"{split}.txt"
+            lines = lf.read_text().split("\\n")
+            if lines and not lines[0].startswith("images/"):
+                lf.write_text("\\n".join(f"images/{ln}" for ln in lines if ln.strip()) + "\\n")
+    DATA_ARGS = ["--data", str(ROOT)]
+QUICK_ARGS = ["--quick", "--regions", "top"]
+FULL_ARGS: list[str] = []  # Inception-ResNet-v2 from ImageNet weights, the blog's epochs
+EXPORT_ARGS = ["--export", "--export-dir", str(OUT / "saved_models")]''',
+        "look": '''data = experiment.load_data(args, OUT)
+print(data["label"])
+print({split: len(d["labels"]) for split, d in data["splits"].items()}, "pages")
+train = data["splits"]["train"]
+fig = show_images(train["paths"][::max(1, len(train["paths"]) // 16)][:16],
+                  train["labels"][::max(1, len(train["paths"]) // 16)][:16],
+                  data["class_names"], title="training pages")''',
+        "model_md": "## The model\n\nThe holistic backbone of this run (in quick mode the "
+                    "CPU-scale `rvl_small_resnet` at 32 pixels; the blog's Inception-ResNet-v2 "
+                    "otherwise).",
+        "model": '''from kerasdoc.models import get_model
+
+size = 32 if QUICK else 128
+model = get_model(args.backbone if not QUICK else "rvl_small_resnet",
+                  input_shape=(size, size, 3), num_classes=len(data["class_names"]),
+                  **({} if QUICK else {"weights": None}))
+model.summary(line_length=100)''',
+        "export": '''
+# --export wrote ONE SavedModel: page bytes in; the crops, the members and the meta-MLP
+# inside. A validation page through it:
+export = results["export"]["path"]
+page = data["splits"]["val"]["paths"][0]
+pred = predict_files(export, [page])[0]
+truth = data["class_names"][int(data["splits"]["val"]["labels"][0])]
+print(f"{export}\\n{page}: {pred['class_names']} ({pred['probability']:.2f}); truth: {truth}")''',
+    },
+    {
+        "name": "numeric_loss", "module": "numeric_loss", "experiment": "numeric-loss",
+        "paper": "numeric-loss",
+        "title": "A loss that knows digits are numbers: the numeric loss against cross-entropy",
+        "about": "The paper adds a numeric loss to cross-entropy (`CombinedNumericLoss`, "
+                 "alpha 0.05, beta 0.9) so that a misread digit lands near the true value, and "
+                 "reports the error rate, the numeric error per image and per misidentified "
+                 "image for a DNN, a CNN and an RNN. The experiment repeats each over seeds "
+                 "and tests the difference.",
+        "data_md": """## The data
+
+The embedded default is scikit-learn's 1,797 real handwritten digits (8x8, resized to 28x28):
+no download. `USE_FULL_DATA` reads MNIST from TensorFlow Datasets, downloaded on first use
+(Colab or any machine online).""",
+        "data": '''DATA_ARGS: list[str] = []  # embedded: scikit-learn's real handwritten digits
+if USE_FULL_DATA:
+    DATA_ARGS = ["--data", "mnist"]  # TensorFlow Datasets downloads MNIST on first use
+QUICK_ARGS = ["--quick", "--models", "cnn"]
+FULL_ARGS = ["--trials", "3"]
+EXPORT_ARGS: list[str] = []  # the experiment keeps metrics, not models: one is trained below''',
+        "look": '''data = experiment.load_data(args)
+print(data["description"], "|", data["split"])
+print(data["x_train"].shape, "training images")
+fig = show_images((data["x_train"], data["y_train"]), class_names=[str(d) for d in range(10)],
+                  n=16, title="training digits")''',
+        "model_md": "## The model\n\nThe paper's CNN (the DNN and RNN are `digits_dnn` and "
+                    "`digits_rnn`).",
+        "model": '''from kerasdoc.models import get_model
+
+model = get_model("digits_cnn", input_shape=data["x_train"].shape[1:], num_classes=10)
+model.summary()''',
+        "export": '''
+# The experiment reports metrics over seeds and keeps no model: train one proposed model
+# with the same run recipe, export it from its model card and read one test digit with it.
+from generators.spec import ImageSpec
+from kerasdoc.losses import CombinedNumericLoss
+from kerasdoc.runs import Run, export_model_file
+
+x, y = data["x_train"], data["y_train"]
+with Run(OUT / "export_model", strategy="auto", batch_size=64, seed=0) as run:
+    model = run.build("digits_cnn", input_shape=x.shape[1:], num_classes=10)
+    run.compile(model, loss=CombinedNumericLoss(alpha=0.05, beta=0.9))
+    history = run.fit(model, x, y, epochs=1 if QUICK else 15, verbose=0)
+    model_file = run.finish(model, [str(d) for d in range(10)], ImageSpec(x.shape[1:3]),
+                            history)
+export = export_model_file(model_file, "numeric_loss_cnn", OUT / "saved_models")
+pred = predict_files(export, [data["x_test"][0]])[0]
+print(f"{export}: {pred['class_names']} ({pred['probability']:.2f}); "
+      f"truth: {data['y_test'][0]}")''',
+    },
+    {
+        "name": "robustness", "module": "robustness", "experiment": "robustness",
+        "paper": "robustness",
+        "title": "How deep can we go? Corrupted digits, a distortion detector and a denoiser",
+        "about": "The paper corrupts digits with MNIST-C's 15 corruptions, measures how a "
+                 "vision transformer and a CNN break down per corruption, and puts a distortion "
+                 "detector and a denoiser in front of the classifier "
+                 "(classify -> detect -> denoise -> re-classify).",
+        "data_md": """## The data
+
+Quick mode uses scikit-learn's embedded real handwritten digits. `USE_FULL_DATA` reads MNIST
+and the MNIST-C test sets from TensorFlow Datasets (downloaded on first use). Without either,
+a full run uses those embedded digits too (`--data kannada` / `hoda` take local files).""",
+        "data": '''
+DATA_ARGS = ["--data", "digits"]  # embedded: scikit-learn's real handwritten digits
+if USE_FULL_DATA:
+    DATA_ARGS = ["--data", "mnist"]  # MNIST + MNIST-C from TensorFlow Datasets
+QUICK_ARGS = ["--quick"]
+FULL_ARGS: list[str] = []  # ViT and CNN, the full breakouts
+EXPORT_ARGS: list[str] = []''',
+        "look": '''from generators import corruptions
+
+data = experiment.load_data(args)
+print(data["description"], "|", data["split"])
+fig = show_images((data["x_train"], data["y_train"]), class_names=[str(d) for d in range(10)],
+                  n=8, title="training digits")
+digit = data["x_test"][:1]
+names = [c for c in corruptions.CORRUPTIONS if c != "identity"][:8]
+fig = show_images([corruptions.corrupt(digit, name, seed=0)[0] for name in names],
+                  list(range(len(names))), names, n=8,
+                  title="one test digit, MNIST-C corruptions at MNIST-C's severity")''',
+        "model_md": "## The model\n\nThe CNN classifier (quick mode: width 8).",
+        "model": '''from kerasdoc.models import get_model
+
+model = get_model("robust_cnn", input_shape=(28, 28, 1), num_classes=10,
+                  **({"width": 8} if QUICK else {}))
+model.summary()''',
+        "export": '''
+# The trained CNN classifier, exported from its model card; one corrupted test digit.
+from kerasdoc.runs import export_model_file
+
+model_file = OUT / "models" / "cnn" / "model.keras"
+export = export_model_file(model_file, "robust_cnn", OUT / "saved_models")
+noisy = corruptions.corrupt(data["x_test"][:1], "shot_noise", seed=0)[0]
+pred = predict_files(export, [noisy])[0]
+print(f"{export}: {pred['class_names']} ({pred['probability']:.2f}); "
+      f"truth: {data['y_test'][0]}")''',
+    },
+    {
+        "name": "persian_ocr", "module": "persian_ocr", "experiment": "persian-ocr",
+        "paper": "persian-ocr",
+        "title": "Persian digits with the fastai recipe, in Keras",
+        "about": "The report trains a ResNet-34 on the Hoda Persian digits with fastai: the "
+                 "learning-rate finder, one-cycle training with the body frozen, then unfrozen "
+                 "with discriminative rates, then progressive resizing; interpretation (top "
+                 "losses, confusion) at the end. The experiment rebuilds each step in Keras.",
+        "data_md": """## The data
+
+The Hoda dataset (Khosravi & Kabir, 2007): 80,000 handwritten Persian digits. The experiment
+takes it as an archive or folder with `train/<digit>/*.png` and `valid/<digit>/*.png`; put
+that on Google Drive for `USE_FULL_DATA`. The demo data are digits rendered with OpenCV fonts
+into the same folders.""",
+        "data": '''DATA_ARGS: list[str] = []  # the demo: rendered digits, train/ and valid/ folders
+if USE_FULL_DATA:
+    if IN_COLAB:
+        from google.colab import drive
+
+        drive.mount("/content/drive")
+        DATA_PATH = "/content/drive/MyDrive/kerasdoc-data/hoda-digits.tgz"
+    else:
+        DATA_PATH = os.environ.get("KERASDOC_HODA", "../shared/data/hoda-digits.tgz")
+    DATA_ARGS = ["--data", DATA_PATH]
+QUICK_ARGS = ["--quick"]
+FULL_ARGS: list[str] = []  # ResNet-34, the report's stages and epochs
+EXPORT_ARGS = ["--export", "--export-dir", str(OUT / "saved_models")]''',
+        "look": '''data = experiment.load_data(args)
+print(data.kind, "|", data.root)
+fig = show_images(data.root / "train", n=16, title="training digits")''',
+        "model_md": "## The model\n\nResNet-34 with the fastai head (quick mode: the small "
+                    "`resnet_quick`).",
+        "model": '''from kerasdoc.models import get_model
+
+model = get_model("resnet_quick" if QUICK else "resnet34", input_shape=(32, 32, 3),
+                  num_classes=10)
+model.summary(line_length=100)''',
+        "export": '''
+# --export wrote the shipped model (the best stage on the validation data).
+print("exported:", results["exported"])
+image = sorted((data.root / "valid").rglob("*.png"))[0]
+pred = predict_files(results["exported"], [image])[0]
+print(f"{image}: {pred['class_names']} ({pred['probability']:.2f}); "
+      f"truth: {image.parent.name}")''',
+    },
+]
+
+
+def build(nb: dict) -> nbformat.NotebookNode:
+    """The notebook of one paper."""
+    cells = [
+        new_markdown_cell(intro(nb)),
+        new_markdown_cell("## Settings"),
+        new_code_cell(SETTINGS.replace("{name}", nb["name"])),
+        new_markdown_cell("## Install"),
+        new_code_cell(INSTALL),
+        new_code_cell(IMPORTS.format(module=nb["module"])),
+        new_markdown_cell(nb["data_md"]),
+        new_code_cell(nb["data"]),
+        new_code_cell(ARGS),
+        new_markdown_cell("## A look at the data"),
+        new_code_cell(nb["look"]),
+        new_markdown_cell(nb["model_md"]),
+        new_code_cell(nb["model"]),
+        new_markdown_cell(TRAIN_MD),
+        new_code_cell(TRAIN),
+        new_markdown_cell(TABLE_MD),
+        new_code_cell(TABLE),
+        new_markdown_cell(PLOTS_MD),
+        new_code_cell(PLOTS),
+        new_markdown_cell(TENSORBOARD_MD),
+        new_code_cell(TENSORBOARD),
+        new_markdown_cell(REPORT_MD),
+        new_code_cell(REPORT),
+        new_markdown_cell("## Export for TF Serving, and a prediction"),
+        new_code_cell(nb["export"]),
+    ]
+    notebook = new_notebook(cells=cells, metadata={
+        "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+        "language_info": {"name": "python"},
+        "colab": {"provenance": [], "name": f"{nb['name']}.ipynb"},
+        "accelerator": "GPU",
+    })
+    for i, cell in enumerate(notebook.cells):  # stable ids: rebuilding changes nothing
+        cell["id"] = f"{nb['name'].replace('_', '-')}-{i:02d}"
+        cell["source"] = cell["source"].strip("\n")
+    return notebook
+
+
+def text_of(notebook: nbformat.NotebookNode) -> str:
+    return nbformat.writes(notebook) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--check", action="store_true",
+                   help="compare with the committed notebooks instead of writing")
+    args = p.parse_args(argv)
+    stale = []
+    for nb in NOTEBOOKS:
+        path = HERE / f"{nb['name']}.ipynb"
+        text = text_of(build(nb))
+        nbformat.validate(nbformat.reads(text, as_version=4))
+        if args.check:
+            if not path.is_file() or path.read_text() != text:
+                stale.append(path.name)
+        else:
+            path.write_text(text)
+            print(f"wrote {path}")
+    if stale:
+        print(f"stale notebooks (run python notebooks/build.py): {', '.join(stale)}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
