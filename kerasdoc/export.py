@@ -307,12 +307,13 @@ def export_for_serving(
 
     model_dir = Path(base_dir) / name
     model_dir.mkdir(parents=True, exist_ok=True)
-    if version is None:
+    auto_version = version is None
+    if auto_version:
         version = next_version(model_dir)
     if not isinstance(version, int) or isinstance(version, bool) or version < 0:
         raise ValueError(f"version must be a non-negative integer. Received: version={version!r}")
     final = model_dir / str(version)
-    if final.exists():
+    if final.exists() and not auto_version:
         raise FileExistsError(f"{final} already exists; versions are never overwritten. "
                               f"Pass another version (next free: {next_version(model_dir)}).")
 
@@ -346,12 +347,21 @@ def export_for_serving(
                 "ensemble_weights": list(ensemble_weights) if ensemble_weights else None,
                 "stacker": stacker.name if stacker is not None else None,
                 "signatures": ["serving_default", "predict_tensor", "predict_tensor_uint8"]}
-        (extra / METADATA_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
-        try:
-            os.rename(out_dir, final)
-        except OSError as e:  # another exporter took this version in the meantime
-            raise FileExistsError(f"{final} appeared while exporting; versions are never "
-                                  f"overwritten. Pass another version.") from e
+        # Concurrent exports of one name: with an automatic version, an exporter that finds its
+        # version taken when it renames takes the next free one (a rename never replaces a
+        # non-empty version folder); with an explicit version it fails and overwrites nothing.
+        for _ in range(1000):
+            meta["version"] = version
+            (extra / METADATA_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
+            try:
+                os.rename(out_dir, final)
+                break
+            except OSError as e:
+                if not (auto_version and final.exists()):
+                    raise FileExistsError(f"{final} appeared while exporting; versions are never "
+                                          f"overwritten. Pass another version.") from e
+                version = next_version(model_dir)
+                final = model_dir / str(version)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return final

@@ -402,3 +402,36 @@ def test_predictor_same_answer_from_keras_file_and_saved_model(tmp_path, images)
     np.testing.assert_allclose([r["probabilities"] for r in a],
                                [r["probabilities"] for r in b], atol=1e-5)
     assert [r["class_names"] for r in a] == [r["class_names"] for r in b]
+
+
+def test_concurrent_exports_of_one_name_each_get_their_own_version(tmp_path, monkeypatch):
+    """Another exporter takes the version this one picked while it writes: the automatic version
+    moves on to the next free one; an explicit version fails and overwrites nothing."""
+    import kerasdoc.export as E
+
+    model = _model()
+    real_next = E.next_version
+    taken = []
+
+    def racing_next_version(model_dir):
+        v = real_next(model_dir)
+        if not taken:  # the first pick is taken by "another exporter" right after
+            (Path(model_dir) / str(v)).mkdir()
+            (Path(model_dir) / str(v) / "saved_model.pb").write_bytes(b"other exporter")
+            taken.append(v)
+        return v
+
+    monkeypatch.setattr(E, "next_version", racing_next_version)
+    path = E.export_for_serving(model, "docs", tmp_path, class_names=CLASSES)
+    assert taken == [1] and path.name == "2"
+    assert (tmp_path / "docs" / "1" / "saved_model.pb").read_bytes() == b"other exporter"
+    assert read_export_metadata(path)["version"] == 2
+    assert sorted(os.listdir(tmp_path / "docs")) == ["1", "2"]
+    monkeypatch.setattr(E, "next_version", real_next)
+    threads = [threading.Thread(target=lambda: E.export_for_serving(
+        model, "race", tmp_path, class_names=CLASSES)) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(os.listdir(tmp_path / "race")) == ["1", "2", "3"]
