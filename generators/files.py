@@ -278,7 +278,8 @@ def list_image_folder(directory: str | Path, classes: Sequence[str] | dict[str, 
             indices), or a ``class_indices`` dict from a training flow. When given, a sub-folder
             that holds images but is not among them is an error (a test class unknown in
             training), and so is a named class with no folder or no images.
-        follow_links: bool. Follow symbolic links to folders.
+        follow_links: bool. Follow symbolic links to folders inside the class folders (class
+            folders that are links are always read, as Keras does).
         on_bad: ``"raise"`` or ``"skip"``: an empty class folder (and each bad file) raises,
             or is skipped with a warning that counts what was skipped.
         extensions: file name endings to list (case-insensitive).
@@ -304,9 +305,11 @@ def list_image_folder(directory: str | Path, classes: Sequence[str] | dict[str, 
         raise FileNotFoundError(f"image folder not found: {directory} (expected a folder with "
                                 "one sub-folder of images per class)")
     exts = tuple(e.lower() for e in extensions)
+    # A class folder that is a symbolic link is kept, as Keras does (it lists the folder's
+    # entries with isdir, which follows links); follow_links only decides whether links
+    # *inside* the class folders are walked.
     subdirs = sorted(p.name for p in directory.iterdir()
-                     if p.is_dir() and (follow_links or not p.is_symlink())
-                     and not p.name.startswith("."))
+                     if p.is_dir() and not p.name.startswith("."))
     if classes is None:
         class_indices = {c: i for i, c in enumerate(subdirs)}
     elif isinstance(classes, dict):

@@ -1657,7 +1657,8 @@ class ImageDataGenerator:
             resize_mode: ``"stretch"``, ``"pad"`` or ``"crop"`` (aspect handling).
             padding_mode: ``"zeros"`` or ``"reflection"`` for ``resize_mode="pad"``.
             on_bad: ``"raise"`` or ``"skip"`` (bad files and empty class folders).
-            follow_links: bool. Follow symbolic links to class folders.
+            follow_links: bool. Follow symbolic links inside the class folders (class folders
+                that are links are always read, as Keras does).
             augment: bool or None. None: augment unless ``subset="validation"``.
             check: True, ``"header"`` or False. Check each file's header and trailer first
                 (microseconds per file; too-large images included); True also guards each

@@ -184,3 +184,13 @@ def test_sigint_during_training_then_resume(tmp_path):
     res = subprocess.run(cmd[:7] + ["--epochs", str(done + 1)] + cmd[9:], env=env,
                          capture_output=True, text=True, timeout=300)
     assert res.returncode == 0 and f"resumed after epoch {done}" in res.stdout, res.stderr
+
+
+def test_symlinked_class_folder_is_kept_as_keras_does(tmp_path):
+    root = make_folder(tmp_path / "data")
+    elsewhere = make_folder(tmp_path / "elsewhere")
+    (root / "linked").symlink_to(elsewhere / "a", target_is_directory=True)
+    flow = ImageDataGenerator().flow_from_directory(root, (4, 4))
+    assert "linked" in flow.class_indices
+    assert sum(1 for f in flow.filenames if f.startswith("linked")) == \
+        len(list((elsewhere / "a").iterdir()))
