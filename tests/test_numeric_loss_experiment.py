@@ -169,3 +169,16 @@ def test_runs_under_a_named_strategy_and_records_it(tmp_path):
     assert config["strategy_resolved"]["strategy"] == "MirroredStrategy"
     assert config["batch_size"] == 64 * config["strategy_resolved"]["replicas_in_sync"]
     assert 0.0 <= res["rows"][0]["error_rate_mean"] <= 1.0
+
+
+def test_same_command_and_seed_give_the_same_tables_twice(tmp_path):
+    """Determinism: the same flags and --seed give identical tables (CPU; a fresh folder each)."""
+    argv = ["--quick", "--models", "dnn", "--trials", "1", "--seed", "3"]
+    first = exp.main([*argv, "--out", str(tmp_path / "a")])
+    second = exp.main([*argv, "--out", str(tmp_path / "b")])
+    rows = [[(r["model"], r["method"], t["error_rate"], t["numeric_error"],
+              t["numeric_error_mis"]) for r in res["rows"] for t in r["per_trial"]]
+            for res in (first, second)]
+    assert rows[0] == rows[1]
+    tables = [(tmp_path / d / "results.md").read_text().split("## The paper")[0] for d in "ab"]
+    assert tables[0] == tables[1]
