@@ -435,3 +435,19 @@ def test_concurrent_exports_of_one_name_each_get_their_own_version(tmp_path, mon
     for t in threads:
         t.join()
     assert sorted(os.listdir(tmp_path / "race")) == ["1", "2", "3"]
+
+
+def test_serving_refuses_an_image_whose_header_declares_too_many_pixels(exported, tmp_path):
+    """A 48 kB PNG declaring 20000 x 20000 pixels fails before decoding, saying why."""
+    from generators.spec import header_pixel_count
+
+    buf = io.BytesIO()
+    Image.new("1", (20000, 20000)).save(buf, "PNG")
+    bomb = buf.getvalue()
+    assert len(bomb) < 100_000 and int(header_pixel_count(tf.constant(bomb))) == 400_000_000
+    loaded = tf.saved_model.load(str(exported[1]))
+    serve = loaded.signatures["serving_default"]
+    with pytest.raises(tf.errors.InvalidArgumentError, match="image too large"):
+        serve(images=tf.constant([bomb]))
+    small = _encode(np.full((20, 20, 1), 9, np.uint8), "PNG")
+    assert serve(images=tf.constant([small]))["probabilities"].shape == (1, 3)
