@@ -185,6 +185,10 @@ class _Serving:
             return tuple(sp.preprocess(decoded[sp.channels]) for sp in self.specs)
 
         sigs = tuple(tf.TensorSpec(sp.input_shape, tf.float32) for sp in self.specs)
+        check = tf.debugging.assert_positive(
+            tf.size(images), message="empty batch: send at least one encoded image in 'images'")
+        with tf.control_dependencies([check]):
+            images = tf.identity(images)
         inputs = tf.map_fn(one, images, fn_output_signature=sigs)
         probs = [self._member_probs(m, x) for m, x in zip(self.models, inputs)]
         return self._outputs(probs)

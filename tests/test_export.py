@@ -451,3 +451,5 @@ def test_serving_refuses_an_image_whose_header_declares_too_many_pixels(exported
         serve(images=tf.constant([bomb]))
     small = _encode(np.full((20, 20, 1), 9, np.uint8), "PNG")
     assert serve(images=tf.constant([small]))["probabilities"].shape == (1, 3)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="empty batch"):
+        serve(images=tf.constant([], tf.string))
