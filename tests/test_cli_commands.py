@@ -238,3 +238,20 @@ def test_rerunning_train_after_sigkill_resumes(tmp_path):
     assert f"resumed after epoch {done}" in res.stdout
     history = json.loads((tmp_path / "run" / "history.json").read_text())
     assert len(history["loss"]) == 6
+
+
+def test_predict_names_the_pixel_limit_for_a_decompression_bomb(trained, tmp_path, capsys):
+    """A small PNG declaring 20000 x 20000 pixels: its own row fails with the right reason."""
+    from PIL import Image
+
+    root, out = trained
+    good = str(root / "val" / "dark" / "0.png")
+    bomb = tmp_path / "bomb.png"
+    Image.new("1", (20000, 20000)).save(bomb)
+    for target in (out / "model.keras", root / "sm" / "bright"):
+        if not target.exists():
+            continue
+        rc = main(["predict", str(target), str(bomb), good])
+        captured = capsys.readouterr()
+        assert rc == 1 and [ln.split("\t")[0] for ln in captured.out.splitlines()] == [good]
+        assert str(bomb) in captured.err and "pixels" in captured.err, captured.err
