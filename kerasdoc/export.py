@@ -207,6 +207,52 @@ def next_version(model_dir: str | Path) -> int:
     return max(versions, default=0) + 1
 
 
+def claim_version(model_dir: str | Path, version: int | None) -> tuple[int, bool]:
+    """The version to write in ``model_dir`` (created if missing) and whether it was chosen
+    automatically (the next free one when ``version`` is None). An explicit version that exists
+    is an error: versions are never overwritten."""
+    model_dir = Path(model_dir)
+    model_dir.mkdir(parents=True, exist_ok=True)
+    auto = version is None
+    if auto:
+        version = next_version(model_dir)
+    if not isinstance(version, int) or isinstance(version, bool) or version < 0:
+        raise ValueError(f"version must be a non-negative integer. Received: version={version!r}")
+    final = model_dir / str(version)
+    if final.exists() and not auto:
+        raise FileExistsError(f"{final} already exists; versions are never overwritten. "
+                              f"Pass another version (next free: {next_version(model_dir)}).")
+    return version, auto
+
+
+def publish_version(out_dir: str | Path, model_dir: str | Path, version: int, auto: bool,
+                    metadata: dict[str, Any]) -> Path:
+    """Write ``metadata`` (its ``version`` set) to ``out_dir/assets.extra/kerasdoc.json`` and
+    rename the finished SavedModel ``out_dir`` to ``model_dir/<version>``, so that a server
+    polling ``model_dir`` never sees a half-written version.
+
+    Concurrent exports of one name: with an automatic version, an exporter that finds its
+    version taken when it renames takes the next free one (a rename never replaces a non-empty
+    version folder); with an explicit version it fails and overwrites nothing.
+    """
+    out_dir, model_dir = Path(out_dir), Path(model_dir)
+    extra = out_dir / "assets.extra"
+    extra.mkdir(exist_ok=True)
+    for _ in range(1000):
+        final = model_dir / str(version)
+        metadata["version"] = version
+        (extra / METADATA_FILE).write_text(json.dumps(metadata, indent=2), encoding="utf-8")
+        try:
+            os.rename(out_dir, final)
+            return final
+        except OSError as e:
+            if not (auto and final.exists()):
+                raise FileExistsError(f"{final} appeared while exporting; versions are never "
+                                      f"overwritten. Pass another version.") from e
+            version = next_version(model_dir)
+    raise FileExistsError(f"{model_dir}: no free version after 1000 tries")
+
+
 def export_for_serving(
     model: keras.Model | Sequence[keras.Model],
     name: str,
@@ -310,16 +356,7 @@ def export_for_serving(
                              f"{len(models)} x {k} member probabilities in and {k} out.")
 
     model_dir = Path(base_dir) / name
-    model_dir.mkdir(parents=True, exist_ok=True)
-    auto_version = version is None
-    if auto_version:
-        version = next_version(model_dir)
-    if not isinstance(version, int) or isinstance(version, bool) or version < 0:
-        raise ValueError(f"version must be a non-negative integer. Received: version={version!r}")
-    final = model_dir / str(version)
-    if final.exists() and not auto_version:
-        raise FileExistsError(f"{final} already exists; versions are never overwritten. "
-                              f"Pass another version (next free: {next_version(model_dir)}).")
+    version, auto_version = claim_version(model_dir, version)
 
     staging = Path(tempfile.mkdtemp(prefix=f".tmp-{version}-", dir=model_dir))
     try:
@@ -343,29 +380,13 @@ def export_for_serving(
             input_signature=[tf.TensorSpec([None, None, None, None], tf.uint8, name="images")])
         out_dir = staging / "model"
         archive.write_out(str(out_dir), verbose=verbose)
-        extra = out_dir / "assets.extra"
-        extra.mkdir(exist_ok=True)
         meta = {"name": name, "version": version, "class_names": class_names,
                 "image_spec": [sp.get_config() for sp in specs],
                 "models": [m.name for m in models], "top_k": top_k, "logits": logits,
                 "ensemble_weights": list(ensemble_weights) if ensemble_weights else None,
                 "stacker": stacker.name if stacker is not None else None,
                 "signatures": ["serving_default", "predict_tensor", "predict_tensor_uint8"]}
-        # Concurrent exports of one name: with an automatic version, an exporter that finds its
-        # version taken when it renames takes the next free one (a rename never replaces a
-        # non-empty version folder); with an explicit version it fails and overwrites nothing.
-        for _ in range(1000):
-            meta["version"] = version
-            (extra / METADATA_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
-            try:
-                os.rename(out_dir, final)
-                break
-            except OSError as e:
-                if not (auto_version and final.exists()):
-                    raise FileExistsError(f"{final} appeared while exporting; versions are never "
-                                          f"overwritten. Pass another version.") from e
-                version = next_version(model_dir)
-                final = model_dir / str(version)
+        final = publish_version(out_dir, model_dir, version, auto_version, meta)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return final

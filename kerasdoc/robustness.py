@@ -661,7 +661,7 @@ def export_pipeline(classifier, detector, denoiser, name: str = "robust_pipeline
     import keras
     import tensorflow as tf
 
-    from kerasdoc.export import next_version
+    from kerasdoc.export import claim_version, publish_version
 
     clf, det, den = _load(classifier), _load(detector), _load(denoiser)
     spec = spec or _spec(clf.input_shape[1:3])
@@ -670,11 +670,7 @@ def export_pipeline(classifier, detector, denoiser, name: str = "robust_pipeline
     if len(names) != k:
         raise ValueError(f"Got {len(names)} class names for a classifier with {k} outputs.")
     model_dir = Path(base_dir) / name
-    model_dir.mkdir(parents=True, exist_ok=True)
-    version = next_version(model_dir) if version is None else int(version)
-    final = model_dir / str(version)
-    if final.exists():
-        raise FileExistsError(f"{final} already exists; versions are never overwritten.")
+    version, auto_version = claim_version(model_dir, None if version is None else int(version))
     table = tf.constant(names)
     thr = float(threshold)
 
@@ -706,17 +702,11 @@ def export_pipeline(classifier, detector, denoiser, name: str = "robust_pipeline
     staging = Path(tempfile.mkdtemp(prefix=f".tmp-{version}-", dir=model_dir))
     try:
         archive.write_out(str(staging / "model"), verbose=False)
-        extra = staging / "model" / "assets.extra"
-        extra.mkdir(exist_ok=True)
-        (extra / "kerasdoc.json").write_text(json.dumps({
+        final = publish_version(staging / "model", model_dir, version, auto_version, {
             "name": name, "version": version, "class_names": names, "threshold": thr,
             "image_spec": [spec.get_config()], "models": [clf.name, det.name, den.name],
             "pipeline": "detect -> denoise flagged -> classify",
-            "signatures": ["serving_default", "predict_tensor"]}, indent=2))
-        if final.exists():
-            raise FileExistsError(f"{final} appeared during the export; versions are never "
-                                  "overwritten.")
-        (staging / "model").rename(final)
+            "signatures": ["serving_default", "predict_tensor"]})
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return final

@@ -56,26 +56,4 @@ def __dir__():
     return sorted(set(globals()) | set(_SOURCES))
 
 
-__all__ = [
-    "AtomicBackupAndRestore",
-    "AtomicModelCheckpoint",
-    "DiscriminativeAdam",
-    "LRFinderResult",
-    "OneCycleScheduler",
-    "compile_discriminative",
-    "fit_one_cycle",
-    "fit_resilient",
-    "freeze",
-    "group_lr_multipliers",
-    "is_head_layer",
-    "layer_groups",
-    "load_keras_model",
-    "lr_find",
-    "lr_range",
-    "lr_suggestions",
-    "one_cycle_values",
-    "plot_lr_find",
-    "transfer_weights",
-    "unfreeze",
-    "with_input_size",
-]
+__all__ = sorted(_SOURCES)
