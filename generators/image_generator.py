@@ -415,6 +415,11 @@ class Flow(Iterator, tf.data.Dataset, DataAdapter):
                 f"shuffle={self.shuffle})")
 
 
+# For dataset functions written as plain graph code (tf.cond, no Python control flow on
+# tensors): AutoGraph would only fail to convert closures and warn about it.
+_no_autograph = tf.autograph.experimental.do_not_convert
+
+
 def _epoch_seed(seed: int, epoch: tf.Tensor, salt: int) -> tf.Tensor:
     """A tf.data op seed for epoch ``epoch`` of a flow seeded ``seed`` (``salt`` 0: shuffle,
     1: augmentation)."""
@@ -422,14 +427,33 @@ def _epoch_seed(seed: int, epoch: tf.Tensor, salt: int) -> tf.Tensor:
             + tf.cast(epoch, tf.int64) * 2 + salt)
 
 
-def _guarded_decode(read: Callable, path: tf.Tensor,
-                    shape: tuple[int, ...]) -> tuple[tf.Tensor, tf.Tensor]:
-    """``(image, ok)``: ``read(path)`` (an image of ``shape``), or zeros and False when any op
-    of it fails (``ignore_errors`` on a one-element dataset keeps the failure inside this
-    element)."""
-    good = tf.data.Dataset.from_tensors(path).map(lambda p: (read(p), True)).ignore_errors()
-    bad = tf.data.Dataset.from_tensors((tf.zeros(shape, tf.float32), False))
-    return good.concatenate(bad).take(1).get_single_element()
+# Images decoded per guarded chunk in a hand-pulled batch (Keras 2's next(flow)): the chunk
+# guard's fixed cost (a small tf.data pipeline, about 0.7 ms of CPU) is paid once per chunk.
+# Passes over a flow (fit, flow.dataset) use the cheaper positional check of _file_flow.
+GUARD_CHUNK = 16
+
+
+def _guarded_decode_chunk(read: Callable, paths: tf.Tensor, *args: tf.Tensor,
+                          shape: tuple[int, ...]) -> tuple[tf.Tensor, tf.Tensor]:
+    """``(images, ok)`` for a chunk of files: ``read(path, *arg)`` (an image of ``shape``) for
+    each, zeros and ``ok`` False where any op of it fails.
+
+    The chunk's images are read by one inner ``tf.data`` pipeline with ``ignore_errors`` (the
+    only way a graph can catch a failing decode op); each keeps its position in the chunk, so
+    the ones missing from its output are the failures. Good files cost nothing extra but the
+    inner pipeline's set-up, shared by the chunk (see :data:`GUARD_CHUNK`).
+    """
+    n = tf.shape(paths, out_type=tf.int64)[0]
+    good = tf.data.Dataset.from_tensor_slices((tf.range(n), paths, *args)).map(
+        lambda k, p, *a: (k, read(p, *a))).ignore_errors()
+    none = tf.data.Dataset.from_tensors((tf.zeros([0], tf.int64),
+                                         tf.zeros([0, *shape], tf.float32)))
+    ks, imgs = good.batch(tf.maximum(n, 1)).concatenate(none).take(1).get_single_element()
+    full = tf.concat([[n], tf.constant(shape, tf.int64)], 0)
+    imgs = tf.cond(tf.equal(tf.size(ks, tf.int64), n), lambda: imgs,
+                   lambda: tf.scatter_nd(ks[:, None], imgs, full))
+    ok = tf.scatter_nd(ks[:, None], tf.ones_like(ks, tf.int32), [n]) > 0
+    return tf.ensure_shape(imgs, [None, *shape]), ok
 
 
 def decode_failure_reason(path: str) -> str:
@@ -446,13 +470,15 @@ def decode_failure_reason(path: str) -> str:
             "re-save it, e.g. as PNG)")
 
 
-def _raise_undecodable(path: tf.Tensor, like: tf.Tensor) -> tf.Tensor:
-    def fail(p):
+def _raise_undecodable(paths: tf.Tensor, ok: tf.Tensor, like: tf.Tensor) -> tf.Tensor:
+    """``like``, after raising :class:`BadImageFile` for the first path whose ``ok`` is False."""
+    def fail(p, k):
+        p = p[int(np.argmin(k))]
         p = p.decode() if isinstance(p, bytes) else str(p)
         raise BadImageFile(p, decode_failure_reason(p) + "; pass on_bad='skip' to skip such "
                            "files")
 
-    out = tf.numpy_function(fail, [path], tf.float32, stateful=True)
+    out = tf.numpy_function(fail, [paths, ok], tf.float32, stateful=True)
     return tf.reshape(out, tf.shape(like))
 
 
@@ -465,6 +491,19 @@ class _DecodeSkips:
 
         self.skipped, self.lock = skipped, threading.Lock()
         self.seen: set[str] = set()
+
+    def record_paths(self, paths) -> np.bool_:
+        """Records each of ``paths``; returns True."""
+        for p in paths:
+            self(p)
+        return np.True_
+
+    def record(self, paths, ok) -> np.ndarray:
+        """Records each path whose ``ok`` is False; returns ``ok``."""
+        for p, k in zip(paths, ok):
+            if not k:
+                self(p)
+        return np.asarray(ok, bool)
 
     def __call__(self, path) -> np.bool_:
         p = path.decode() if isinstance(path, bytes) else str(path)
@@ -973,8 +1012,8 @@ class ImageDataGenerator:
                   batch_size: int | None, shuffle: bool, seed: int | None, augment: bool,
                   buffer: int | None = None, spec: ImageSpec | None = None,
                   image_as_target: bool = False, hand_seed: Any = None,
-                  flagged: bool = False, epoch: Any = None,
-                  gray_to_rgb: bool = False) -> tf.data.Dataset:
+                  epoch: Any = None, gray_to_rgb: bool = False,
+                  batch_check: Callable | None = None) -> tf.data.Dataset:
         """shuffle -> per-image ``load`` (+ augmentation and finishing) -> batch -> prefetch.
 
         ``load(*element)`` returns ``image`` or ``(image, *targets)`` before augmentation,
@@ -982,14 +1021,17 @@ class ImageDataGenerator:
         ``preprocessing_function``, the finishing (grayscale, rescale, standardisation, cast)
         runs once per batch, vectorised, instead of once per image. With ``hand_seed`` (a
         scalar tensor) the whole dataset is one batch, augmented with seeds drawn from it: a
-        hand-pulled batch. With ``flagged``, ``load`` returns ``(image, ok, *targets)`` and the
-        elements whose ``ok`` is False (an image that failed to decode) are dropped, with their
-        targets, before augmentation and batching. With ``epoch`` (an int64 scalar tensor) and a
+        hand-pulled batch. A ``load`` with a ``chunked`` attribute (an int) takes chunks of
+        that many elements and returns their batched outputs (the guarded decode of
+        :func:`_guarded_decode_chunk`, whose ``ok`` column a hand-pulled batch returns as a
+        second output); it runs before everything else and its outputs are unbatched. With
+        ``epoch`` (an int64 scalar tensor) and a
         ``seed``, the pass is epoch ``epoch``'s: its shuffle order and augmentation draws are a
         pure function of ``(seed, epoch)``, so a resumed run replays them (see
         :meth:`Flow.get_tf_dataset`). With ``gray_to_rgb`` (only without augmentation and
         ``preprocessing_function``) ``load`` gives 1-channel images that the batch finishing
-        copies to 3 channels.
+        copies to 3 channels. ``batch_check`` (batches -> batches) runs right after batching
+        (the guarded file flows' decode check, which also drops the elements' extra columns).
         """
         hand = hand_seed is not None
         indexed = epoch is not None and seed is not None and not hand
@@ -1006,10 +1048,10 @@ class ImageDataGenerator:
                                 i, key, tf.constant(n - 1, tf.int64))), table))
                 else:
                     ds = ds.shuffle(buffer or n, seed=seed, reshuffle_each_iteration=True)
-        if flagged and load is not None:
-            ds = ds.map(lambda *el: load(*el), num_parallel_calls=AUTOTUNE, deterministic=True)
-            ds = ds.filter(lambda img, ok, *rest: ok)
-            ds = ds.map(lambda img, ok, *rest: (img, *rest) if rest else img)
+        chunk = getattr(load, "chunked", 0) if load is not None else 0
+        if chunk:  # a load over chunks of elements (a guarded decode): run it, then unbatch
+            ds = ds.batch(chunk).map(lambda *el: load(*el), num_parallel_calls=AUTOTUNE,
+                                     deterministic=True).unbatch()
             load = None
         per_batch = not augment and self.preprocessing_function is None
         if gray_to_rgb and not per_batch:
@@ -1051,6 +1093,8 @@ class ImageDataGenerator:
         if per_image is not None:
             ds = ds.map(per_image, num_parallel_calls=AUTOTUNE, deterministic=True)
         ds = ds.batch(1 << 30 if hand else batch_size)
+        if batch_check is not None:
+            ds = batch_check(ds)
         if per_batch:
             def finish(*el):
                 img = el[0]
@@ -1508,23 +1552,27 @@ class ImageDataGenerator:
 
         # With the file checks on, a file that passes them but fails to decode (corrupt scan
         # data, a bad PNG IDAT ...) names itself (on_bad="raise") or is dropped with its label
-        # (on_bad="skip"), wherever in a pass it comes: see _guarded_decode.
+        # (on_bad="skip"), wherever in a pass it comes: passes read through guarded_pass
+        # (ignore_errors on the main pipeline, missing positions found per batch), hand-pulled
+        # batches in chunks of GUARD_CHUNK through _guarded_decode_chunk.
         if check not in (True, False, "header"):
             raise ValueError(f"check must be True, 'header' or False. Received: {check!r}")
-        guard = on_bad if check is True else None
+        guard = on_bad if check is True and paths else None
         recorder = _DecodeSkips(skipped)
 
-        def read(path, is_tiff):
+        def read(path, is_tiff):  # one image (no guard) or a guarded chunk: (images, ok)
             if guard is None:
                 return read_image(path, is_tiff), None
-            # decode and resize inside the guard: only the small image crosses it
-            img, ok = _guarded_decode(lambda p: read_image(p, is_tiff), path,
-                                      (*target_size, geo_channels))
+            # decode and resize inside the guard: only the small images cross it
+            imgs, ok = _guarded_decode_chunk(read_image, path, is_tiff,
+                                             shape=(*target_size, geo_channels))
+            fine = tf.reduce_all(ok)
             if guard == "raise":
-                return tf.cond(ok, lambda: img, lambda: _raise_undecodable(path, img)), None
-            ok = tf.cond(ok, lambda: ok, lambda: tf.numpy_function(
-                recorder, [path], tf.bool, stateful=True))
-            return img, ok
+                return tf.ensure_shape(tf.cond(fine, lambda: imgs, lambda: _raise_undecodable(
+                    path, ok, imgs)), imgs.shape), None
+            ok = tf.cond(fine, lambda: ok, lambda: tf.reshape(tf.numpy_function(
+                recorder.record, [path, ok], tf.bool, stateful=True), tf.shape(ok)))
+            return imgs, ok
 
         def load(path, is_tiff, *target):
             img, ok = read(path, is_tiff)
@@ -1532,12 +1580,8 @@ class ImageDataGenerator:
             return (*img, *target) if isinstance(img, tuple) else (
                 (img, *target) if target else img)
 
-        def to_cache(path, is_tiff, *target):
-            img, ok = read(path, is_tiff)
-            img = tf.cast(tf.round(tf.clip_by_value(img, 0.0, 255.0)), tf.uint8)
-            img = img if ok is None else (img, ok)
-            return (*img, *target) if isinstance(img, tuple) else (
-                (img, *target) if target else img)
+        if guard is not None:  # hand-pulled batches: load takes chunks (see _pipeline)
+            load.chunked = GUARD_CHUNK
 
         tparts: tuple = ()
         if targets is not None:
@@ -1545,23 +1589,149 @@ class ImageDataGenerator:
         if weights is not None:
             tparts = (*tparts, np.asarray(weights))
         parts = (np.asarray(paths, dtype=str), tiff, *tparts)
+        n_files = len(paths)
+        guarded = guard is not None
+        record = recorder.record_paths
+
+        def raise_first(bad, tiff_flags):  # eager: read the files of a dropped batch one by one
+            names = [p.decode() for p in bad.numpy()]
+            for p, t in zip(names, tiff_flags.numpy()):
+                try:
+                    read_image(tf.constant(p), tf.constant(t))
+                except tf.errors.OpError:
+                    raise BadImageFile(p, decode_failure_reason(p) + "; pass on_bad='skip' to "
+                                       "skip such files") from None
+            raise BadImageFile(names[0], "a batch of these files failed to load, but each "
+                               "decodes on its own (was a file changed while reading?): "
+                               + ", ".join(names))
+
+        def guarded_pass(epoch=None, shuffled=False, as_uint8=False):
+            """One pass read on the main pipeline with ``ignore_errors``: ``(elements, check)``.
+
+            ``elements`` are ``(image, key, position, *targets)`` in pass order, without the
+            files that failed to decode; ``check(batches)`` takes them batched, finds the pass
+            positions missing from each batch (and, after the last, from the end of the pass),
+            names their files (on_bad="raise") or records them in ``skipped`` (on_bad="skip"),
+            and gives the batches back without key and position. The order is a stateless
+            permutation of the positions (``index_shuffle`` keyed per pass: by ``(seed, epoch)``
+            for an epoch's pass, else drawn per iteration), so a missing position maps back to
+            its file. Good files cost two gathers per image and a check per batch.
+            """
+            n = n_files
+            table = tuple(tf.constant(t) for t in parts)
+            if shuffled and n > 1:
+                if seed is not None and epoch is not None:
+                    keys = tf.data.Dataset.from_tensors(tf.stack(
+                        [_epoch_seed(seed, epoch, 0), tf.constant(7, tf.int64)]))
+                else:
+                    keys = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True
+                                                  ).take(1).map(_no_autograph(
+                        lambda r: tf.stack([r, tf.constant(7, tf.int64)])))
+
+                def order(key, pos):  # pass position(s) -> file index(es)
+                    return tf.random.experimental.index_shuffle(
+                        pos, key, tf.constant(n - 1, tf.int64))
+                ds = keys.flat_map(_no_autograph(lambda key: tf.data.Dataset.from_tensor_slices(
+                    (tf.tile(key[None], [n, 1]), tf.range(n, dtype=tf.int64)))))
+            else:
+                ds = tf.data.Dataset.range(n)
+
+                def order(key, pos):
+                    return pos
+
+            @_no_autograph
+            def decode(key, pos=None):
+                if pos is None:  # unshuffled: positions only
+                    key, pos = tf.zeros([2], tf.int64), key
+                el = tuple(tf.gather(t, order(key, pos)) for t in table)
+                img = read_image(el[0], el[1])
+                if as_uint8:
+                    img = tf.cast(tf.round(tf.clip_by_value(img, 0.0, 255.0)), tf.uint8)
+                return (img, key, pos, *el[2:])
+
+            elements = ds.map(decode, num_parallel_calls=AUTOTUNE, deterministic=True)
+            # on_bad="raise" with nothing between this map and the batching (the common case):
+            # a batch with a file that fails is dropped whole, so the map stays fused with the
+            # batching, and its files are then read one by one to name the bad one. Otherwise
+            # the failing images are dropped one by one here (so that errors of later steps,
+            # e.g. a preprocessing_function, still surface as they are).
+            batch_level = guard == "raise" and not augment and self.preprocessing_function is None
+            if not batch_level:
+                elements = elements.ignore_errors()
+
+            def check(batches):
+                if batch_level:
+                    batches = batches.ignore_errors()
+                # an empty batch after the last reports the failures at the end of the pass
+                end = tf.data.Dataset.from_tensors(tf.nest.map_structure(
+                    lambda sp: tf.zeros([0, *sp.shape[1:]], sp.dtype), batches.element_spec))
+
+                @_no_autograph
+                def step(state, b):  # state: (next expected position, the pass's key)
+                    expected, key = state
+                    pos = b[2]
+                    size = tf.size(pos, out_type=tf.int64)
+                    # one past the batch's last position (the end batch: n), and the key
+                    last = tf.where(size > 0, tf.reduce_max(tf.concat([pos, [-1]], 0)) + 1,
+                                    tf.constant(n, tf.int64))
+                    key = tf.concat([b[1], key[None]], 0)[0]
+
+                    def missing():
+                        got = tf.scatter_nd((pos - expected)[:, None],
+                                            tf.ones_like(pos, tf.int32), [last - expected])
+                        qs = expected + tf.where(tf.equal(got, 0))[:, 0]
+                        # with no batch seen yet the key is a placeholder, but then every
+                        # position is missing and any permutation names the same files
+                        idx = order(key, qs)
+                        bad = tf.gather(table[0], idx)
+                        if guard == "raise":  # eager: a graph branch would cost every batch
+                            out = tf.py_function(raise_first, [bad, tf.gather(table[1], idx)],
+                                                 tf.bool)
+                        else:
+                            out = tf.numpy_function(record, [bad], tf.bool, stateful=True)
+                        return tf.reshape(out, [])
+
+                    done = tf.cond(last - expected > size, missing, lambda: tf.constant(True))
+                    with tf.control_dependencies([done]):
+                        img = tf.identity(b[0])
+                    return (last, key), (img, *b[3:])
+
+                out = batches.concatenate(end).scan(
+                    (tf.constant(0, tf.int64), tf.zeros([2], tf.int64)), step)
+                out = out.filter(_no_autograph(lambda img, *rest: tf.shape(img)[0] > 0))
+                return out.map(_no_autograph(lambda *el: el if len(el) > 1 else el[0]))
+
+            return elements, check
+
         ds = tf.data.Dataset.from_tensor_slices(parts)
         pipe_load = load
-        flagged = guard == "skip"
         if cache:
-            ds = ds.map(to_cache, num_parallel_calls=AUTOTUNE, deterministic=True)
-            if flagged:
-                ds = ds.filter(lambda img, ok, *rest: ok)
-                ds = ds.map(lambda img, ok, *rest: (img, *rest) if rest else img)
+            if guarded:
+                elements, check_batches = guarded_pass(as_uint8=True)
+                ds = check_batches(elements.batch(256)).unbatch()
+            else:
+                def to_cache(path, is_tiff, *target):
+                    img = tf.cast(tf.round(tf.clip_by_value(read_image(path, is_tiff), 0.0,
+                                                            255.0)), tf.uint8)
+                    return (img, *target) if target else img
+
+                ds = ds.map(to_cache, num_parallel_calls=AUTOTUNE, deterministic=True)
             ds = ds.cache("" if cache is True else str(cache))
-            pipe_load, flagged = None, False
+            pipe_load, guarded = None, False
         source = ds
 
         def one_pass(epoch=None):
-            out = self._pipeline(source, len(paths), pipe_load, batch_size=batch_size,
-                                 shuffle=shuffle, seed=seed, augment=augment, spec=value_spec,
-                                 image_as_target=class_mode == "input", flagged=flagged,
-                                 epoch=epoch, gray_to_rgb=gray_to_rgb)
+            src, shuf, check_batches = source, shuffle, None
+            if guarded:  # read (and shuffled) by guarded_pass, checked per batch
+                (src, check_batches), shuf = guarded_pass(epoch, shuffled=shuffle), False
+            out = self._pipeline(src, len(paths), None if guarded else pipe_load,
+                                 batch_size=batch_size, shuffle=shuf, seed=seed,
+                                 augment=augment, spec=value_spec,
+                                 image_as_target=class_mode == "input", epoch=epoch,
+                                 gray_to_rgb=gray_to_rgb, batch_check=check_batches)
+            if guarded and guard == "raise":  # every batch comes, or the pass raises first
+                out = out.apply(tf.data.experimental.assert_cardinality(
+                    -(-len(paths) // batch_size)))
             if class_mode == "multi_output":
                 k = len(targets)
 
@@ -1663,8 +1833,9 @@ class ImageDataGenerator:
             check: True, ``"header"`` or False. Check each file's header and trailer first
                 (microseconds per file; too-large images included); True also guards each
                 decode, so that a file that still fails to decode names itself or, with
-                ``on_bad="skip"``, is dropped with its label (about 0.7 ms of CPU per
-                document page); ``"header"``: the checks without the guard (a decode
+                ``on_bad="skip"``, is dropped with its label (the pass reads on with
+                ``ignore_errors`` and finds the missing positions per batch: no measurable
+                cost on good files); ``"header"``: the checks without the guard (a decode
                 failure is then TensorFlow's error); False: neither.
             cache: bool or str. Keep the decoded, cropped and resized images (as uint8, clipped
                 and rounded) after the first pass: True in memory, a path on disk (tf.data

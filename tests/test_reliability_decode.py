@@ -7,6 +7,7 @@ bomb is refused from its header, before anything is decoded."""
 from __future__ import annotations
 
 import io
+import os
 import struct
 import subprocess
 import sys
@@ -163,6 +164,91 @@ def test_skip_in_hand_pulled_batches_and_keras_fit(tmp_path):
                                       batch_size=13)
     with pytest.raises(tf.errors.OpError, match=r"c1/zz\.jpg: "):
         model.fit(raising, epochs=1, verbose=0)
+
+
+@pytest.mark.parametrize("batch_size", [1, 4, 32])
+def test_shuffled_skip_names_exactly_the_bad_files_in_every_pass(tmp_path, batch_size):
+    """Many bad files among good ones, shuffled: every pass (Keras' seeded epoch passes and the
+    unseeded flow.dataset) has every good image once with its label, and ``skipped`` holds
+    exactly the bad files, each once, wherever the shuffle put them (first, runs, last)."""
+    bad = {f"c{k}/bad{i}.{'jpg' if i % 2 else 'png'}": corrupt_jpeg() if i % 2 else bad_idat_png()
+           for k in range(3) for i in range(3)}
+    root = make_root(tmp_path, n=5, bad=bad)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for seed in (None, 0, 1):
+            f = GEN.flow_from_directory(root, (4, 4), "grayscale", class_mode="sparse",
+                                        batch_size=batch_size, shuffle=True, seed=seed,
+                                        on_bad="skip")
+            passes = [f.dataset] * 2
+            if seed is not None:
+                passes += [f._pass_fn(tf.constant(e, tf.int64)) for e in range(3)]
+            for ds in passes:
+                px, y = pixels_and_labels(ds)
+                assert sorted(px.tolist()) == sorted(10 * k + i for k in range(3) for i in range(5))
+                np.testing.assert_array_equal(px // 10, y)
+            assert sorted(os.path.relpath(p, root) for p, _ in f.skipped) == sorted(bad)
+
+
+def test_all_files_bad(tmp_path):
+    root = tmp_path / "root"
+    for k in range(2):
+        (root / f"c{k}").mkdir(parents=True)
+        for i in range(3):
+            (root / f"c{k}/{i}.jpg").write_bytes(corrupt_jpeg())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        f = GEN.flow_from_directory(root, (4, 4), "grayscale", class_mode="sparse",
+                                    batch_size=4, shuffle=True, on_bad="skip")
+        assert sum(int(x.shape[0]) for x, _ in f.dataset) == 0
+    assert len(f.skipped) == 6
+    f = GEN.flow_from_directory(root, (4, 4), "grayscale", batch_size=4, shuffle=True)
+    with pytest.raises(tf.errors.OpError, match=r"c[01]/[0-2]\.jpg: cannot be decoded"):
+        for _ in f.dataset:
+            pass
+
+
+@pytest.mark.parametrize("batch_size", [1, 5, 64])
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_raise_names_the_bad_file_not_a_neighbour(tmp_path, batch_size, shuffle):
+    """A failing file drops its whole batch from the fast path; the flow then reads that batch's
+    files one by one and names the bad one, wherever it is."""
+    root = make_root(tmp_path, n=6, bad={"c2/m.jpg": corrupt_jpeg()})
+    f = GEN.flow_from_directory(root, (4, 4), "grayscale", class_mode="sparse",
+                                batch_size=batch_size, shuffle=shuffle, seed=5)
+    for ds in (f.dataset, f._pass_fn(tf.constant(1, tf.int64))):
+        with pytest.raises(tf.errors.OpError, match=r"c2/m\.jpg: cannot be decoded"):
+            for _ in ds:
+                pass
+
+
+def test_guarded_passes_keep_their_length(tmp_path):
+    """With on_bad="raise" a guarded pass has a known length (tools that read
+    ``dataset.cardinality()``, e.g. the one-cycle schedule, rely on it); with "skip" it cannot."""
+    root = make_root(tmp_path)
+    for shuffle in (False, True):
+        f = GEN.flow_from_directory(root, (4, 4), "grayscale", batch_size=5, shuffle=shuffle,
+                                    seed=1)
+        assert int(f.dataset.cardinality()) == 3 == len(f)
+        assert int(f._pass_fn(tf.constant(0, tf.int64)).cardinality()) == 3
+    f = GEN.flow_from_directory(root, (4, 4), "grayscale", batch_size=5, on_bad="skip")
+    assert int(f.dataset.cardinality()) == tf.data.UNKNOWN_CARDINALITY
+
+
+def test_errors_after_decoding_surface_as_they_are(tmp_path):
+    """The decode guard catches decode failures only: an error of a later step (here a
+    preprocessing_function's assertion) is not turned into a bad-file error."""
+    root = make_root(tmp_path)
+
+    def picky(x):
+        tf.debugging.assert_less(tf.reduce_max(x), 15.0, message="too bright for picky")
+        return x
+
+    f = ImageDataGenerator(preprocessing_function=picky).flow_from_directory(
+        root, (4, 4), "grayscale", class_mode="sparse", batch_size=4)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="too bright for picky"):
+        for _ in f.dataset:
+            pass
 
 
 @pytest.mark.parametrize("check", [False, "header"])
