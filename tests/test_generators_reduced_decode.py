@@ -134,3 +134,18 @@ def test_nearest_on_the_8_bit_page_is_the_same():
         ref = tf.image.resize(decode_reduced(jpg, size, 3, ratio=1), size, method="nearest")
         np.testing.assert_array_equal(
             decode_reduced(jpg, size, 3, ratio=1, nearest=True).numpy(), ref.numpy())
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float16", "bfloat16", "uint8"])
+def test_gray_to_rgb_copies_each_value_exactly(dtype):
+    """The batch-level gray -> RGB copy (a product with ones, for speed) equals tf.tile bit for
+    bit, at any magnitude."""
+    from generators.image_generator import _gray_to_rgb
+
+    x = tf.cast(tf.random.stateless_uniform([3, 5, 7, 1], [1, 2], 0, 255), dtype)
+    if dtype == "float32":
+        x = x * tf.random.stateless_normal([3, 5, 7, 1], [3, 4]) * 1e3
+    out = _gray_to_rgb(x)
+    assert out.dtype == x.dtype and out.shape == (3, 5, 7, 3)
+    np.testing.assert_array_equal(np.asarray(tf.cast(out, tf.float64)),
+                                  np.asarray(tf.cast(tf.tile(x, [1, 1, 1, 3]), tf.float64)))
