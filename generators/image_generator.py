@@ -436,35 +436,6 @@ def _epoch_seed(seed: int, epoch: tf.Tensor, salt: int) -> tf.Tensor:
             + tf.cast(epoch, tf.int64) * 2 + salt)
 
 
-# Images decoded per guarded chunk in a hand-pulled batch (Keras 2's next(flow)): the chunk
-# guard's fixed cost (a small tf.data pipeline, about 0.7 ms of CPU) is paid once per chunk.
-# Passes over a flow (fit, flow.dataset) use the cheaper positional check of _file_flow.
-GUARD_CHUNK = 16
-
-
-def _guarded_decode_chunk(read: Callable, paths: tf.Tensor, *args: tf.Tensor,
-                          shape: tuple[int, ...]) -> tuple[tf.Tensor, tf.Tensor]:
-    """``(images, ok)`` for a chunk of files: ``read(path, *arg)`` (an image of ``shape``) for
-    each, zeros and ``ok`` False where any op of it fails.
-
-    The chunk's images are read by one inner ``tf.data`` pipeline with ``ignore_errors`` (the
-    only way a graph can catch a failing decode op); each keeps its position in the chunk, so
-    the ones missing from its output are the failures. Good files cost nothing extra but the
-    inner pipeline's set-up, shared by the chunk (see :data:`GUARD_CHUNK`).
-    """
-    n = tf.shape(paths, out_type=tf.int64)[0]
-    good = tf.data.Dataset.from_tensor_slices((tf.range(n), paths, *args)).map(
-        lambda k, p, *a: (k, read(p, *a))).ignore_errors()
-    none = tf.data.Dataset.from_tensors((tf.zeros([0], tf.int64),
-                                         tf.zeros([0, *shape], tf.float32)))
-    ks, imgs = good.batch(tf.maximum(n, 1)).concatenate(none).take(1).get_single_element()
-    full = tf.concat([[n], tf.constant(shape, tf.int64)], 0)
-    imgs = tf.cond(tf.equal(tf.size(ks, tf.int64), n), lambda: imgs,
-                   lambda: tf.scatter_nd(ks[:, None], imgs, full))
-    ok = tf.scatter_nd(ks[:, None], tf.ones_like(ks, tf.int32), [n]) > 0
-    return tf.ensure_shape(imgs, [None, *shape]), ok
-
-
 def decode_failure_reason(path: str) -> str:
     """Why an image file that passed the header checks does not decode (PIL's opinion)."""
     from PIL import Image
@@ -477,18 +448,6 @@ def decode_failure_reason(path: str) -> str:
         return f"cannot be decoded ({type(e).__name__}: {e})"
     return (f"TensorFlow cannot decode or resize it (PIL reads it as a {mode} {h}x{w} image; "
             "re-save it, e.g. as PNG)")
-
-
-def _raise_undecodable(paths: tf.Tensor, ok: tf.Tensor, like: tf.Tensor) -> tf.Tensor:
-    """``like``, after raising :class:`BadImageFile` for the first path whose ``ok`` is False."""
-    def fail(p, k):
-        p = p[int(np.argmin(k))]
-        p = p.decode() if isinstance(p, bytes) else str(p)
-        raise BadImageFile(p, decode_failure_reason(p) + "; pass on_bad='skip' to skip such "
-                           "files")
-
-    out = tf.numpy_function(fail, [paths, ok], tf.float32, stateful=True)
-    return tf.reshape(out, tf.shape(like))
 
 
 class _DecodeSkips:
@@ -506,13 +465,6 @@ class _DecodeSkips:
         for p in paths:
             self(p)
         return np.True_
-
-    def record(self, paths, ok) -> np.ndarray:
-        """Records each path whose ``ok`` is False; returns ``ok``."""
-        for p, k in zip(paths, ok):
-            if not k:
-                self(p)
-        return np.asarray(ok, bool)
 
     def __call__(self, path) -> np.bool_:
         p = path.decode() if isinstance(path, bytes) else str(path)
@@ -1030,14 +982,12 @@ class ImageDataGenerator:
         ``preprocessing_function``, the finishing (grayscale, rescale, standardisation, cast)
         runs once per batch, vectorised, instead of once per image. With ``hand_seed`` (a
         scalar tensor) the whole dataset is one batch, augmented with seeds drawn from it: a
-        hand-pulled batch. A ``load`` with a ``chunked`` attribute (an int) takes chunks of
-        that many elements and returns their batched outputs (the guarded decode of
-        :func:`_guarded_decode_chunk`, whose ``ok`` column a hand-pulled batch returns as a
-        second output); it runs before everything else and its outputs are unbatched. With
-        ``epoch`` (an int64 scalar tensor) and a
-        ``seed``, the pass is epoch ``epoch``'s: its shuffle order and augmentation draws are a
-        pure function of ``(seed, epoch)``, so a resumed run replays them (see
-        :meth:`Flow.get_tf_dataset`). With ``gray_to_rgb`` (only without augmentation and
+        hand-pulled batch. A ``load`` with a true ``drops_failures`` attribute runs first,
+        with ``ignore_errors`` (elements whose load fails are dropped; a guarded hand-pulled
+        batch returns the file indices it kept as a second output). With ``epoch`` (an int64
+        scalar tensor) and a ``seed``, the pass is epoch ``epoch``'s: its shuffle order and
+        augmentation draws are a pure function of ``(seed, epoch)``, so a resumed run replays
+        them (see :meth:`Flow.get_tf_dataset`). With ``gray_to_rgb`` (only without augmentation and
         ``preprocessing_function``) ``load`` gives 1-channel images that the batch finishing
         copies to 3 channels. ``batch_check`` (batches -> batches) runs right after batching
         (the guarded file flows' decode check, which also drops the elements' extra columns).
@@ -1057,10 +1007,11 @@ class ImageDataGenerator:
                                 i, key, tf.constant(n - 1, tf.int64))), table))
                 else:
                     ds = ds.shuffle(buffer or n, seed=seed, reshuffle_each_iteration=True)
-        chunk = getattr(load, "chunked", 0) if load is not None else 0
-        if chunk:  # a load over chunks of elements (a guarded decode): run it, then unbatch
-            ds = ds.batch(chunk).map(lambda *el: load(*el), num_parallel_calls=AUTOTUNE,
-                                     deterministic=True).unbatch()
+        if load is not None and getattr(load, "drops_failures", False):
+            # a guarded hand-pulled batch: images that fail to decode are dropped here, before
+            # anything else runs (load returns (image, file index): the caller sees which)
+            ds = ds.map(lambda *el: load(*el), num_parallel_calls=AUTOTUNE,
+                        deterministic=True).ignore_errors()
             load = None
         per_batch = not augment and self.preprocessing_function is None
         if gray_to_rgb and not per_batch:
@@ -1148,7 +1099,11 @@ class ImageDataGenerator:
             ds = self._pipeline(ds, tf.shape(sel[0])[0], load, batch_size=None, shuffle=False,
                                 seed=None, augment=augment, spec=spec, hand_seed=seed,
                                 gray_to_rgb=gray_to_rgb)
-            return ds.get_single_element()
+            # a batch whose every image failed to decode (guarded load) is an empty batch
+            empty = tf.data.Dataset.from_tensors(tf.nest.map_structure(
+                lambda sp: tf.zeros([0] + [0 if d is None else d for d in sp.shape[1:]],
+                                    sp.dtype), ds.element_spec))
+            return ds.concatenate(empty).take(1).get_single_element()
 
         out_shape = tuple(image_shape)
         if self.data_format == "channels_first" and len(out_shape) == 3:
@@ -1160,7 +1115,7 @@ class ImageDataGenerator:
             sel = [tf.constant(s[index_array].astype(object) if s.dtype.kind in "USO"
                                else s[index_array]) for s in sources]
             out = pull_graph(*sel, tf.constant(seed, tf.int64))
-            if isinstance(out, tuple):  # (images, ok) from a load that flags failures
+            if isinstance(out, tuple):  # (images, kept file indices) from a guarded load
                 return tuple(t.numpy() for t in out)
             return out.numpy()
 
@@ -1563,34 +1518,20 @@ class ImageDataGenerator:
         # data, a bad PNG IDAT ...) names itself (on_bad="raise") or is dropped with its label
         # (on_bad="skip"), wherever in a pass it comes: passes read through guarded_pass
         # (ignore_errors on the main pipeline, missing positions found per batch), hand-pulled
-        # batches in chunks of GUARD_CHUNK through _guarded_decode_chunk.
+        # batches through load_kept (ignore_errors; pull() sees which files are missing).
         if check not in (True, False, "header"):
             raise ValueError(f"check must be True, 'header' or False. Received: {check!r}")
         guard = on_bad if check is True and paths else None
         recorder = _DecodeSkips(skipped)
 
-        def read(path, is_tiff):  # one image (no guard) or a guarded chunk: (images, ok)
-            if guard is None:
-                return read_image(path, is_tiff), None
-            # decode and resize inside the guard: only the small images cross it
-            imgs, ok = _guarded_decode_chunk(read_image, path, is_tiff,
-                                             shape=(*target_size, geo_channels))
-            fine = tf.reduce_all(ok)
-            if guard == "raise":
-                return tf.ensure_shape(tf.cond(fine, lambda: imgs, lambda: _raise_undecodable(
-                    path, ok, imgs)), imgs.shape), None
-            ok = tf.cond(fine, lambda: ok, lambda: tf.reshape(tf.numpy_function(
-                recorder.record, [path, ok], tf.bool, stateful=True), tf.shape(ok)))
-            return imgs, ok
-
         def load(path, is_tiff, *target):
-            img, ok = read(path, is_tiff)
-            img = img if ok is None else (img, ok)
-            return (*img, *target) if isinstance(img, tuple) else (
-                (img, *target) if target else img)
+            img = read_image(path, is_tiff)
+            return (img, *target) if target else img
 
-        if guard is not None:  # hand-pulled batches: load takes chunks (see _pipeline)
-            load.chunked = GUARD_CHUNK
+        def load_kept(path, is_tiff, index):  # a guarded hand-pulled batch: (image, file index)
+            return read_image(path, is_tiff), index
+
+        load_kept.drops_failures = True
 
         tparts: tuple = ()
         if targets is not None:
@@ -1751,15 +1692,27 @@ class ImageDataGenerator:
             return out
 
         ds = one_pass()
-        pull_x = self._make_pull([np.asarray(paths, dtype=str), tiff], load, augment=augment,
-                                 spec=value_spec, image_shape=(*target_size, channels),
-                                 gray_to_rgb=gray_to_rgb)
+        hand_sources = [np.asarray(paths, dtype=str), tiff]
+        if guard is not None:
+            hand_sources.append(np.arange(len(paths), dtype=np.int64))
+        pull_x = self._make_pull(hand_sources, load if guard is None else load_kept,
+                                 augment=augment, spec=value_spec,
+                                 image_shape=(*target_size, channels), gray_to_rgb=gray_to_rgb)
 
         def pull(index_array, hand_seed):
             bx = pull_x(index_array, hand_seed)
-            if isinstance(bx, tuple):  # (images, ok): drop the undecodable ones and their rows
-                bx, ok = bx
-                bx, index_array = bx[ok], np.asarray(index_array)[ok]
+            if guard is not None:  # (images, kept file indices): name or skip the others
+                bx, kept = bx
+                index_array = np.asarray(index_array)
+                ok = np.isin(index_array, kept)
+                if not ok.all():
+                    bad = [paths[i] for i in index_array[~ok]]
+                    if guard == "raise":
+                        raise BadImageFile(bad[0], decode_failure_reason(bad[0]) + "; pass "
+                                           "on_bad='skip' to skip such files")
+                    for p in bad:
+                        recorder(p)
+                    index_array = index_array[ok]
             if class_mode == "input":
                 by = bx.copy()
             elif targets is None:

@@ -251,6 +251,29 @@ def test_errors_after_decoding_surface_as_they_are(tmp_path):
             pass
 
 
+@pytest.mark.parametrize("bad_names", [["c1/zz.jpg"], ["c0/a.jpg", "c1/zz.jpg", "c2/z.png"]])
+def test_hand_pulled_batches_name_or_skip_bad_files(tmp_path, bad_names):
+    """Keras 2 style ``next(flow)`` / ``flow[i]``: a raising flow names the bad file (a
+    BadImageFile, as the file checks raise), a skipping one drops it with its label and records
+    it; a batch of nothing but bad files is an empty batch."""
+    bad = {name: corrupt_jpeg() if name.endswith(".jpg") else bad_idat_png() for name in bad_names}
+    root = make_root(tmp_path, bad=bad)
+    f = GEN.flow_from_directory(root, (4, 4), "grayscale", class_mode="sparse", batch_size=20,
+                                shuffle=False)
+    with pytest.raises(BadImageFile, match=r"c[0-2]/z?[az]+\.(jpg|png): cannot be decoded"):
+        next(f)
+    with pytest.warns(UserWarning, match="fails to decode"):
+        f = GEN.flow_from_directory(root, (4, 4), "grayscale", class_mode="sparse",
+                                    batch_size=20, shuffle=False, on_bad="skip")
+        x, y = f[0]
+    assert x.shape[0] == 12 and np.array_equal(x[:, 0, 0, 0] // 10, y)
+    assert sorted(os.path.relpath(p, root) for p, _ in f.skipped) == sorted(bad_names)
+    paths = f.filepaths
+    only_bad = [i for i, p in enumerate(paths) if os.path.relpath(p, root) in bad]
+    x, y = f._get_batches_of_transformed_samples(np.asarray(only_bad))
+    assert x.shape == (0, 4, 4, 1) and y.shape == (0,)
+
+
 @pytest.mark.parametrize("check", [False, "header"])
 def test_unchecked_flow_keeps_the_raw_tensorflow_error(tmp_path, check):
     """check=False / "header" are the documented fast paths without the decode guard."""
