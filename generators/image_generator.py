@@ -1521,7 +1521,7 @@ class ImageDataGenerator:
         # batches through load_kept (ignore_errors; pull() sees which files are missing).
         if check not in (True, False, "header"):
             raise ValueError(f"check must be True, 'header' or False. Received: {check!r}")
-        guard = on_bad if check is True and paths else None
+        guard = on_bad if check is True and len(paths) > 0 else None
         recorder = _DecodeSkips(skipped)
 
         def load(path, is_tiff, *target):
