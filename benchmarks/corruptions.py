@@ -22,7 +22,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import time
@@ -31,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from generators.corruptions import CORRUPTIONS, benchmark_corruptions
+from kerasdoc.reporting import write_json
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "kannada-mnist"
 
@@ -106,8 +106,7 @@ def main(argv: list[str] | None = None) -> dict:
           f"{t['loop_images_per_s']} per image ({t['speedup']}x); median speedup "
           f"{res['median_speedup']}x. Wall {res['wall_seconds']} s, CPU {res['cpu_seconds']} s.")
     if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(json.dumps(res, indent=1))
+        write_json(args.out, res)
     return res
 
 

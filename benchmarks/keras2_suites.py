@@ -24,7 +24,6 @@ keras-preprocessing files are run and reported beside them.
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import shutil
 import subprocess
@@ -142,8 +141,9 @@ def main(argv: list[str] | None = None) -> dict:
     res = {"per_file": per, "issue_files": counted, "issue_passed": passed,
            "issue_total": total}
     if args.out:
-        args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / "results.json").write_text(json.dumps(res, indent=2))
+        from kerasdoc.reporting import write_json
+
+        write_json(args.out / "results.json", res)
     if args.work is None:
         shutil.rmtree(work, ignore_errors=True)
     return res

@@ -20,13 +20,13 @@ import argparse
 import json
 import statistics
 import time
-from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
 
 from generators.files import parse_label_file, resolve_under
 from kerasdoc.export import resolve_version_dir
+from kerasdoc.reporting import write_json
 from kerasdoc.stacking import StackedPipeline, member_probabilities, stack_predict
 
 
@@ -78,8 +78,7 @@ def main(argv: list[str] | None = None) -> dict:
            "max_abs_difference": float(np.abs(a - b).max()), "seconds": times}
     print(json.dumps({k: v for k, v in res.items() if k != "seconds"}, indent=1))
     if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(json.dumps(res, indent=1))
+        write_json(args.out, res)
     return res
 
 

@@ -429,6 +429,34 @@ def _gray_to_rgb(img: tf.Tensor) -> tf.Tensor:
     return tf.tile(img, [1] * (img.shape.rank - 1) + [3])
 
 
+def _shuffle_key(value: tf.Tensor) -> tf.Tensor:
+    """The ``index_shuffle`` key of a pass from an int64 scalar (see :func:`_permute`)."""
+    return tf.stack([value, tf.constant(7, tf.int64)])
+
+
+def _permute(pos: tf.Tensor, key: tf.Tensor, n: int) -> tf.Tensor:
+    """Pass position(s) ``pos`` -> element index(es): a stateless permutation of ``range(n)``."""
+    return tf.random.experimental.index_shuffle(pos, key, tf.constant(n - 1, tf.int64))
+
+
+def _empty_batch(element_spec: Any) -> tf.data.Dataset:
+    """One batch of zero elements with ``element_spec``'s structure (unknown sizes as 0)."""
+    return tf.data.Dataset.from_tensors(tf.nest.map_structure(
+        lambda sp: tf.zeros([0] + [0 if d is None else d for d in sp.shape[1:]], sp.dtype),
+        element_spec))
+
+
+def _to_uint8(img: tf.Tensor) -> tf.Tensor:
+    """Float pixels (0-255) as uint8, rounded and clipped: what a flow's cache keeps."""
+    return tf.cast(tf.round(tf.clip_by_value(img, 0.0, 255.0)), tf.uint8)
+
+
+def _undecodable(path: str) -> BadImageFile:
+    """The error for a file that passed the header checks but does not decode."""
+    return BadImageFile(path, decode_failure_reason(path) + "; pass on_bad='skip' to skip such "
+                        "files")
+
+
 def _epoch_seed(seed: int, epoch: tf.Tensor, salt: int) -> tf.Tensor:
     """A tf.data op seed for epoch ``epoch`` of a flow seeded ``seed`` (``salt`` 0: shuffle,
     1: augmentation)."""
@@ -1000,11 +1028,10 @@ class ImageDataGenerator:
             if shuffle and n > 1:
                 if indexed:  # a stateless permutation of (seed, epoch): no op-seed plumbing
                     table = ds.batch(n).get_single_element()
-                    key = tf.stack([_epoch_seed(seed, epoch, 0), tf.constant(7, tf.int64)])
+                    key = _shuffle_key(_epoch_seed(seed, epoch, 0))
                     ds = tf.data.Dataset.range(n).map(
                         lambda i: tf.nest.map_structure(
-                            lambda t: tf.gather(t, tf.random.experimental.index_shuffle(
-                                i, key, tf.constant(n - 1, tf.int64))), table))
+                            lambda t: tf.gather(t, _permute(i, key, n)), table))
                 else:
                     ds = ds.shuffle(buffer or n, seed=seed, reshuffle_each_iteration=True)
         if load is not None and getattr(load, "drops_failures", False):
@@ -1100,10 +1127,7 @@ class ImageDataGenerator:
                                 seed=None, augment=augment, spec=spec, hand_seed=seed,
                                 gray_to_rgb=gray_to_rgb)
             # a batch whose every image failed to decode (guarded load) is an empty batch
-            empty = tf.data.Dataset.from_tensors(tf.nest.map_structure(
-                lambda sp: tf.zeros([0] + [0 if d is None else d for d in sp.shape[1:]],
-                                    sp.dtype), ds.element_spec))
-            return ds.concatenate(empty).take(1).get_single_element()
+            return ds.concatenate(_empty_batch(ds.element_spec)).take(1).get_single_element()
 
         out_shape = tuple(image_shape)
         if self.data_format == "channels_first" and len(out_shape) == 3:
@@ -1539,9 +1563,7 @@ class ImageDataGenerator:
         if weights is not None:
             tparts = (*tparts, np.asarray(weights))
         parts = (np.asarray(paths, dtype=str), tiff, *tparts)
-        n_files = len(paths)
         guarded = guard is not None
-        record = recorder.record_paths
 
         def raise_first(bad, tiff_flags):  # eager: read the files of a dropped batch one by one
             names = [p.decode() for p in bad.numpy()]
@@ -1549,8 +1571,7 @@ class ImageDataGenerator:
                 try:
                     read_image(tf.constant(p), tf.constant(t))
                 except tf.errors.OpError:
-                    raise BadImageFile(p, decode_failure_reason(p) + "; pass on_bad='skip' to "
-                                       "skip such files") from None
+                    raise _undecodable(p) from None
             raise BadImageFile(names[0], "a batch of these files failed to load, but each "
                                "decodes on its own (was a file changed while reading?): "
                                + ", ".join(names))
@@ -1567,37 +1588,31 @@ class ImageDataGenerator:
             for an epoch's pass, else drawn per iteration), so a missing position maps back to
             its file. Good files cost two gathers per image and a check per batch.
             """
-            n = n_files
+            n = len(paths)
             table = tuple(tf.constant(t) for t in parts)
             if shuffled and n > 1:
                 if seed is not None and epoch is not None:
-                    keys = tf.data.Dataset.from_tensors(tf.stack(
-                        [_epoch_seed(seed, epoch, 0), tf.constant(7, tf.int64)]))
+                    keys = tf.data.Dataset.from_tensors(_shuffle_key(_epoch_seed(seed, epoch, 0)))
                 else:
                     keys = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True
-                                                  ).take(1).map(_no_autograph(
-                        lambda r: tf.stack([r, tf.constant(7, tf.int64)])))
+                                                  ).take(1).map(_no_autograph(_shuffle_key))
 
                 def order(key, pos):  # pass position(s) -> file index(es)
-                    return tf.random.experimental.index_shuffle(
-                        pos, key, tf.constant(n - 1, tf.int64))
+                    return _permute(pos, key, n)
                 ds = keys.flat_map(_no_autograph(lambda key: tf.data.Dataset.from_tensor_slices(
-                    (tf.tile(key[None], [n, 1]), tf.range(n, dtype=tf.int64)))))
+                    (tf.range(n, dtype=tf.int64), tf.tile(key[None], [n, 1])))))
             else:
-                ds = tf.data.Dataset.range(n)
+                ds = tf.data.Dataset.range(n)  # positions only: the key is a placeholder
 
                 def order(key, pos):
                     return pos
 
             @_no_autograph
-            def decode(key, pos=None):
-                if pos is None:  # unshuffled: positions only
-                    key, pos = tf.zeros([2], tf.int64), key
+            def decode(pos, key=None):
+                key = tf.zeros([2], tf.int64) if key is None else key
                 el = tuple(tf.gather(t, order(key, pos)) for t in table)
                 img = read_image(el[0], el[1])
-                if as_uint8:
-                    img = tf.cast(tf.round(tf.clip_by_value(img, 0.0, 255.0)), tf.uint8)
-                return (img, key, pos, *el[2:])
+                return (_to_uint8(img) if as_uint8 else img, key, pos, *el[2:])
 
             elements = ds.map(decode, num_parallel_calls=AUTOTUNE, deterministic=True)
             # on_bad="raise" with nothing between this map and the batching (the common case):
@@ -1613,8 +1628,7 @@ class ImageDataGenerator:
                 if batch_level:
                     batches = batches.ignore_errors()
                 # an empty batch after the last reports the failures at the end of the pass
-                end = tf.data.Dataset.from_tensors(tf.nest.map_structure(
-                    lambda sp: tf.zeros([0, *sp.shape[1:]], sp.dtype), batches.element_spec))
+                end = _empty_batch(batches.element_spec)
 
                 @_no_autograph
                 def step(state, b):  # state: (next expected position, the pass's key)
@@ -1638,7 +1652,8 @@ class ImageDataGenerator:
                             out = tf.py_function(raise_first, [bad, tf.gather(table[1], idx)],
                                                  tf.bool)
                         else:
-                            out = tf.numpy_function(record, [bad], tf.bool, stateful=True)
+                            out = tf.numpy_function(recorder.record_paths, [bad], tf.bool,
+                                                    stateful=True)
                         return tf.reshape(out, [])
 
                     done = tf.cond(last - expected > size, missing, lambda: tf.constant(True))
@@ -1661,8 +1676,7 @@ class ImageDataGenerator:
                 ds = check_batches(elements.batch(256)).unbatch()
             else:
                 def to_cache(path, is_tiff, *target):
-                    img = tf.cast(tf.round(tf.clip_by_value(read_image(path, is_tiff), 0.0,
-                                                            255.0)), tf.uint8)
+                    img = _to_uint8(read_image(path, is_tiff))
                     return (img, *target) if target else img
 
                 ds = ds.map(to_cache, num_parallel_calls=AUTOTUNE, deterministic=True)
@@ -1708,8 +1722,7 @@ class ImageDataGenerator:
                 if not ok.all():
                     bad = [paths[i] for i in index_array[~ok]]
                     if guard == "raise":
-                        raise BadImageFile(bad[0], decode_failure_reason(bad[0]) + "; pass "
-                                           "on_bad='skip' to skip such files")
+                        raise _undecodable(bad[0])
                     for p in bad:
                         recorder(p)
                     index_array = index_array[ok]

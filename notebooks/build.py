@@ -46,6 +46,22 @@ def colab_url(name: str) -> str:
 # The cells every notebook shares
 # --------------------------------------------------------------------------------------------
 
+def drive_data(comment: str, var: str, drive_path: str, env: str, default: str,
+               extra: str = "") -> str:
+    """The start of a notebook's data cell: the demo's empty ``DATA_ARGS`` and, with
+    ``USE_FULL_DATA``, the data from Google Drive on Colab (else ``$env`` or ``default``)."""
+    return f'''DATA_ARGS: list[str] = []  # {comment}
+if USE_FULL_DATA:
+    if IN_COLAB:
+        from google.colab import drive
+
+        drive.mount("/content/drive")
+        {var} = "/content/drive/MyDrive/kerasdoc-data/{drive_path}"
+    else:
+        {var} = os.environ.get("{env}", "{default}")
+    DATA_ARGS = ["--data", {var}{extra}]'''
+
+
 def intro(nb: dict) -> str:
     return f"""# {nb['title']}
 
@@ -173,16 +189,10 @@ The paper's 42 invoices are not public. The demo data are generated invoices of 
 (`kerasdoc.demo.invoices`: page layouts photographed with blur, tilt and light). The closest
 real set is ICDAR-2019 SROIE: receipts and tax invoices of three issuers, as class folders
 `<root>/<issuer>/*.jpg`; put that folder on Google Drive for `USE_FULL_DATA`.""",
-        "data": '''DATA_ARGS: list[str] = []  # the demo: generated invoices of three types
-if USE_FULL_DATA:
-    if IN_COLAB:
-        from google.colab import drive
-
-        drive.mount("/content/drive")
-        DATA_DIR = "/content/drive/MyDrive/kerasdoc-data/sroie-vendors/train"
-    else:
-        DATA_DIR = os.environ.get("KERASDOC_INVOICE_DATA", "../shared/data/sroie-vendors/train")
-    DATA_ARGS = ["--data", DATA_DIR, "--resize-mode", "pad"]
+        "data": drive_data("the demo: generated invoices of three types", "DATA_DIR",
+                           "sroie-vendors/train", "KERASDOC_INVOICE_DATA",
+                           "../shared/data/sroie-vendors/train", ', "--resize-mode", "pad"')
+        + '''
 QUICK_ARGS = ["--quick", "--models", "invoice_resnet,alexnet"]
 FULL_ARGS: list[str] = []  # every Table 1 model, 40 epochs, 64x64
 EXPORT_ARGS = ["--export", "--export-dir", str(OUT / "saved_models")]''',
@@ -384,16 +394,9 @@ The Hoda dataset (Khosravi & Kabir, 2007): 80,000 handwritten Persian digits. Th
 takes it as an archive or folder with `train/<digit>/*.png` and `valid/<digit>/*.png`; put
 that on Google Drive for `USE_FULL_DATA`. The demo data are digits rendered with OpenCV fonts
 into the same folders.""",
-        "data": '''DATA_ARGS: list[str] = []  # the demo: rendered digits, train/ and valid/ folders
-if USE_FULL_DATA:
-    if IN_COLAB:
-        from google.colab import drive
-
-        drive.mount("/content/drive")
-        DATA_PATH = "/content/drive/MyDrive/kerasdoc-data/hoda-digits.tgz"
-    else:
-        DATA_PATH = os.environ.get("KERASDOC_HODA", "../shared/data/hoda-digits.tgz")
-    DATA_ARGS = ["--data", DATA_PATH]
+        "data": drive_data("the demo: rendered digits, train/ and valid/ folders", "DATA_PATH",
+                           "hoda-digits.tgz", "KERASDOC_HODA", "../shared/data/hoda-digits.tgz")
+        + '''
 QUICK_ARGS = ["--quick"]
 FULL_ARGS: list[str] = []  # ResNet-34, the report's stages and epochs
 EXPORT_ARGS = ["--export", "--export-dir", str(OUT / "saved_models")]''',
