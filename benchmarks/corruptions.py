@@ -1,7 +1,8 @@
 """Images/s of the MNIST-C corruptions: one vectorised batch call against a per-image Python loop.
 
 Gutierrez & Sze, "How Deep Can We Go? A Case Study on Image Classification" (2023) take their
-distorted digits from MNIST-C (Mu & Gilmer 2019); ``generators.corruptions`` re-implements its 15
+distorted digits from MNIST-C (Mu & Gilmer 2019); ``kerasdoc.generators.corruptions`` re-implements
+its 15
 corruptions vectorised over a batch (one NumPy / SciPy call per batch, one random draw per
 image). This benchmark times, in the same run and on the same 28x28 digits, each corruption on a
 whole batch against the same function called image by image from a Python loop (what a
@@ -29,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from generators.corruptions import CORRUPTIONS, benchmark_corruptions
+from kerasdoc.generators.corruptions import CORRUPTIONS, benchmark_corruptions
 from kerasdoc.reporting import write_json
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "kannada-mnist"
@@ -40,7 +41,7 @@ def load_digits(data: str | Path | None, n: int, seed: int = 0) -> tuple[np.ndar
     root = Path(data) if data else DEFAULT_DATA
     images = root / "kannada-images-idx3-ubyte.gz"
     if images.is_file():
-        from generators.sources import load_idx
+        from kerasdoc.generators.sources import load_idx
 
         x = load_idx(images)
         idx = np.random.default_rng(seed).choice(len(x), size=min(n, len(x)), replace=False)

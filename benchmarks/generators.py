@@ -56,7 +56,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from generators import ImageDataGenerator, parse_label_file  # noqa: E402
+from kerasdoc.generators import ImageDataGenerator, parse_label_file  # noqa: E402
 
 AUTOTUNE = tf.data.AUTOTUNE
 
@@ -213,7 +213,7 @@ def pixel_differences(root: Path, rel: list[str], size=(128, 96)) -> dict:
         return {}
     import pandas as pd
 
-    from generators import img_to_array, load_img
+    from kerasdoc.generators import img_to_array, load_img
 
     load = getattr(mod, "load_img", load_img)
     df = pd.DataFrame({"filename": [str(root / r) for r in rel]})

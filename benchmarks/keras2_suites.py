@@ -46,18 +46,20 @@ _CONFTEST = ("# absl's create_tempdir() needs parsed flags under pytest\n"
 
 def rewrite_kp(text: str) -> str:
     """keras-preprocessing: every ``keras_preprocessing.image`` module becomes ``generators``."""
-    text = _KP_IDG.sub("from generators import ImageDataGenerator", text)
+    text = _KP_IDG.sub("from kerasdoc.generators import ImageDataGenerator", text)
     text = _KP_FROM.sub(lambda m: "import " + ", ".join(
-        f"generators as {name.strip()}" for name in m.group(1).split(",")), text)
-    return text.replace("from keras_preprocessing import image", "import generators as image")
+        f"kerasdoc.generators as {name.strip()}" for name in m.group(1).split(",")), text)
+    return text.replace("from keras_preprocessing import image",
+                        "import kerasdoc.generators as image")
 
 
 def rewrite_tfk(text: str) -> str:
     """tf-keras: ``image`` and ``image_utils`` become ``generators``; the test infrastructure
     (layers, sequential, testing_infra) comes from ``tf_keras.src`` as the wheel lays it out."""
-    text = text.replace("from tf_keras.preprocessing import image", "import generators as image")
+    text = text.replace("from tf_keras.preprocessing import image",
+                        "import kerasdoc.generators as image")
     text = text.replace("from tf_keras.utils import image_utils",
-                        "import generators as image_utils")
+                        "import kerasdoc.generators as image_utils")
     return re.sub(r"^from tf_keras(\.| import)", lambda m: "from tf_keras.src" + (
         "." if m.group(1) == "." else " import"), text, flags=re.M)
 

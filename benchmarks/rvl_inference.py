@@ -24,8 +24,8 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from generators.files import parse_label_file, resolve_under
 from kerasdoc.export import resolve_version_dir
+from kerasdoc.generators.files import parse_label_file, resolve_under
 from kerasdoc.reporting import write_json
 from kerasdoc.stacking import StackedPipeline, member_probabilities, stack_predict
 

@@ -35,8 +35,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from generators.spec import ImageSpec
 from kerasdoc.export import export_for_serving
+from kerasdoc.generators.spec import ImageSpec
 
 
 def build_resnet18(size: int, num_classes: int) -> keras.Model:

@@ -1,14 +1,14 @@
 """Model cards: the side-car JSON beside a ``.keras`` file that export, evaluate and predict read.
 
 ``run/model.keras`` gets ``run/model.kerasdoc.json`` holding the class names, the
-:class:`generators.spec.ImageSpec` of the training flow (size, colour, crop, resize mode,
+:class:`kerasdoc.generators.spec.ImageSpec` of the training flow (size, colour, crop, resize mode,
 scaling), the registered model name, the paper, and whatever facts the run adds (data, epochs,
 strategy, final metrics). The run recipe (:mod:`kerasdoc.runs`) writes it from the training
 flow's own spec, so ``kerasdoc export`` and ``kerasdoc predict`` replay exactly what training did.
 
 Example:
     >>> import tempfile, pathlib
-    >>> from generators.spec import ImageSpec
+    >>> from kerasdoc.generators.spec import ImageSpec
     >>> f = pathlib.Path(tempfile.mkdtemp()) / "model.keras"
     >>> _ = write_card(f, ["a", "b"], ImageSpec((28, 28), "grayscale"), model="digits_cnn")
     >>> card = read_card(f)
@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from generators.spec import ImageSpec
+from kerasdoc.generators.spec import ImageSpec
 
 CARD_SUFFIX = ".kerasdoc.json"
 
@@ -72,7 +72,7 @@ def write_card(model_file: str | Path, class_names: Sequence[str], spec: ImageSp
         The card's path.
     """
     if not isinstance(spec, ImageSpec):
-        raise ValueError(f"spec must be a generators.spec.ImageSpec. Received: {spec!r}")
+        raise ValueError(f"spec must be a kerasdoc.generators.spec.ImageSpec. Received: {spec!r}")
     path = card_path(model_file)
     card = ModelCard([str(c) for c in class_names], spec, dict(extra))
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -28,8 +28,8 @@ from collections.abc import Sequence
 
 def _cmd_list(args: argparse.Namespace) -> int:
     # Answers from the catalog snapshot and the experiments' source: no TensorFlow import.
-    from experiments import list_experiments
     from kerasdoc.catalog import read_catalog
+    from kerasdoc.experiments import list_experiments
     from kerasdoc.papers import cite
     from kerasdoc.reporting import markdown_table
 
@@ -57,7 +57,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
 
 def _cmd_reproduce(args: argparse.Namespace) -> int:
-    from experiments import get_experiment
+    from kerasdoc.experiments import get_experiment
 
     try:
         module = get_experiment(args.name)
@@ -191,8 +191,8 @@ def _train(args: argparse.Namespace) -> None:
              tensorboard=args.tensorboard or True, hparams=hparams) as run:
         import keras
 
-        from generators import ImageDataGenerator
-        from generators.spec import ImageSpec
+        from kerasdoc.generators import ImageDataGenerator
+        from kerasdoc.generators.spec import ImageSpec
 
         spec = ImageSpec(tuple(args.image_size or meta.input_shape[:2]),
                          args.color_mode or meta.color_mode, crop=args.crop,
@@ -230,8 +230,8 @@ def _train(args: argparse.Namespace) -> None:
 
 
 def _flow_for(model_file: str, data: str, batch_size: int):
-    from generators import ImageDataGenerator
     from kerasdoc.card import read_card
+    from kerasdoc.generators import ImageDataGenerator
     from kerasdoc.models.weights import load_keras_model
 
     model = load_keras_model(model_file)
@@ -463,7 +463,7 @@ def _add_train_parsers(sub) -> None:
     p = sub.add_parser(
         "train", help="train a registered model on a folder of class sub-folders",
         description="Train MODEL (see `kerasdoc list`) on DIR/<class>/<image> folders read by "
-                    "generators.ImageDataGenerator. Writes OUT/model.keras (+ "
+                    "kerasdoc.generators.ImageDataGenerator. Writes OUT/model.keras (+ "
                     "model.kerasdoc.json: class names and preprocessing), OUT/history.json, "
                     "OUT/logs (TensorBoard). Re-running the same command after an interruption "
                     "resumes from the last completed epoch (OUT/backup).",

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from generators.sources import load_idx, load_tfds
+from kerasdoc.generators.sources import load_idx, load_tfds
 
 
 def load_sklearn_digits(size: int = 28) -> tuple[np.ndarray, np.ndarray]:
@@ -67,7 +67,8 @@ def parse_idx_spec(spec: str) -> tuple[Path, Path]:
 
 def load_tfds_mnist(split: str = "train", data_dir: str | None = None
                     ) -> tuple[np.ndarray, np.ndarray]:
-    """MNIST from TensorFlow Datasets as arrays (``generators.load_tfds``; downloads where a
+    """MNIST from TensorFlow Datasets as arrays (``kerasdoc.generators.load_tfds``; downloads where
+    a
     network allows it)."""
     import tensorflow_datasets as tfds
 

@@ -3,7 +3,7 @@
 The deployment side of every paper the project mirrors: a model trained by ``kerasdoc train`` or
 an experiment is written to ``saved_models/<name>/<version>/`` with the image preprocessing
 *inside* the graph, so a client sends encoded image bytes and gets class names back. The
-preprocessing is the model's :class:`generators.spec.ImageSpec`, read from its model card
+preprocessing is the model's :class:`kerasdoc.generators.spec.ImageSpec`, read from its model card
 (:mod:`kerasdoc.card`): the very spec the training flow reported.
 
 Signatures of an exported model:
@@ -51,7 +51,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from generators.spec import ImageSpec
+from kerasdoc.generators.spec import ImageSpec
 
 METADATA_FILE = "kerasdoc.json"
 CLASS_NAMES_FILE = "class_names.txt"
@@ -86,7 +86,7 @@ def read_image_file(path: str | Path, *, max_bytes: int = MAX_FILE_BYTES,
         Traceback (most recent call last):
         FileNotFoundError: Image file /no/such.png does not exist.
     """
-    from generators.files import BadImageFile, image_size, sniff_image
+    from kerasdoc.generators.files import BadImageFile, image_size, sniff_image
 
     p = Path(path)
     if not p.is_file():
@@ -280,7 +280,7 @@ def export_for_serving(
         base_dir: str or Path. Root of the model repository. Defaults to ``"saved_models"``.
         version: int or None. Version folder; None takes the next integer.
         class_names: sequence of str, one per class (defaults to ``"0" .. "K-1"``).
-        spec: :class:`generators.spec.ImageSpec` (or one per ensemble member): what the
+        spec: :class:`kerasdoc.generators.spec.ImageSpec` (or one per ensemble member): what the
             training flow reported (``flow.spec``, stored in the model card). Defaults to
             :meth:`ImageSpec.for_model` (input size, rescale 1/255), which is right only for a
             model trained that way.
@@ -336,7 +336,7 @@ def export_for_serving(
         raise ValueError(f"Got {len(specs)} image specs for {len(models)} models.")
     for m, sp in zip(models, specs):
         if not isinstance(sp, ImageSpec):
-            raise ValueError(f"spec must be a generators.spec.ImageSpec. Received: {sp!r}")
+            raise ValueError(f"spec must be a kerasdoc.generators.spec.ImageSpec. Received: {sp!r}")
         sp.check_model(m)
     if ensemble_weights is not None and (len(ensemble_weights) != len(models)
                                          or min(ensemble_weights) < 0

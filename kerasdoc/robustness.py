@@ -13,7 +13,7 @@ the labels), which can only raise accuracy. Both are here:
 Data: :func:`make_breakouts` builds the paper's quality breakouts (Tables 1-2): 1,500 images
 each, seeded, from a clean test pool: 100% clean; 50% clean + 50% shot noise / motion blur / fog;
 25% each of clean, shot noise, motion blur and fog (MNIST-C corruptions from
-:mod:`generators.corruptions`).
+:mod:`kerasdoc.generators.corruptions`).
 
 Training (through :class:`kerasdoc.runs.Run`): :func:`train_denoiser` (noisy -> clean with MSE on
 images corrupted by motion blur or shot noise chosen at random per image, the paper's recipe),
@@ -41,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from generators.corruptions import CORRUPTIONS, corrupt_mixed, corruption_pair_dataset
+from kerasdoc.generators.corruptions import CORRUPTIONS, corrupt_mixed, corruption_pair_dataset
 
 #: The paper's breakouts: name -> {corruption: share}.
 BREAKOUTS: dict[str, dict[str, float]] = {
@@ -304,7 +304,7 @@ def train_denoiser(run, x: np.ndarray, *, corruptions: Sequence[str] = DENOISER_
 
 
 def _spec(size):
-    from generators.spec import ImageSpec
+    from kerasdoc.generators.spec import ImageSpec
 
     return ImageSpec(tuple(int(s) for s in size), "grayscale", rescale=1 / 255)
 
@@ -588,7 +588,8 @@ def classify_folder(folder: str | Path, classifier, detector, denoiser, *,
         classifier, detector, denoiser: Keras models or ``.keras`` paths (trained runs).
         class_names: names per class id (default: from the classifier's model card when a path
             is given, else the ids).
-        spec: the :class:`generators.spec.ImageSpec` (default: grayscale at the classifier's
+        spec: the :class:`kerasdoc.generators.spec.ImageSpec` (default: grayscale at the
+        classifier's
             input size, rescale 1/255).
         threshold: float. The detector's flag threshold.
         batch_size: int.

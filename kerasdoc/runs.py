@@ -11,7 +11,8 @@ correct live once:
 * ``fit`` runs with the resilient callbacks (atomic backup and resume, NaN guard, checkpoint)
   when the run has a folder;
 * :meth:`Run.finish` writes ``model.keras`` first, then the model card (class names and the
-  training flow's own :class:`generators.spec.ImageSpec`), then ``history.json``, and only then
+  training flow's own :class:`kerasdoc.generators.spec.ImageSpec`), then ``history.json``, and only
+  then
   removes the backup, so a kill at any instant leaves either a resumable backup or a finished
   run, never neither;
 * :func:`export_model_file` exports from the card, so the serving graph replays exactly what the
@@ -19,7 +20,7 @@ correct live once:
 
 Example:
     >>> import numpy as np, tempfile
-    >>> from generators.spec import ImageSpec
+    >>> from kerasdoc.generators.spec import ImageSpec
     >>> x = np.random.default_rng(0).uniform(0, 1, (32, 28, 28, 1)).astype("float32")
     >>> y = np.arange(32) % 10
     >>> with Run(tempfile.mkdtemp(), batch_size=16, seed=0) as run:
@@ -347,7 +348,7 @@ class Run:
         Args:
             keras_model: the trained model.
             class_names: one per output.
-            spec: the training flow's :class:`generators.spec.ImageSpec` (``flow.spec``).
+            spec: the training flow's :class:`kerasdoc.generators.spec.ImageSpec` (``flow.spec``).
             history: per-epoch logs.
             folder: default: the run folder.
             **card: more facts for the model card (``model=``, ``paper=``, ``data=`` ...).

@@ -6,7 +6,8 @@ outputs of 5 models (holistic, top, bottom, left, right) are concatenated and a 
 (``stacking_mlp``) learns from them on data the members were not trained on.
 
 A trained pipeline is one JSON file (``pipeline.json``) naming its members' ``.keras`` files (each
-with its model card, whose :class:`generators.spec.ImageSpec` carries the member's crop) and the
+with its model card, whose :class:`kerasdoc.generators.spec.ImageSpec` carries the member's crop)
+and the
 meta-classifier's file. From it:
 
 * :func:`member_probabilities` runs the members on the training pipeline's own flows
@@ -37,7 +38,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from generators.spec import ImageSpec
+from kerasdoc.generators.spec import ImageSpec
 
 PIPELINE_FILE = "pipeline.json"
 
@@ -57,7 +58,7 @@ def prediction_flow(paths: Sequence[str], spec: ImageSpec, *, batch_size: int = 
     Returns:
         A ``generators`` flow yielding image batches only (no labels), not shuffled.
     """
-    from generators import ImageDataGenerator
+    from kerasdoc.generators import ImageDataGenerator
 
     return ImageDataGenerator().flow_from_dataframe(
         {"filename": [str(p) for p in paths]}, None, y_col=None, class_mode=None,
@@ -104,7 +105,7 @@ def meta_split(labels: Sequence[int], fraction: float = 0.5, seed: int = 0
         >>> len(tr), len(te)
         (2, 2)
     """
-    from generators.splits import stratified_split
+    from kerasdoc.generators.splits import stratified_split
 
     return stratified_split(np.asarray(labels), test_fraction=fraction, seed=seed)
 

@@ -74,7 +74,7 @@ def intro(nb: dict) -> str:
 The notebook reads top to bottom: install, the data, a look at it, the model, training (on a
 GPU or TPU when there is one), our table beside the paper's, the plots, TensorBoard, one HTML
 report, export for TF Serving and a prediction. The work is done by the `kerasdoc` library
-and the experiment `experiments/{nb['module']}.py` (`kerasdoc reproduce {nb['experiment']}`);
+and the experiment `kerasdoc/experiments/{nb['module']}.py` (`kerasdoc reproduce {nb['experiment']}`);
 the notebook only calls them.
 
 **Quick mode** (`KERASDOC_NOTEBOOK_QUICK=1`, what CI runs) uses tiny settings on the demo data:
@@ -108,8 +108,8 @@ if importlib.util.find_spec("kerasdoc") is None:
         sys.path.insert(0, str(repo))'''
 
 IMPORTS = '''import kerasdoc
-from experiments import {module} as experiment
-from experiments._common import parse
+from kerasdoc.experiments import {module} as experiment
+from kerasdoc.experiments._common import parse
 from kerasdoc.notebook import predict_files, show_images, show_plots, show_results
 from kerasdoc.papers import cite
 
@@ -316,7 +316,7 @@ model.summary()''',
         "export": '''
 # The experiment reports metrics over seeds and keeps no model: train one proposed model
 # with the same run recipe, export it from its model card and read one test digit with it.
-from generators.spec import ImageSpec
+from kerasdoc.generators.spec import ImageSpec
 from kerasdoc.losses import CombinedNumericLoss
 from kerasdoc.runs import Run, export_model_file
 
@@ -352,7 +352,7 @@ if USE_FULL_DATA:
 QUICK_ARGS = ["--quick"]
 FULL_ARGS: list[str] = []  # ViT and CNN, the full breakouts
 EXPORT_ARGS: list[str] = []''',
-        "look": '''from generators import corruptions
+        "look": '''from kerasdoc.generators import corruptions
 
 data = experiment.load_data(args)
 print(data["description"], "|", data["split"])

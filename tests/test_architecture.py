@@ -2,17 +2,19 @@
 
 Floors, bottom to top (an arrow is "may import"):
 
-    generators  <-  kerasdoc.papers / catalog  <-  kerasdoc.models  <-  losses / metrics
+    kerasdoc.generators  <-  kerasdoc.papers / catalog  <-  kerasdoc.models  <-  losses / metrics
         <-  card / export / serving_client  <-  training  <-  runs  <-  interpret / reporting
-        <-  cli, experiments
+        <-  cli, kerasdoc.experiments
 
-`generators` never imports `kerasdoc`; `kerasdoc.models` never imports training, runs, export or
+`kerasdoc.generators` imports nothing else of `kerasdoc`; `kerasdoc.models` never imports training,
+runs, export or
 the CLI; serving (`export`, `card`, `serving_client`) never imports the training package.
 """
 
 from __future__ import annotations
 
 import ast
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -37,17 +39,24 @@ def _files(package: str) -> list[Path]:
     return sorted((REPO / package.replace(".", "/")).rglob("*.py"))
 
 
+_ABOVE_GENERATORS = tuple(sorted(
+    "kerasdoc." + (p.stem if p.suffix == ".py" else p.name)
+    for p in (REPO / "kerasdoc").iterdir()
+    if p.name not in ("generators", "__init__.py", "__main__.py", "__pycache__")
+    and (p.suffix == ".py" or (p / "__init__.py").is_file())))
+
 FORBIDDEN = {
-    "generators": ("kerasdoc", "experiments"),
+    "kerasdoc.generators": _ABOVE_GENERATORS,
     "kerasdoc.models": ("kerasdoc.training", "kerasdoc.runs", "kerasdoc.export",
                         "kerasdoc.card", "kerasdoc.cli", "kerasdoc.interpret",
-                        "kerasdoc.reporting", "experiments"),
-    "kerasdoc.export": ("kerasdoc.training", "kerasdoc.runs", "kerasdoc.cli", "experiments"),
-    "kerasdoc.card": ("kerasdoc.training", "kerasdoc.runs", "kerasdoc.cli", "experiments"),
+                        "kerasdoc.reporting", "kerasdoc.experiments"),
+    "kerasdoc.export": ("kerasdoc.training", "kerasdoc.runs", "kerasdoc.cli",
+                        "kerasdoc.experiments"),
+    "kerasdoc.card": ("kerasdoc.training", "kerasdoc.runs", "kerasdoc.cli", "kerasdoc.experiments"),
     "kerasdoc.serving_client": ("kerasdoc.training", "kerasdoc.runs", "kerasdoc.models",
-                                "experiments"),
-    "kerasdoc.training": ("kerasdoc.runs", "kerasdoc.cli", "experiments"),
-    "kerasdoc.runs": ("kerasdoc.cli", "experiments"),
+                                "kerasdoc.experiments"),
+    "kerasdoc.training": ("kerasdoc.runs", "kerasdoc.cli", "kerasdoc.experiments"),
+    "kerasdoc.runs": ("kerasdoc.cli", "kerasdoc.experiments"),
 }
 
 
@@ -95,3 +104,32 @@ def test_cli_prints_no_tensorflow_startup_lines(tmp_path):
     for noise in ("oneDNN", "absl::InitializeLog", "I0000", "cuda"):
         assert noise not in proc.stderr, proc.stderr
     assert "x.png" in proc.stderr  # the real error still gets through
+
+
+# Import names: kerasdoc installs one top-level name, its own. A user's `generators.py` or
+# `experiments/` folder beside a notebook must not shadow any part of the package.
+TOP_LEVEL_NAMES_OTHERS_OWN = ("generators", "experiments")
+
+
+def test_every_module_imports_kerasdoc_names_only():
+    files = [p for d in ("kerasdoc", "tests", "benchmarks", "notebooks")
+             for p in (REPO / d).rglob("*.py")]
+    bad = [(f.relative_to(REPO).as_posix(), m) for f in files for m in sorted(_imports(f))
+           if m.split(".")[0] in TOP_LEVEL_NAMES_OTHERS_OWN]
+    assert not bad, f"top-level imports of names kerasdoc does not own: {bad}"
+    assert not any((REPO / n).exists() for n in TOP_LEVEL_NAMES_OTHERS_OWN)
+
+
+def test_a_users_generators_and_experiments_do_not_shadow_kerasdoc(tmp_path):
+    (tmp_path / "generators.py").write_text("raise ImportError('the user generators.py')\n")
+    (tmp_path / "experiments").mkdir()
+    (tmp_path / "experiments" / "__init__.py").write_text("X = 1\n")
+    code = ("import sys; sys.path.insert(0, '.')\n"
+            "import kerasdoc.export, kerasdoc.generators.spec\n"
+            "from kerasdoc.experiments import get_experiment\n"
+            "print(get_experiment('invoice').NAME)")
+    env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=120, env=env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.split()[-1] == "invoice"

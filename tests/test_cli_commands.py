@@ -81,8 +81,8 @@ def test_evaluate_prints_accuracy_and_writes_results(trained, capsys):
     assert "8 images, accuracy" in text and "| bright | 4 |" in text
     res = json.loads((root / "eval" / "results.json").read_text())
     model = keras.saving.load_model(out / "model.keras")
-    from generators import ImageDataGenerator
-    from generators.spec import ImageSpec
+    from kerasdoc.generators import ImageDataGenerator
+    from kerasdoc.generators.spec import ImageSpec
 
     flow = ImageDataGenerator().flow_from_directory(
         root / "val", spec=ImageSpec((12, 12), "grayscale"), class_mode="sparse", shuffle=False)
@@ -109,8 +109,8 @@ def test_export_then_predict_locally_both_ways(trained, capsys):
     np.testing.assert_allclose([float(r[2]) for r in saved], [float(r[2]) for r in local],
                                atol=1e-5)
     model = keras.saving.load_model(out / "model.keras")
-    from generators import ImageDataGenerator
-    from generators.spec import ImageSpec
+    from kerasdoc.generators import ImageDataGenerator
+    from kerasdoc.generators.spec import ImageSpec
 
     flow = ImageDataGenerator().flow_from_directory(
         root / "val", spec=ImageSpec((12, 12), "grayscale"), class_mode=None, shuffle=False)
@@ -167,8 +167,8 @@ def test_predict_one_undecodable_file_costs_only_its_own_row(trained, tmp_path, 
 def test_train_export_serving_equals_training_pipeline(tmp_path, resize_mode, crop):
     """`kerasdoc train --resize-mode/--crop` then `kerasdoc export`: serving_default on the raw
     files gives what the trained model gives on the training pipeline's own batches."""
-    from generators import ImageDataGenerator
-    from generators.spec import ImageSpec
+    from kerasdoc.generators import ImageDataGenerator
+    from kerasdoc.generators.spec import ImageSpec
 
     data = _make_folder(tmp_path / "data", 6)
     out, sm = tmp_path / "run", tmp_path / "sm"

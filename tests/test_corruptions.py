@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from generators import ImageDataGenerator
-from generators.corruptions import (
+from kerasdoc.generators import ImageDataGenerator
+from kerasdoc.generators.corruptions import (
     CORRUPTIONS,
     MNIST_C_SEVERITY,
     CorruptionAugment,

@@ -8,9 +8,10 @@ import pytest
 MODULES = [
     "kerasdoc", "kerasdoc.losses", "kerasdoc.metrics", "kerasdoc.reporting",
     "kerasdoc.models.registry", "kerasdoc.models.digits", "kerasdoc.models.blocks",
-    "kerasdoc.datasets", "kerasdoc.testing", "generators.splits", "generators.sources",
-    "experiments", "kerasdoc.models.rvl", "kerasdoc.stacking", "kerasdoc.robustness",
-    "generators.corruptions",
+    "kerasdoc.datasets", "kerasdoc.testing", "kerasdoc.generators.splits",
+    "kerasdoc.generators.sources",
+    "kerasdoc.experiments", "kerasdoc.models.rvl", "kerasdoc.stacking", "kerasdoc.robustness",
+    "kerasdoc.generators.corruptions",
 ]
 
 

@@ -17,7 +17,6 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from generators.spec import ImageSpec
 from kerasdoc.export import (
     Predictor,
     export_for_serving,
@@ -26,6 +25,7 @@ from kerasdoc.export import (
     read_image_file,
     resolve_version_dir,
 )
+from kerasdoc.generators.spec import ImageSpec
 from kerasdoc.serving_client import (
     build_predict_request,
     decode_request_instances,
@@ -136,7 +136,7 @@ def test_saved_model_cli_run_matches_keras_probabilities(exported, images, saved
 @pytest.mark.parametrize("fmt", ["PNG", "BMP", "GIF", "JPEG"])
 def test_serving_default_equals_the_training_flow(exported, images, fmt, tmp_path):
     """The signature on file bytes gives what the model gives on the generators flow's batch."""
-    from generators import ImageDataGenerator
+    from kerasdoc.generators import ImageDataGenerator
 
     model, path = exported
     loaded = tf.saved_model.load(str(path))
@@ -439,7 +439,7 @@ def test_concurrent_exports_of_one_name_each_get_their_own_version(tmp_path, mon
 
 def test_serving_refuses_an_image_whose_header_declares_too_many_pixels(exported, tmp_path):
     """A 48 kB PNG declaring 20000 x 20000 pixels fails before decoding, saying why."""
-    from generators.spec import header_pixel_count
+    from kerasdoc.generators.spec import header_pixel_count
 
     buf = io.BytesIO()
     Image.new("1", (20000, 20000)).save(buf, "PNG")

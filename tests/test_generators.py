@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from generators import RVL_CDIP_CLASSES, Flow, ImageDataGenerator, extract_archive
+from kerasdoc.generators import RVL_CDIP_CLASSES, Flow, ImageDataGenerator, extract_archive
 
 
 def make_folder(root: Path, counts: dict[str, int], size=(12, 10), color=False,
@@ -312,7 +312,7 @@ tf.config.set_logical_device_configuration(
     [tf.config.LogicalDeviceConfiguration(), tf.config.LogicalDeviceConfiguration()])
 import keras
 import numpy as np
-from generators import ImageDataGenerator
+from kerasdoc.generators import ImageDataGenerator
 gen = ImageDataGenerator(rescale=1 / 255, rotation_range=5, validation_split=0.25)
 tr = gen.flow_from_directory(sys.argv[1], (8, 8), "grayscale", batch_size=4, subset="training")
 va = gen.flow_from_directory(sys.argv[1], (8, 8), "grayscale", batch_size=4, subset="validation")

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from generators import Augmentation, ImageDataGenerator, crops, resize_image
+from kerasdoc.generators import Augmentation, ImageDataGenerator, crops, resize_image
 
 
 def seeds(n):

@@ -11,7 +11,13 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from generators import ImageDataGenerator, crops, extract_archive, parse_label_file, sniff_image
+from kerasdoc.generators import (
+    ImageDataGenerator,
+    crops,
+    extract_archive,
+    parse_label_file,
+    sniff_image,
+)
 
 GEN = ImageDataGenerator()
 

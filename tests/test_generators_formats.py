@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from generators import load_file_list, save_file_list
-from generators.ops import decode_image
+from kerasdoc.generators import load_file_list, save_file_list
+from kerasdoc.generators.ops import decode_image
 
 GRAY = (np.arange(12).reshape(3, 4) * 20).astype(np.uint8)
 

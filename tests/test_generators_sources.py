@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
-from generators import (
+from kerasdoc.generators import (
     MNIST_C_CORRUPTIONS,
     ImageDataGenerator,
     image_size_survey,
@@ -22,7 +22,7 @@ from generators import (
     subset_lists,
     train_val_test_split,
 )
-from generators.survey import main as survey_main
+from kerasdoc.generators.survey import main as survey_main
 
 
 def test_parse_label_file(tmp_path):

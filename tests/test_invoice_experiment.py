@@ -49,7 +49,7 @@ def test_demo_rejects_bad_arguments(tmp_path, kwargs, match):
 
 
 def test_quick_experiment_on_generated_demo_data(tmp_path):
-    from experiments.invoice import main
+    from kerasdoc.experiments.invoice import main
 
     res = main(["--quick", "--models", "invoice_resnet", "--epochs", "1",
                 "--out", str(tmp_path)])
@@ -74,7 +74,7 @@ def test_quick_experiment_on_generated_demo_data(tmp_path):
 
 
 def test_experiment_on_a_folder_with_test_set_and_export(tmp_path):
-    from experiments.invoice import main
+    from kerasdoc.experiments.invoice import main
 
     root = make_invoice_demo(tmp_path / "data", per_class=5, test_per_class=2, size=(48, 40))
     res = main(["--data", str(root / "train"), "--test", str(root / "test"), "--models",
@@ -96,7 +96,7 @@ def test_exported_model_serves_what_training_saw(tmp_path, resize_mode):
 
     import tensorflow as tf
 
-    from experiments.invoice import build_parser, load_data, main
+    from kerasdoc.experiments.invoice import build_parser, load_data, main
     from kerasdoc.models.weights import load_keras_model
 
     root = make_invoice_demo(tmp_path / "data", per_class=4, test_per_class=2, size=(60, 36))
@@ -117,7 +117,7 @@ def test_exported_model_serves_what_training_saw(tmp_path, resize_mode):
     np.testing.assert_allclose(got, want, atol=2e-5)
     if resize_mode != "stretch":  # the check can fail: the wrong resize gives other outputs
         other = flow.spec.replace(resize_mode="stretch")
-        from generators import ImageDataGenerator
+        from kerasdoc.generators import ImageDataGenerator
 
         stretched = ImageDataGenerator().flow_from_directory(
             root / "test", spec=other, shuffle=False, batch_size=4)
@@ -125,7 +125,7 @@ def test_exported_model_serves_what_training_saw(tmp_path, resize_mode):
 
 
 def test_refit_all_trains_the_final_model_on_all_training_images(tmp_path):
-    from experiments.invoice import main
+    from kerasdoc.experiments.invoice import main
 
     res = main(["--quick", "--models", "invoice_resnet", "--epochs", "2", "--refit-all",
                 "--out", str(tmp_path)])
@@ -142,7 +142,7 @@ def test_refit_all_trains_the_final_model_on_all_training_images(tmp_path):
 
 
 def test_experiment_errors_name_the_bad_input(tmp_path):
-    from experiments.invoice import main
+    from kerasdoc.experiments.invoice import main
 
     missing = tmp_path / "nope"
     with pytest.raises(FileNotFoundError, match=f"--data {missing} is not a folder"):
@@ -152,7 +152,7 @@ def test_experiment_errors_name_the_bad_input(tmp_path):
 
 
 def test_experiment_is_listed():
-    from experiments import list_experiments
+    from kerasdoc.experiments import list_experiments
 
     assert "invoice" in list_experiments()
 
@@ -173,12 +173,12 @@ def test_benchmark_reports_ratios_to_resnet18():
 
 
 def test_sroie_vendors_split_is_seeded_and_stratified(shared_data):
-    from experiments.invoice import make_generators
+    from kerasdoc.experiments.invoice import make_generators
 
     folder = shared_data / "sroie-vendors" / "train"
     if not folder.is_dir():
         pytest.skip(f"{folder} is absent")
-    from generators.spec import ImageSpec
+    from kerasdoc.generators.spec import ImageSpec
 
     gen, _ = make_generators(0.3, seed=0)
     kw = dict(spec=ImageSpec((64, 64), "grayscale"), batch_size=8)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from test_generators import make_folder
 
-from generators import ImageDataGenerator
+from kerasdoc.generators import ImageDataGenerator
 
 
 @pytest.fixture
@@ -190,7 +190,7 @@ def test_pil_interpolation_parity(tmp_path):
         f = ImageDataGenerator().flow_from_directory(tmp_path, (15, 11), "grayscale",
                                                      class_mode=None, interpolation=interp)
         ours = next(f)[0, ..., 0]
-        from generators import img_to_array, load_img
+        from kerasdoc.generators import img_to_array, load_img
 
         ref = img_to_array(load_img(tmp_path / "c" / "p.png", color_mode="grayscale",
                                     target_size=(15, 11), interpolation=interp))[..., 0]

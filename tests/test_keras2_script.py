@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from test_generators import make_folder
 
-from generators import ImageDataGenerator  # was: from keras.preprocessing.image import ...
+from kerasdoc.generators import ImageDataGenerator  # was: from keras.preprocessing.image import ...
 
 
 class CountBatches(keras.callbacks.Callback):

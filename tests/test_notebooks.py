@@ -118,7 +118,7 @@ def test_helpers_show_images_of_every_kind(tmp_path):
 def test_helpers_results_and_one_prediction(tmp_path, capsys):
     import numpy as np
 
-    from generators.spec import ImageSpec
+    from kerasdoc.generators.spec import ImageSpec
     from kerasdoc.notebook import predict_files, show_plots, show_results
     from kerasdoc.runs import Run
 

@@ -6,9 +6,9 @@ import json
 import numpy as np
 import pytest
 
-from experiments import get_experiment, list_experiments
-from experiments import numeric_loss as exp
 from kerasdoc import datasets
+from kerasdoc.experiments import get_experiment, list_experiments
+from kerasdoc.experiments import numeric_loss as exp
 
 KEYS = ["model", "method", "error_rate_mean", "error_rate_std", "numeric_error_mean",
         "numeric_error_std", "numeric_error_mis_mean", "numeric_error_mis_std", "paper"]

@@ -11,8 +11,9 @@ import cv2
 import numpy as np
 import pytest
 
-from experiments import get_experiment
-from experiments.persian_ocr import (
+from kerasdoc.demo.digits import array_batches, make_rendered_digits
+from kerasdoc.experiments import get_experiment
+from kerasdoc.experiments.persian_ocr import (
     FolderData,
     build_parser,
     choose_stage,
@@ -20,7 +21,6 @@ from experiments.persian_ocr import (
     main,
     stage_epochs,
 )
-from kerasdoc.demo.digits import array_batches, make_rendered_digits
 
 
 def _write_folders(tmp_path, n_per_class=6, n_valid=20, name="digits"):
@@ -44,7 +44,7 @@ def _write_archive(tmp_path, n_per_class=6):
 
 
 def _spec(size=24, mode="grayscale"):
-    from generators.spec import ImageSpec
+    from kerasdoc.generators.spec import ImageSpec
 
     return ImageSpec((size, size), mode, resize_mode="pad")
 
@@ -235,7 +235,7 @@ def test_quick_run_ships_the_best_stage_and_serves_what_training_saw(tmp_path):
     experiment's own test batches."""
     import tensorflow as tf
 
-    from generators.spec import ImageSpec
+    from kerasdoc.generators.spec import ImageSpec
     from kerasdoc.models.weights import load_keras_model
 
     out = tmp_path / "out"

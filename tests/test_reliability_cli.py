@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from generators import ImageDataGenerator, extract_archive
 from kerasdoc import cli
 from kerasdoc.cli import main
+from kerasdoc.generators import ImageDataGenerator, extract_archive
 
 
 def readonly_dir(tmp_path: Path) -> Path:

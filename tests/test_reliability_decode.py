@@ -21,9 +21,9 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from generators import BadImageFile, ImageDataGenerator, sniff_image
-from generators.ops import decode_image
-from generators.spec import ImageSpec
+from kerasdoc.generators import BadImageFile, ImageDataGenerator, sniff_image
+from kerasdoc.generators.ops import decode_image
+from kerasdoc.generators.spec import ImageSpec
 
 GEN = ImageDataGenerator()
 RNG = np.random.default_rng(0)
@@ -316,7 +316,7 @@ def test_decompression_bomb_peak_memory(tmp_path):
     code = textwrap.dedent(f"""
         import resource, warnings
         warnings.simplefilter("ignore")
-        from generators import ImageDataGenerator
+        from kerasdoc.generators import ImageDataGenerator
         f = ImageDataGenerator().flow_from_directory({str(root)!r}, (4, 4), "grayscale",
                                                      on_bad="skip")
         print("SAMPLES", f.samples)

@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
-from generators import ImageDataGenerator, parse_label_file
+from kerasdoc.generators import ImageDataGenerator, parse_label_file
 
 GEN = ImageDataGenerator()
 
@@ -58,7 +58,7 @@ def test_huge_label_peak_memory_stays_small(tmp_path, root, label, match):
     lf.write_text(f"0.png 0\n1.png {label}\n")
     code = textwrap.dedent(f"""
         import resource
-        from generators.image_generator import ImageDataGenerator
+        from kerasdoc.generators.image_generator import ImageDataGenerator
         try:
             ImageDataGenerator().flow_from_labelfile({str(lf)!r}, {str(root)!r}, (4, 4))
         except ValueError as e:

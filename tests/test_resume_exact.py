@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from generators import ImageDataGenerator
+from kerasdoc.generators import ImageDataGenerator
 from kerasdoc.runs import Run
 
 EPOCHS = 4

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from generators.spec import ImageSpec
 from kerasdoc import cli
 from kerasdoc import robustness as R
 from kerasdoc.card import write_card
+from kerasdoc.generators.spec import ImageSpec
 from kerasdoc.training.resilient import atomic_save_model
 
 CLASSES = list("abcdefghij")

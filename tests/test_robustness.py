@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
-from generators.sources import load_tfds_arrays
 from kerasdoc import robustness as R
+from kerasdoc.generators.sources import load_tfds_arrays
 from kerasdoc.runs import Run
 
 

@@ -5,9 +5,9 @@ import json
 import numpy as np
 import pytest
 
-from experiments import get_experiment
-from experiments import robustness as E
 from kerasdoc import robustness as R
+from kerasdoc.experiments import get_experiment
+from kerasdoc.experiments import robustness as E
 
 
 def _rows(before, gated, oracle):

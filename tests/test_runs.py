@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import pytest
 
-from generators.spec import ImageSpec
+from kerasdoc.generators.spec import ImageSpec
 from kerasdoc.runs import Run, export_model_file, float32_outputs
 
 SPEC = ImageSpec((16, 16), "grayscale")

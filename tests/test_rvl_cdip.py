@@ -9,7 +9,7 @@ import keras
 import numpy as np
 import pytest
 
-from experiments import rvl_cdip
+from kerasdoc.experiments import rvl_cdip
 from kerasdoc.models import get_model, model_spec
 from kerasdoc.models.rvl import imagenet_spec, region_model
 from kerasdoc.stacking import fit_stacker, kfold_indices, meta_split, stack_predict

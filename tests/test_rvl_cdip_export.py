@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from generators.spec import ImageSpec
 from kerasdoc.card import write_card
 from kerasdoc.export import Predictor, export_for_serving, read_export_metadata
+from kerasdoc.generators.spec import ImageSpec
 from kerasdoc.models import get_model
 from kerasdoc.models.rvl import MEMBERS, region_model
 from kerasdoc.stacking import (

@@ -130,7 +130,7 @@ def test_cli_train_tensorboard_flag(image_folder):
 
 
 def test_every_experiment_takes_the_tensorboard_flag():
-    from experiments import get_experiment, list_experiments
+    from kerasdoc.experiments import get_experiment, list_experiments
 
     for name in list_experiments():
         parser = get_experiment(name).build_parser()

@@ -40,7 +40,7 @@ from typing import Any
 import keras
 from keras import layers
 
-from generators.spec import ImageSpec
+from kerasdoc.generators.spec import ImageSpec
 from kerasdoc.models.blocks import apply_resnet_stages, apply_resnet_stem
 from kerasdoc.models.registry import register_model
 

@@ -19,7 +19,7 @@ data order of an epoch does not depend on how many epochs ran before in the same
 ops are deterministic (``tf.config.experimental.enable_op_determinism()``): the backup keeps
 the dropout / random-layer ``SeedGenerator`` states, and a seeded ``generators`` flow gives
 epoch k the same shuffle and augmentation whichever process runs it
-(:meth:`generators.Flow.get_tf_dataset`; :meth:`kerasdoc.runs.Run.fit` tells it the epoch a
+(:meth:`kerasdoc.generators.Flow.get_tf_dataset`; :meth:`kerasdoc.runs.Run.fit` tells it the epoch a
 resumed run restarts at). Arrays shuffled by ``fit(shuffle=True)`` are not replayed.
 
 Example:

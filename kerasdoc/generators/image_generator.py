@@ -46,9 +46,9 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from generators import crops as crops_lib
-from generators.augment import Augmentation
-from generators.files import (
+from kerasdoc.generators import crops as crops_lib
+from kerasdoc.generators.augment import Augmentation
+from kerasdoc.generators.files import (
     BadImageFile,
     check_files,
     check_label_range,
@@ -57,8 +57,8 @@ from generators.files import (
     resolve_archive_path,
     resolve_under,
 )
-from generators.keras2 import Iterator
-from generators.ops import (
+from kerasdoc.generators.keras2 import Iterator
+from kerasdoc.generators.ops import (
     INTERPOLATIONS,
     PADDING_MODES,
     RESIZE_MODES,
@@ -68,10 +68,10 @@ from generators.ops import (
     decode_reduced,
     resize_image,
 )
-from generators.ops import to_grayscale as _to_gray
-from generators.sources import load_tfds
-from generators.spec import ImageSpec, apply_geometry, as_spec, crop_name
-from generators.splits import stratified_split
+from kerasdoc.generators.ops import to_grayscale as _to_gray
+from kerasdoc.generators.sources import load_tfds
+from kerasdoc.generators.spec import ImageSpec, apply_geometry, as_spec, crop_name
+from kerasdoc.generators.splits import stratified_split
 
 CLASS_MODES = ("categorical", "sparse", "binary", "raw", "input", "multi_output", None)
 COLOR_MODES = {"grayscale": 1, "rgb": 3}
@@ -91,7 +91,8 @@ except ImportError:  # pragma: no cover - Keras 3 is a dependency; keep generato
 def _jpeg_layout(paths: Sequence[str], formats: Sequence[str],
                  need: tuple[int, int]) -> tuple[int | None, bool]:
     """``(ratio, all_gray)`` of a list of files from their headers: the libjpeg scale
-    denominator (8, 4, 2 or 1, as :func:`generators.ops.decode_reduced` picks it for ``need``)
+    denominator (8, 4, 2 or 1, as :func:`kerasdoc.generators.ops.decode_reduced` picks it for
+    ``need``)
     when every file is a JPEG and they all share it, else None; and whether every file is a
     one-channel JPEG. Reads headers only (PIL), a few microseconds a file."""
     from PIL import Image
@@ -198,7 +199,8 @@ class Flow(Iterator, tf.data.Dataset, DataAdapter):
         skipped: list of ``(path, reason)`` skipped with ``on_bad="skip"``: found by the file
             checks when the flow is made, and (file flows) images that fail to decode, added
             when a pass first reaches them.
-        spec: :class:`generators.spec.ImageSpec` or None. What an image file goes through to
+        spec: :class:`kerasdoc.generators.spec.ImageSpec` or None. What an image file goes through
+        to
             become one of this flow's images (size, colour, crop, resize mode, scaling); the
             run recipe stores it in the model card so that export and predict replay it. None
             when the flow is not over files or uses a step a spec cannot express
@@ -331,7 +333,7 @@ class Flow(Iterator, tf.data.Dataset, DataAdapter):
         return (int(self.seed) * 1000003 + self.total_batches_seen) % (2 ** 31 - 1)
 
     def _save_batch(self, x: np.ndarray, index_array: np.ndarray) -> None:
-        from generators.keras2 import array_to_img
+        from kerasdoc.generators.keras2 import array_to_img
 
         d, prefix = self._save["save_to_dir"], self._save.get("save_prefix", "")
         fmt = self._save.get("save_format", "png")
@@ -800,7 +802,7 @@ class ImageDataGenerator:
 
     def apply_transform(self, x: np.ndarray, transform_parameters: dict) -> np.ndarray:
         """Apply :meth:`get_random_transform` parameters to one image (NumPy / SciPy)."""
-        from generators import keras2
+        from kerasdoc.generators import keras2
 
         r, c, ch = self.row_axis - 1, self.col_axis - 1, self.channel_axis - 1
         p = transform_parameters
@@ -1797,7 +1799,8 @@ class ImageDataGenerator:
                 downscaling: ``"nearest"`` (the default, as Keras 2), ``"bilinear"``,
                 ``"bicubic"``, ``"lanczos"``, ``"box"``, ``"hamming"``; TensorFlow's other
                 methods (``"area"``, ``"lanczos3"``, ``"gaussian"`` ...) are accepted too.
-            crop: a crop name (``"top"`` ...), a :class:`generators.crops.Crop` or a function of
+            crop: a crop name (``"top"`` ...), a :class:`kerasdoc.generators.crops.Crop` or a
+            function of
                 tf ops, applied to the decoded page before resizing to ``target_size``.
             resize_mode: ``"stretch"``, ``"pad"`` or ``"crop"`` (aspect handling).
             padding_mode: ``"zeros"`` or ``"reflection"`` for ``resize_mode="pad"``.
@@ -1818,11 +1821,13 @@ class ImageDataGenerator:
                 every epoch, after the cache. Memory: ``samples * h * w * c`` bytes.
             reduced_decode: bool. Decode JPEGs at 1/2, 1/4 or 1/8 scale when the reduced page
                 still covers what the crop / ``target_size`` needs (faster; not pixel-exact: see
-                :func:`generators.ops.decode_reduced`; the flow's ``spec`` and serving decode the
+                :func:`kerasdoc.generators.ops.decode_reduced`; the flow's ``spec`` and serving
+                decode the
                 full page), with the scale and gray pages read from the headers. A named band
                 crop (``top``, ``bottom``, ``left``, ``right``) of a JPEG always decodes only the
-                rows / columns it reads (the same pixels: :func:`generators.ops.decode_band`).
-            spec: :class:`generators.spec.ImageSpec` or None. The image contract: replaces
+                rows / columns it reads (the same pixels:
+                :func:`kerasdoc.generators.ops.decode_band`).
+            spec: :class:`kerasdoc.generators.spec.ImageSpec` or None. The image contract: replaces
                 ``target_size``, ``color_mode``, ``crop``, ``resize_mode``, ``padding_mode``,
                 ``interpolation`` and the generator's ``rescale`` (rescale and normalisation
                 come from the spec; an ``ImageDataGenerator(rescale=...)`` that disagrees is an
@@ -1889,12 +1894,12 @@ class ImageDataGenerator:
             root: str or Path. Folder the listed paths are relative to; a path escaping it
                 (``../``) is an error.
             classes: list of class names in label order (e.g.
-                ``generators.RVL_CDIP_CLASSES``), or None (names ``"0"``, ``"1"``, ...).
+                ``kerasdoc.generators.RVL_CDIP_CLASSES``), or None (names ``"0"``, ``"1"``, ...).
             num_classes: int or None. Number of classes when ``classes`` is None (default: the
                 largest label + 1, and then every label from 0 to the largest must occur, so
                 that a stray label is an error naming its line, not a bigger model). A label
                 outside ``[0, num_classes)`` is an error. The file format and its checks
-                (UTF-8, integer labels, duplicates): :func:`generators.parse_label_file`.
+                (UTF-8, integer labels, duplicates): :func:`kerasdoc.generators.parse_label_file`.
             other arguments: as :meth:`flow_from_directory`.
 
         Returns:
@@ -2061,7 +2066,7 @@ class ImageDataGenerator:
                 warnings.warn(f"dropped {n - len(seen)} rows with a repeated {x_col}",
                               stacklevel=2)
         if validate_filenames:
-            from generators.keras2 import validate_filename
+            from kerasdoc.generators.keras2 import validate_filename
 
             ok = np.asarray([validate_filename(p, WHITE_LIST) for p in paths], bool)
             bad = int((keep & ~ok).sum())

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from generators.files import image_size, parse_label_file, resolve_under
+from kerasdoc.generators.files import image_size, parse_label_file, resolve_under
 
 
 def _stats(v: np.ndarray) -> dict:

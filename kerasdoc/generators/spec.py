@@ -32,8 +32,8 @@ from typing import Any
 
 import tensorflow as tf
 
-from generators import crops as crops_lib
-from generators.ops import (
+from kerasdoc.generators import crops as crops_lib
+from kerasdoc.generators.ops import (
     INTERPOLATIONS,
     PADDING_MODES,
     RESIZE_MODES,
@@ -73,7 +73,7 @@ class ImageSpec:
         mean: None, or the per-channel mean subtracted after ``rescale`` (one value, or one per
             channel).
         std: None, or the per-channel standard deviation divided by after ``mean``.
-        crop: None or a ``generators.crops`` name (``"full" | "top" | "bottom" | "left" |
+        crop: None or a ``kerasdoc.generators.crops`` name (``"full" | "top" | "bottom" | "left" |
             "right"``, the RVL-CDIP region crops), applied before resizing.
         resize_mode: ``"stretch"``, ``"pad"`` or ``"crop"`` (aspect handling).
         padding_mode: ``"zeros"`` or ``"reflection"`` (for ``resize_mode="pad"``).
@@ -239,12 +239,12 @@ class ImageSpec:
         with this spec's channels (grayscale BMP / GIF go through RGB and ``rgb_to_grayscale``,
         as the flows do).
 
-        An image whose header declares more pixels than the limit (``generators.files.
+        An image whose header declares more pixels than the limit (``kerasdoc.generators.files.
         max_image_pixels()`` when the graph is traced: ``$KERASDOC_MAX_PIXELS`` or PIL's default
         89,478,485) fails with an ``InvalidArgumentError`` saying so, before anything is
         decoded, so an exported model cannot be made to allocate gigabytes by a small file.
         """
-        from generators.files import max_image_pixels
+        from kerasdoc.generators.files import max_image_pixels
 
         limit = int(max_image_pixels())
         pixels = header_pixel_count(data)
@@ -339,7 +339,8 @@ def _drop_alpha(image: tf.Tensor) -> tf.Tensor:
 
 
 def crop_name(crop: Any) -> str | None:
-    """The ``generators.crops`` name of ``crop`` (a name or one of the named crops), else None."""
+    """The ``kerasdoc.generators.crops`` name of ``crop`` (a name or one of the named crops), else
+    None."""
     if crop is None:
         return None
     if isinstance(crop, str):

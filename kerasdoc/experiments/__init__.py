@@ -5,12 +5,13 @@ Every module here that defines ``NAME`` (the experiment's name on the command li
 :func:`list_experiments` finds them by reading their source (no import, so ``kerasdoc list``
 stays fast), and a new script needs no registration.
 
-Each experiment has the same shape (see ``experiments/numeric_loss.py``): ``build_parser()``,
+Each experiment has the same shape (see ``kerasdoc/experiments/numeric_loss.py``):
+``build_parser()``,
 ``load_data(args)``, ``run(args, data, run_ctx)``, ``summarise(...)``, ``render_markdown(...)``
 and a short ``main``.
 
 Example:
-    >>> from experiments import list_experiments
+    >>> from kerasdoc.experiments import list_experiments
     >>> "numeric-loss" in list_experiments()
     True
 """

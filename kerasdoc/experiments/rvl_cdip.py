@@ -11,7 +11,8 @@ The recipe, with the blog's numbers as defaults:
 2. ``holistic_small``: the holistic model at 128 x 128, SGD lr 0.1 (momentum 0, no Nesterov),
    ReduceLROnPlateau on validation accuracy with patience 2, 30 epochs, batch 128.
 3. ``holistic``: the same weights, 20 more epochs at 256 x 256 (progressive resizing).
-4. ``top``, ``bottom``, ``left``, ``right``: 256-pixel bands of the page (``generators.crops``:
+4. ``top``, ``bottom``, ``left``, ``right``: 256-pixel bands of the page
+(``kerasdoc.generators.crops``:
    the page resized to 512 on the cropped axis; the blog's code swaps width and height, we
    implement its evident intent), each model initialised from the 256-px holistic model (L2
    transfer), Adam 1e-4, 5 epochs.
@@ -57,7 +58,7 @@ from typing import Any
 
 import numpy as np
 
-from experiments._common import base_parser, config_of, resolve_out, tensorboard_hparams
+from kerasdoc.experiments._common import base_parser, config_of, resolve_out, tensorboard_hparams
 
 NAME = "rvl-cdip"
 PAPER = "rvl-cdip"
@@ -140,7 +141,7 @@ def make_demo_pages(root: str | Path, *, train_per_class: int = 4, val_per_class
 
     root = Path(root)
     rng = np.random.default_rng(seed)
-    from generators import RVL_CDIP_CLASSES
+    from kerasdoc.generators import RVL_CDIP_CLASSES
 
     for split, n in (("train", train_per_class), ("val", val_per_class)):
         lines = []
@@ -173,8 +174,13 @@ def load_data(args: argparse.Namespace, out: Path) -> dict[str, Any]:
     blog's step), survey image sizes (``survey.png``) and class balance."""
     import warnings
 
-    from generators import RVL_CDIP_CLASSES, image_size_survey, load_file_list, save_file_list
-    from generators.files import parse_label_file, resolve_under
+    from kerasdoc.generators import (
+        RVL_CDIP_CLASSES,
+        image_size_survey,
+        load_file_list,
+        save_file_list,
+    )
+    from kerasdoc.generators.files import parse_label_file, resolve_under
 
     if args.data:
         root = Path(args.data)
@@ -222,7 +228,7 @@ def _cpu_seconds() -> float:
 
 def _flow(data: dict[str, Any], split_or_lists: Any, spec, *, batch_size: int, shuffle: bool,
           seed: int, cache: bool):
-    from generators import ImageDataGenerator
+    from kerasdoc.generators import ImageDataGenerator
 
     d = split_or_lists
     names = data["class_names"]
@@ -233,7 +239,7 @@ def _flow(data: dict[str, Any], split_or_lists: Any, spec, *, batch_size: int, s
 
 
 def _spec(args: argparse.Namespace, size: int, crop: str | None = None):
-    from generators.spec import ImageSpec
+    from kerasdoc.generators.spec import ImageSpec
     from kerasdoc.models.rvl import imagenet_spec
 
     if _weights(args) == "imagenet":

@@ -7,7 +7,7 @@ with the paper's numbers beside ours, plus the parameter-count table with each d
 explained. Pipeline as in the paper: grayscale -> array -> normalise (1/255),
 one-hot labels, a seeded stratified 70/30 training / validation split (the paper's 840/360 of
 1,200), augmentation on the training part only (rotation, flips, scaling, brightness/contrast
-jitter, Gaussian noise), all through ``generators.ImageDataGenerator``.
+jitter, Gaussian noise), all through ``kerasdoc.generators.ImageDataGenerator``.
 
 The paper re-splits "within each epoch"; we keep one fixed seeded split (``--seed``), so that the
 validation images are never trained on. Accuracy is measured on ``--test DIR`` when given, else
@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from experiments._common import (
+from kerasdoc.experiments._common import (
     Timer,
     base_parser,
     config_of,
@@ -88,7 +88,7 @@ def make_generators(val_fraction: float, seed: int, flips: bool = True):
 
     Scaling (1/255) is the image spec's, so it reaches the model card and the serving graph.
     """
-    from generators import ImageDataGenerator
+    from kerasdoc.generators import ImageDataGenerator
 
     train_gen = ImageDataGenerator(
         rotation_range=15, zoom_range=0.1, width_shift_range=0.05,
@@ -109,8 +109,8 @@ def build_model(run, name: str, input_shape: tuple[int, int, int], num_classes: 
 
 def load_data(args, seed: int, batch_size: int) -> dict[str, Any]:
     """The flows of one trial: training (augmenting), validation, and test if any."""
-    from generators.spec import ImageSpec
     from kerasdoc.demo.invoices import DATA_LABEL, make_invoice_demo
+    from kerasdoc.generators.spec import ImageSpec
 
     size = 32 if args.quick and args.image_size == 64 else args.image_size
     if args.data:

@@ -7,7 +7,7 @@ pretrained body frozen, ``fit_one_cycle(4)`` (error rate 0.0253), then ``unfreez
 224 -> 352, ``most_confused``, top losses, confusion matrix and heatmaps.
 
 This script runs the same steps with ``kerasdoc``: ``generators`` flows read the folders (or the
-archive) through one :class:`generators.spec.ImageSpec`, the model comes from the registry
+archive) through one :class:`kerasdoc.generators.spec.ImageSpec`, the model comes from the registry
 (``--model``), every stage trains through :class:`kerasdoc.runs.Run` (resumable; one folder per
 stage) with :func:`kerasdoc.training.schedule.fit_one_cycle`, and ``kerasdoc.interpret`` explains
 the result. The report's own 18 classes are not available; the real run here is on the Hoda
@@ -53,7 +53,7 @@ from typing import Any
 
 import numpy as np
 
-from experiments._common import (
+from kerasdoc.experiments._common import (
     Timer,
     base_parser,
     config_of,
@@ -194,7 +194,7 @@ class FolderData:
     def train_flow(self, spec, augment: bool | None = None):
         """The training images (``--train-fraction`` of the folder), augmenting unless
         ``augment=False``."""
-        from generators import ImageDataGenerator
+        from kerasdoc.generators import ImageDataGenerator
 
         augment = self.augment if augment is None else augment
         aug = dict(rotation_range=10, zoom_range=0.1, width_shift_range=0.08,
@@ -215,7 +215,7 @@ class FolderData:
         return cache[spec]
 
     def _make_flows(self, spec) -> dict[str, Any]:
-        from generators import ImageDataGenerator
+        from kerasdoc.generators import ImageDataGenerator
 
         kw = dict(spec=spec, class_mode="sparse", batch_size=self.batch_size)
         train = self.train_flow(spec)
@@ -239,8 +239,8 @@ class FolderData:
 def load_data(args) -> FolderData:
     """The workflow's data: ``--data`` (an archive such as hoda-digits.tgz, or a folder with
     ``train/`` and ``valid/``), or generated demo digits written as such folders."""
-    from generators import extract_archive
-    from generators.files import is_archive
+    from kerasdoc.generators import extract_archive
+    from kerasdoc.generators.files import is_archive
 
     test_dir = Path(args.test) if args.test else None
     if test_dir is not None and not test_dir.is_dir():
@@ -278,7 +278,7 @@ def make_spec(args, data: FolderData, model_name: str, size: int):
     """The image spec: size, the registered model's colour mode, ``--resize-mode``, rescale
     1/255, and data statistics (mean / std of the training images) unless the model brings its
     own input preprocessing (``resnet50`` with ImageNet weights)."""
-    from generators.spec import ImageSpec
+    from kerasdoc.generators.spec import ImageSpec
     from kerasdoc.models import model_spec
 
     spec = ImageSpec((size, size), model_spec(model_name).color_mode, rescale=1 / 255,
@@ -332,7 +332,7 @@ def train_source(args, run_ctx, spec, model_name: str, out: Path, log) -> tuple[
     """
     import tensorflow as tf
 
-    from generators import load_idx
+    from kerasdoc.generators import load_idx
 
     folder = out / "runs" / "source"
     done = folder / "model.keras"

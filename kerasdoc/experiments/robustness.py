@@ -17,7 +17,7 @@ Data (named in every output):
 * ``--data kannada`` (default for full runs): Kannada-MNIST digits (MNIST idx files,
   ``../shared/data/kannada-mnist``), seeded stratified 70/30 split: training part for the three
   models, test part as the clean pool of the breakouts. MNIST and MNIST-C cannot be downloaded
-  here; the MNIST-C corruptions are kerasdoc's own code (``generators.corruptions``);
+  here; the MNIST-C corruptions are kerasdoc's own code (``kerasdoc.generators.corruptions``);
 * ``--data hoda``: the Hoda Persian digits (``../shared/data/hoda-digits.tgz``), set MNIST-style
   (20x20 ink box centred in 28x28); training from ``train/``, breakouts from ``valid/``;
 * ``--data mnist``: MNIST and MNIST-C from TensorFlow Datasets, for machines with a network:
@@ -41,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from experiments._common import base_parser, config_of, resolve_out, tensorboard_hparams
+from kerasdoc.experiments._common import base_parser, config_of, resolve_out, tensorboard_hparams
 from kerasdoc.papers import cite
 from kerasdoc.reporting import markdown_table, write_results
 
@@ -88,9 +88,9 @@ def build_parser():
 
 def load_data(args) -> dict[str, Any]:
     """Train / test digits as the flags ask; names the data and the split."""
-    from generators.splits import stratified_split
     from kerasdoc import datasets
     from kerasdoc import robustness as R
+    from kerasdoc.generators.splits import stratified_split
 
     source = (args.data or ("digits" if args.quick else "kannada")).lower()
     corrupted_pools = None
@@ -112,7 +112,7 @@ def load_data(args) -> dict[str, Any]:
         xtr, ytr, xte, yte = x[tr], y[tr], x[te], y[te]
         split = f"seeded stratified 70/30 split (seed {args.seed}); breakouts from the 30%"
     elif source == "hoda":
-        from generators.files import extract_archive
+        from kerasdoc.generators.files import extract_archive
 
         path = Path(args.train or DEFAULT_DATA["hoda"])
         root = extract_archive(path) if path.is_file() else path
@@ -128,7 +128,7 @@ def load_data(args) -> dict[str, Any]:
                 "centred)")
         split = "train/ (seeded subsample) for training; valid/ (4,000) as the breakout pool"
     elif source == "mnist":
-        from generators.sources import load_tfds_arrays
+        from kerasdoc.generators.sources import load_tfds_arrays
 
         xtr, ytr, _ = load_tfds_arrays("mnist", "train")
         xte, yte, _ = load_tfds_arrays("mnist", "test")
@@ -149,8 +149,8 @@ def load_data(args) -> dict[str, Any]:
 
 def run(args, data: dict[str, Any], out: Path) -> dict[str, Any]:
     """Train the models, build the breakouts, evaluate both pipelines, draw the figures."""
-    from generators.corruptions import corrupt_mixed, plot_gallery
     from kerasdoc import robustness as R
+    from kerasdoc.generators.corruptions import corrupt_mixed, plot_gallery
     from kerasdoc.runs import Run
 
     cfg = QUICK if args.quick else FULL
@@ -225,7 +225,7 @@ def run(args, data: dict[str, Any], out: Path) -> dict[str, Any]:
         R.plot_breakouts(rows, out / f"tables_{k}.png",
                          title=f"Breakouts, classifier {CLASSIFIERS[k]}")
     # corruption throughput: one vectorised call against a per-image loop, same run
-    from generators.corruptions import benchmark_corruptions
+    from kerasdoc.generators.corruptions import benchmark_corruptions
 
     t = time.perf_counter()
     bench = benchmark_corruptions(xte[:200 if args.quick else 1000],
@@ -256,7 +256,7 @@ def _svhn(args, data: dict[str, Any], out: Path) -> dict[str, Any]:
     from kerasdoc import robustness as R
     quick = args.quick
     if data["source"] == "mnist":
-        from generators.sources import load_tfds_arrays
+        from kerasdoc.generators.sources import load_tfds_arrays
 
         xtr, ytr, _ = load_tfds_arrays("svhn_cropped", "train")
         xte, yte, _ = load_tfds_arrays("svhn_cropped", "test")

@@ -7,20 +7,20 @@ return a :class:`Flow` (Keras 2's iterator: ``next(flow)``, ``flow[i]``, ``reset
 data adapter for ``model.fit`` at ``tf.data`` speed; a ``tf.data.Dataset``) with
 ``class_indices``, ``classes``, ``filenames``, ``samples``, ``num_classes`` and ``batch_size``.
 Keras 2's NumPy image helpers (``load_img``, ``apply_affine_transform`` ...) come from
-:mod:`generators.keras2`; crop functions live in ``generators.crops``; the MNIST-C
+:mod:`kerasdoc.generators.keras2`; crop functions live in ``kerasdoc.generators.crops``; the MNIST-C
 corruptions (``corrupt``, ``corrupt_mixed``, ``CorruptionAugment``, ``corruption_pair_dataset``)
-in ``generators.corruptions``.
+in ``kerasdoc.generators.corruptions``.
 
 Example:
-    >>> from generators import stratified_split
+    >>> from kerasdoc.generators import stratified_split
     >>> train_idx, test_idx = stratified_split([0, 0, 1, 1, 0, 1], test_fraction=1/3, seed=0)
     >>> len(train_idx), len(test_idx)
     (4, 2)
 """
 
-from generators import crops
-from generators.augment import Augmentation
-from generators.files import (
+from kerasdoc.generators import crops
+from kerasdoc.generators.augment import Augmentation
+from kerasdoc.generators.files import (
     RVL_CDIP_CLASSES,
     BadImageFile,
     check_files,
@@ -33,14 +33,14 @@ from generators.files import (
     save_file_list,
     sniff_image,
 )
-from generators.image_generator import (
+from kerasdoc.generators.image_generator import (
     DataFrameIterator,
     DirectoryIterator,
     Flow,
     ImageDataGenerator,
     NumpyArrayIterator,
 )
-from generators.keras2 import (
+from kerasdoc.generators.keras2 import (
     Iterator,
     apply_affine_transform,
     apply_brightness_shift,
@@ -60,9 +60,9 @@ from generators.keras2 import (
     transform_matrix_offset_center,
     validate_filename,
 )
-from generators.ops import decode_image, resize_image, to_grayscale
-from generators.sources import MNIST_C_CORRUPTIONS, load_idx, load_tfds
-from generators.splits import stratified_split, subset_lists, train_val_test_split
+from kerasdoc.generators.ops import decode_image, resize_image, to_grayscale
+from kerasdoc.generators.sources import MNIST_C_CORRUPTIONS, load_idx, load_tfds
+from kerasdoc.generators.splits import stratified_split, subset_lists, train_val_test_split
 
 __all__ = [
     "DataFrameIterator", "DirectoryIterator", "Iterator", "NumpyArrayIterator",
@@ -78,7 +78,7 @@ __all__ = [
     "CORRUPTIONS", "CorruptionAugment", "corrupt", "corrupt_mixed", "corruption_pair_dataset",
 ]
 
-#: Names served from :mod:`generators.corruptions` on first use (it imports SciPy).
+#: Names served from :mod:`kerasdoc.generators.corruptions` on first use (it imports SciPy).
 _CORRUPTION_NAMES = ("CORRUPTIONS", "CorruptionAugment", "corrupt", "corrupt_mixed",
                      "corruption_pair_dataset")
 
@@ -86,11 +86,11 @@ _CORRUPTION_NAMES = ("CORRUPTIONS", "CorruptionAugment", "corrupt", "corrupt_mix
 def __getattr__(name: str):
     # imported lazily so that ``python -m generators.survey`` runs without a double import
     if name == "image_size_survey":
-        from generators.survey import image_size_survey
+        from kerasdoc.generators.survey import image_size_survey
 
         return image_size_survey
     if name in _CORRUPTION_NAMES:
-        from generators import corruptions
+        from kerasdoc.generators import corruptions
 
         return getattr(corruptions, name)
-    raise AttributeError(f"module 'generators' has no attribute {name!r}")
+    raise AttributeError(f"module 'kerasdoc.generators' has no attribute {name!r}")

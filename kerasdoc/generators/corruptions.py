@@ -50,7 +50,7 @@ from typing import Any
 import numpy as np
 from scipy import ndimage
 
-from generators.sources import MNIST_C_CORRUPTIONS
+from kerasdoc.generators.sources import MNIST_C_CORRUPTIONS
 
 #: Every corruption, in MNIST-C's order (``identity`` first).
 CORRUPTIONS: tuple[str, ...] = MNIST_C_CORRUPTIONS

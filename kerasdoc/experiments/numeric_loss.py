@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from experiments._common import (
+from kerasdoc.experiments._common import (
     Timer,
     base_parser,
     config_of,
@@ -105,8 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def load_data(args) -> dict[str, Any]:
     """Load train / test arrays as the flags ask; name the data and the split used."""
-    from generators.splits import stratified_split
     from kerasdoc import datasets
+    from kerasdoc.generators.splits import stratified_split
 
     source = (args.data or "digits").lower()
     if source in ("digits", "sklearn"):

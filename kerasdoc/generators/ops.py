@@ -453,7 +453,8 @@ def _jpeg_ratio(h: tf.Tensor, w: tf.Tensor, need: tuple[int, int]) -> tf.Tensor:
 def decode_band(contents: tf.Tensor, side: str, size: int, long: int, channels: int, *,
                 keep_gray: bool = False, scale_decode: bool = True,
                 ratio: int | None = None) -> tf.Tensor:
-    """The half-page band of :func:`generators.crops.band` (``side``, ``size``, ``long``, bilinear)
+    """The half-page band of :func:`kerasdoc.generators.crops.band` (``side``, ``size``, ``long``,
+    bilinear)
     from a JPEG, decoding only the rows (``top`` / ``bottom``) or columns (``left`` / ``right``)
     that the band's resize reads.
 
