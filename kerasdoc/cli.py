@@ -245,7 +245,7 @@ def _flow_for(model_file: str, data: str, batch_size: int):
 def _evaluate(args: argparse.Namespace) -> None:
     import numpy as np
 
-    from kerasdoc.reporting import markdown_table
+    from kerasdoc.reporting import confusion_matrix, markdown_table
 
     if args.out:
         _check_writable(args.out, "--out")
@@ -253,9 +253,7 @@ def _evaluate(args: argparse.Namespace) -> None:
     probs = model.predict(flow, verbose=0)
     pred = probs.argmax(-1)
     y = np.asarray(flow.classes)
-    k = len(class_names)
-    cm = np.zeros((k, k), np.int64)
-    np.add.at(cm, (y, pred), 1)
+    cm = confusion_matrix(y, pred, len(class_names))
     acc = float((pred == y).mean())
     nll = float(-np.log(np.clip(probs[np.arange(len(y)), y], 1e-12, 1.0)).mean())
     rows = [[c, int(cm[i].sum()), f"{cm[i, i] / max(cm[i].sum(), 1):.4f}"]

@@ -28,8 +28,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from kerasdoc.reporting import confusion_matrix, save_figure
 from kerasdoc.reporting import plot_confusion_matrix as _plot_cm
-from kerasdoc.reporting import save_figure
 
 EDGE_KERNEL = np.array([[0.0, -5 / 3, 1.0], [-5 / 3, -5 / 3, 1.0], [1.0, 1.0, 1.0]]) / 6
 
@@ -155,10 +155,7 @@ class Interpretation:
 
     def confusion_matrix(self) -> np.ndarray:
         """Counts, rows actual and columns predicted."""
-        n = len(self.class_names)
-        cm = np.zeros((n, n), dtype=int)
-        np.add.at(cm, (self.targets, self.preds), 1)
-        return cm
+        return confusion_matrix(self.targets, self.preds, len(self.class_names))
 
     def most_confused(self, min_val: int = 1) -> list[tuple[str, str, int]]:
         """``[(actual, predicted, count), ...]`` off the diagonal, count >= ``min_val``,

@@ -111,7 +111,8 @@ def meta_split(labels: Sequence[int], fraction: float = 0.5, seed: int = 0
 
 
 def kfold_indices(labels: Sequence[int], folds: int, seed: int = 0) -> list[np.ndarray]:
-    """Seeded, stratified k folds (index arrays) for out-of-fold stacking.
+    """Seeded, stratified k folds (index arrays) for out-of-fold stacking (scikit-learn's
+    ``StratifiedKFold`` with shuffling).
 
     Args:
         labels: one label per sample.
@@ -129,18 +130,21 @@ def kfold_indices(labels: Sequence[int], folds: int, seed: int = 0) -> list[np.n
         >>> sorted(i for f in folds for i in f.tolist())
         [0, 1, 2, 3, 4, 5]
     """
-    labels = np.asarray(labels)
+    import warnings
+
+    from sklearn.model_selection import StratifiedKFold
+
+    labels = np.asarray(labels).reshape(-1)
     if folds < 2:
         raise ValueError(f"folds must be >= 2. Received: folds={folds}")
-    rng = np.random.default_rng(seed)
-    parts: list[list[int]] = [[] for _ in range(folds)]
-    offset = 0
-    for cls in np.unique(labels):
-        idx = rng.permutation(np.flatnonzero(labels == cls))
-        for j, i in enumerate(idx):
-            parts[(j + offset) % folds].append(int(i))
-        offset += len(idx)
-    return [np.asarray(sorted(p), np.int64) for p in parts]
+    if folds > labels.size:
+        raise ValueError(f"folds must be <= the number of samples ({labels.size}). "
+                         f"Received: folds={folds}")
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    with warnings.catch_warnings():  # a class smaller than `folds` is spread as far as it goes
+        warnings.filterwarnings("ignore", "The least populated class", UserWarning)
+        return [np.sort(held).astype(np.int64)
+                for _, held in splitter.split(np.zeros(labels.size), labels)]
 
 
 # --------------------------------------------------------------------------------------------
