@@ -50,6 +50,7 @@ How each figure was traced (``benchmarks/invoice_param_search.py`` does the ResN
 
 Example:
     >>> from kerasdoc.models import get_model
+    >>> from kerasdoc.models.weights import trainable_param_count
     >>> trainable_param_count(get_model("invoice_resnet"))
     701283
 """
@@ -188,6 +189,7 @@ def build_invoice_resnet(
         A functional ``keras.Model`` with a softmax output of ``num_classes``.
 
     Example:
+        >>> from kerasdoc.models.weights import trainable_param_count
         >>> m = build_invoice_resnet()
         >>> trainable_param_count(m), m.count_params()
         (701283, 703907)
@@ -224,6 +226,7 @@ def build_resnet18(
         A functional ``keras.Model`` with a softmax output of ``num_classes``.
 
     Example:
+        >>> from kerasdoc.models.weights import trainable_param_count
         >>> build_resnet18().count_params()
         11181379
         >>> trainable_param_count(build_resnet18(paper_layout=True))
