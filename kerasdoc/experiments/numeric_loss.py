@@ -41,6 +41,8 @@ from kerasdoc.experiments._common import (
     base_parser,
     config_of,
     parse,
+    plan,
+    recipe_markdown,
     resolve_out,
     result_header,
     start_run,
@@ -84,23 +86,10 @@ TABLE_TITLES = {
     "numeric_error": "Table 2: numerical error per image",
     "numeric_error_mis": "Table 3: numerical error per misidentified image",
 }
-# Defaults per data source: ({model: epochs}, batch size). The digits epochs were chosen on an
-# inner 80/20 validation split of the training part (the test split untouched): validation
-# accuracy peaked near epoch 18-19 for the DNN and 13-15 for the CNN, and was still rising at 30
-# for the RNN (see the closing note of issue 2). Kannada / MNIST: 10 epochs, the common choice
-# for these models on 60,000-image sets (the paper gives none). ``--epochs`` overrides them all.
-DEFAULTS = {"digits": ({"dnn": 20, "cnn": 15, "rnn": 30}, 64),
-            "kannada": ({"dnn": 10, "cnn": 10, "rnn": 10}, 128),
-            "mnist": ({"dnn": 10, "cnn": 10, "rnn": 10}, 128)}
-
-
 def build_parser() -> argparse.ArgumentParser:
-    p = base_parser(NAME, __doc__.strip().splitlines()[0], optional=("train", "trials", "lr"),
-                    defaults={"lr": 1e-3})
-    p.add_argument("--models", default=",".join(MODELS), help="comma-separated: dnn,cnn,rnn")
-    p.add_argument("--alpha", type=float, default=0.05, help="numeric-loss scale (paper: 0.05)")
-    p.add_argument("--beta", type=float, default=0.9, help="CE weight (paper: 0.9)")
-    return p
+    """The flags: run flags and one per setting of the recipe (``kerasdoc recipe
+    numeric-loss``)."""
+    return base_parser(NAME, __doc__.strip().splitlines()[0], optional=("train",))
 
 
 def load_data(args) -> dict[str, Any]:
@@ -108,7 +97,7 @@ def load_data(args) -> dict[str, Any]:
     from kerasdoc import datasets
     from kerasdoc.generators.splits import stratified_split
 
-    source = (args.data or "digits").lower()
+    source = args.data.lower()
     if source in ("digits", "sklearn"):
         x, y = datasets.load_sklearn_digits()
         desc = ("scikit-learn handwritten digits (1,797 real 8x8 digits, resized to 28x28; "
@@ -138,15 +127,20 @@ def load_data(args) -> dict[str, Any]:
         raise ValueError(f"--data must be digits, kannada or mnist. Received: {args.data!r}")
     split = "given test set"
     if x_test is None:
-        tr, te = stratified_split(y, test_fraction=0.2, seed=args.seed)
+        frac = args.test_fraction
+        tr, te = stratified_split(y, test_fraction=frac, seed=args.seed)
         x, x_test, y, y_test = x[tr], x[te], y[tr], y[te]
-        split = f"seeded stratified 80/20 split of the training data (seed {args.seed})"
-    if args.quick:
+        split = (f"seeded stratified {round(100 * (1 - frac))}/{round(100 * frac)} split of "
+                 f"the training data (seed {args.seed})")
+    else:
+        args.mark_read("test_fraction")  # applies only without a test set
+    caps = (args.train_cap, args.test_cap)
+    if caps != (None, None):
         rng = np.random.default_rng(args.seed)
-        tr = rng.permutation(len(x))[:400]
-        te = rng.permutation(len(x_test))[:200]
+        tr = rng.permutation(len(x))[:caps[0] or len(x)]
+        te = rng.permutation(len(x_test))[:caps[1] or len(x_test)]
         x, y, x_test, y_test = x[tr], y[tr], x_test[te], y_test[te]
-        split += "; --quick subsample (400 train / 200 test)"
+        split += f"; subsample ({len(y)} train / {len(y_test)} test)"
     paper_column = "MNIST" if source in ("digits", "sklearn", "mnist") else "Dig-MNIST"
     return {"x_train": x, "y_train": y, "x_test": x_test, "y_test": y_test, "source": source,
             "description": desc, "split": split, "paper_column": paper_column}
@@ -457,6 +451,77 @@ def render_markdown(rows: list[dict[str, Any]], claim: dict[str, Any], data: dic
     return "\n".join(parts)
 
 
+def dry_run(args, data: dict[str, Any], models: list[str]) -> dict[str, Any]:
+    """``--dry-run``: the plan (one fit per model, method and trial) without training."""
+    n = len(data["y_train"])
+    stages = [{"stage": f"{m} x {{baseline, proposed}} x {args.trials} trial(s)",
+               "what": "CE" + f" / CE + numeric (alpha {args.alpha}, beta {args.beta})",
+               "epochs": args.epochs[m], "input": "x".join(map(str, data["x_train"].shape[1:])),
+               "samples": n, "batch": args.batch_size} for m in models]
+    return plan(args, NAME, data=f"{data['description']}; test: {data['split']} "
+                f"({len(data['y_test'])} images)", stages=stages,
+                notes=[f"{2 * len(models) * args.trials} fits in all; Adam {args.lr}"])
+
+
+_CRITERIA = (("error_rate_pct", "error_rate", "Table 1: error rate"),
+             ("numeric_error", "numeric_error", "Table 2: numerical error per image"),
+             ("numeric_error_mis", "numeric_error_mis", "Table 3: numerical error per "
+                                                        "misidentified image"))
+
+
+def criteria(rows: list[dict[str, Any]], paper_column: str) -> list[dict[str, Any]]:
+    """Per table and model, the paper's criterion beside ours: the paper calls the proposed
+    loss better when its mean over the trials is lower (its Tables 1-3, 3 trials); ours is a
+    one-sided paired t-test over the trials. Each with the trials it would need: ours from the
+    observed paired differences (80% power), the paper's from its own means and stds (an
+    unpaired estimate, d = difference / sqrt(std_b^2 + std_p^2))."""
+    by = {(r["model"], r["method"]): r for r in rows}
+    out = []
+    for table, key, title in _CRITERIA:
+        for model in sorted({r["model"] for r in rows}):
+            b, p = by.get((model, "baseline")), by.get((model, "proposed"))
+            if b is None or p is None:
+                continue
+            n = min(len(b["per_trial"]), len(p["per_trial"]))
+            test = paired_test([t[key] for t in b["per_trial"][:n]],
+                               [t[key] for t in p["per_trial"][:n]])
+            (pb, sb), (pp, sp) = (PAPER_TABLES[table][(model, m)][paper_column]
+                                  for m in METHODS)
+            d = (pb - pp) / float(np.hypot(sb, sp)) if (sb or sp) else float("inf")
+            out.append({"table": title, "model": model, "trials": n,
+                        "baseline_mean": b[f"{key}_mean"], "proposed_mean": p[f"{key}_mean"],
+                        "mean_lower": bool(p[f"{key}_mean"] < b[f"{key}_mean"]),
+                        "paired_p": test["p"], "paired_significant": test["significant"],
+                        "paired_trials_needed": test["trials_needed"],
+                        "paper_mean_lower": bool(pp < pb),
+                        "paper_trials_needed": 2 if d == float("inf") else trials_needed(d)})
+    return out
+
+
+def criteria_markdown(rows: list[dict[str, Any]], paper_column: str) -> str:
+    """The criteria table of :func:`criteria` for results.md."""
+    def need(v):
+        return v if v is not None else ">1000 / wrong direction"
+
+    body = [[c["table"], c["model"].upper(), c["trials"],
+             f"{c['baseline_mean']:.4f} -> {c['proposed_mean']:.4f}",
+             "yes" if c["mean_lower"] else "no",
+             "n/a (1 trial)" if c["trials"] < 2 else
+             f"p={c['paired_p']:.3f}" + (" *" if c["paired_significant"] else ""),
+             need(c["paired_trials_needed"]), "yes" if c["paper_mean_lower"] else "no",
+             need(c["paper_trials_needed"])] for c in criteria(rows, paper_column)]
+    return "\n".join([
+        "## The paper's criterion beside the paired test", "",
+        "The paper calls the proposed loss better where its mean over 3 trials is lower "
+        "(Tables 1-3); we also run a one-sided paired t-test over the trials (p < 0.05 *). "
+        "'trials needed': for the paired test at the observed differences (80% power); for "
+        f"the paper's own {paper_column} figures, estimated from its means and stds as if "
+        "unpaired.", "",
+        markdown_table(["table", "model", "trials", "mean, baseline -> proposed",
+                        "lower (paper's criterion)", "paired test", "trials needed (ours)",
+                        "paper: lower", "trials needed (paper's figures)"], body)])
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Run the experiment; returns the results dict also written to ``results.json``."""
     from kerasdoc.papers import cite
@@ -468,14 +533,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     unknown = sorted(set(models) - set(MODELS))
     if unknown:
         p.error(f"--models takes dnn, cnn, rnn. Received: {unknown}")
+    if args.dry_run:
+        return dry_run(args, load_data(args), models)
     out = resolve_out(args, NAME)
     with Timer() as total:
         data = load_data(args)
-        default_epochs, default_batch = DEFAULTS[
-            "digits" if data["source"] == "sklearn" else data["source"]]
-        epochs = {m: args.epochs or (1 if args.quick else default_epochs[m]) for m in models}
-        n_trials = args.trials or (2 if args.quick else 3)
-        with start_run(args, out, batch_size=args.batch_size or default_batch) as run_ctx:
+        epochs = {m: args.epochs[m] for m in models}
+        n_trials = args.trials
+        with start_run(args, out, batch_size=args.batch_size) as run_ctx:
             print(f"[{NAME}] {cite(PAPER)}", flush=True)
             print(f"[{NAME}] data: {data['description']}", flush=True)
             print(f"[{NAME}] test: {data['split']}; {len(data['y_train'])} train / "
@@ -496,6 +561,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 f"batch {strategy['global_batch']}; Adam {args.lr}; alpha {args.alpha}, "
                 f"beta {args.beta}")
     markdown = render_markdown(rows, claim, data, n_trials, training)
+    markdown += "\n\n" + criteria_markdown(rows, data["paper_column"]) + "\n\n" \
+        + recipe_markdown(args)
     results = {
         **result_header(NAME, PAPER, data=data["description"], evaluated_on=data["split"],
                         wall_seconds=total.seconds, cpu_seconds=total.cpu_seconds, args=args),
@@ -504,6 +571,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                          "n_test": int(len(data["y_test"])),
                          "paper_column": data["paper_column"]},
         "rows": rows, "claim": claim, "paper_tables": _paper_block(),
+        "criteria": criteria(rows, data["paper_column"]),
     }
     config = config_of(args, epochs=epochs, batch_size=strategy["global_batch"], trials=n_trials,
                        strategy_resolved=strategy, models=models, optimizer=f"Adam({args.lr})",
