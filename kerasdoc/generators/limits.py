@@ -50,11 +50,14 @@ MAX_IMAGE_PIXELS = 89_478_485
 #: The formats the guard knows, by magic bytes (the same tests in Python and in the graph).
 FORMATS = ("jpeg", "png", "gif", "bmp", "tiff")
 
-WEBP_REFUSED = ("WebP is not supported (kerasdoc reads JPEG, PNG, GIF, BMP and TIFF; convert it, "
-                "e.g. PIL.Image.open(path).save(path + '.png'))")
+WEBP_REFUSED = ("WebP is not supported (kerasdoc reads JPEG, PNG, GIF, BMP and TIFF; convert it "
+                "first, e.g. with PIL: Image.open(path).save(png_path))")
 NOT_AN_IMAGE = "not a JPEG, PNG, GIF, BMP or TIFF image"
 _HINT = "a decompression bomb? raise KERASDOC_MAX_PIXELS if the image is real"
-_GIF_STEPS = 1_000_000  # records + data sub-blocks the graph walks in one GIF (255 MB of GIF)
+#: A GIF may hold at most this many records and data sub-blocks shorter than 255 bytes (every
+#: encoder writes full 255-byte blocks, which cost nothing); more is refused as unreadable, so a
+#: file of 1-byte blocks cannot keep the graph's walk busy for minutes.
+GIF_MAX_STEPS = 20_000
 
 
 def max_image_pixels() -> int:
@@ -227,12 +230,16 @@ def _walk_gif(data: bytes) -> tuple[int, int, int, int, int, int, bool]:
     sw, sh, flags = (int.from_bytes(data[6:8], "little"), int.from_bytes(data[8:10], "little"),
                      data[10])
     pos = 13 + (3 << ((flags & 7) + 1) if flags & 0x80 else 0)
-    total = max_w = max_h = frames = 0
-    ok, in_blocks = True, False
-    for _ in range(_GIF_STEPS):
-        if pos >= n:
-            break
+    total = max_w = max_h = frames = steps = 0
+    in_blocks = False
+    while pos < n:
         b = data[pos]
+        if in_blocks and b == 255:  # a full data sub-block: free
+            pos += 256
+            continue
+        steps += 1
+        if steps > GIF_MAX_STEPS:
+            return sw, sh, max_w, max_h, total, frames, False
         if in_blocks:
             pos += 1 + b
             in_blocks = b != 0
@@ -249,16 +256,14 @@ def _walk_gif(data: bytes) -> tuple[int, int, int, int, int, int, bool]:
         elif b == 0x3B:
             break
         else:
-            ok = False
-            break
-    else:
-        ok = False
-    return sw, sh, max_w, max_h, total, frames, ok
+            return sw, sh, max_w, max_h, total, frames, False
+    return sw, sh, max_w, max_h, total, frames, True
 
 
 def _gif_result(sw, sh, max_w, max_h, total, frames, ok) -> Decoded:
     if not ok:
-        raise UnreadableHeader("GIF with an unknown block (its frames cannot be read)")
+        raise UnreadableHeader(f"GIF with an unknown block or more than {GIF_MAX_STEPS:,} short "
+                               "blocks (its frames cannot be read)")
     if frames == 0:
         raise UnreadableHeader("GIF without any image (nothing to decode)")
     pixels = max(sw * sh, max_w * max_h, total)
@@ -267,7 +272,7 @@ def _gif_result(sw, sh, max_w, max_h, total, frames, ok) -> Decoded:
     if pixels == sw * sh:
         return Decoded("gif", sh, sw, pixels)
     note = (f"{frames} frames, the decoder holds them all" if pixels == total and frames > 1
-            else f"the GIF's logical screen says {sh}x{sw}; a frame is larger")
+            else f"the GIF logical screen says {sh}x{sw}; a frame is larger")
     return Decoded("gif", max_h, max_w, pixels, note)
 
 
@@ -331,7 +336,7 @@ def decoded_size_graph(data):
     import tensorflow as tf
 
     data = tf.convert_to_tensor(data, tf.string)
-    padded = tf.strings.join([data, b"\0" * 32])
+    padded = tf.strings.join([tf.strings.substr(data, 0, 32), b"\0" * 32])  # the header only
     b = tf.cast(tf.io.decode_raw(tf.strings.substr(padded, 0, 32), tf.uint8), tf.int64)
 
     def le(i, n, src=b):
@@ -360,7 +365,7 @@ def decoded_size_graph(data):
         return out(0, shape[0], shape[1])
 
     def gif():
-        return _gif_graph(data, padded, b, le)
+        return _gif_graph(data, b, le)
 
     def bmp():
         return out(0, signed_abs(le(22, 4)), signed_abs(le(18, 4)))
@@ -380,47 +385,59 @@ def decoded_size_graph(data):
     return tf.case(tests, default=lambda: out(1, 0, 0), exclusive=True)
 
 
-def _gif_graph(data, padded, b, le):
-    """:func:`_walk_gif` + :func:`_gif_result` as a ``tf.while_loop`` (one record or data
-    sub-block per step)."""
+def _gif_graph(data, b, le):
+    """:func:`_walk_gif` + :func:`_gif_result` as a ``tf.while_loop``: one record or short
+    sub-block per step, or a jump over up to 65 full (255-byte) sub-blocks."""
     import tensorflow as tf
 
-    n = tf.cast(tf.strings.length(data), tf.int64)
+    arr = tf.cast(tf.io.decode_raw(data, tf.uint8), tf.int64)  # the one copy of the file
+    n = tf.size(arr, out_type=tf.int64)
     sw, sh, flags = le(6, 2), le(8, 2), b[10]
+
+    def at(idx):  # bytes at positions idx (0 past the end)
+        return tf.where(idx < n, tf.gather(arr, tf.minimum(idx, tf.maximum(n - 1, 0))),
+                        tf.zeros_like(idx))
 
     def table(fl):  # the size of a colour table announced by a flags byte
         return tf.where(fl >= 128, 3 * tf.bitwise.left_shift(tf.constant(2, tf.int64), fl % 8),
                         tf.constant(0, tf.int64))
 
     zero = tf.constant(0, tf.int64)
-    init = (13 + table(flags), tf.constant(False), zero, zero, zero, zero, tf.constant(0, tf.int64))
+    ten, probes = tf.range(10, dtype=tf.int64), 256 * tf.range(1, 65, dtype=tf.int64)
+    init = (13 + table(flags), tf.constant(False), zero, zero, zero, zero, zero, zero)
 
-    def cond(pos, in_blocks, total, max_w, max_h, frames, state):
+    def cond(pos, in_blocks, total, max_w, max_h, frames, steps, state):
         return tf.logical_and(tf.equal(state, 0), pos < n)
 
-    def body(pos, in_blocks, total, max_w, max_h, frames, state):
-        d = tf.cast(tf.io.decode_raw(tf.strings.substr(padded, tf.cast(pos, tf.int32), 10),
-                                     tf.uint8), tf.int64)
+    def body(pos, in_blocks, total, max_w, max_h, frames, steps, state):
+        d = at(pos + ten)
         rec = d[0]
+        full = tf.logical_and(in_blocks, tf.equal(rec, 255))
+        # full sub-blocks: jump past this one and the full ones that follow it (up to 64)
+        more = tf.reduce_sum(tf.math.cumprod(tf.cast(tf.equal(at(pos + probes), 255), tf.int64)))
         fw, fh = d[5] + 256 * d[6], d[7] + 256 * d[8]
+        step = tf.logical_not(full)
         image = tf.logical_and(tf.logical_not(in_blocks), tf.equal(rec, 0x2C))
         ext = tf.logical_and(tf.logical_not(in_blocks), tf.equal(rec, 0x21))
         end = tf.logical_and(tf.logical_not(in_blocks), tf.equal(rec, 0x3B))
         bad = tf.logical_not(tf.reduce_any(tf.stack([in_blocks, image, ext, end])))
-        new_pos = tf.where(in_blocks, pos + 1 + rec,
-                           tf.where(image, pos + 11 + table(d[9]), pos + 2))
+        steps = steps + tf.cast(step, tf.int64)
+        new_pos = tf.where(full, pos + 256 * (1 + more),
+                           tf.where(in_blocks, pos + 1 + rec,
+                                    tf.where(image, pos + 11 + table(d[9]), pos + 2)))
         new_in = tf.where(in_blocks, tf.not_equal(rec, 0), tf.logical_or(image, ext))
-        zero = tf.constant(0, tf.int64)
+        image = tf.logical_and(image, steps <= GIF_MAX_STEPS)
+        state = tf.where(steps > GIF_MAX_STEPS, tf.constant(2, tf.int64),
+                         tf.where(end, tf.constant(1, tf.int64),
+                                  tf.where(bad, tf.constant(2, tf.int64), zero)))
         return (new_pos, new_in, total + tf.where(image, fw * fh, zero),
                 tf.where(image, tf.maximum(max_w, fw), max_w),
                 tf.where(image, tf.maximum(max_h, fh), max_h),
-                frames + tf.cast(image, tf.int64),
-                tf.where(end, tf.constant(1, tf.int64), tf.where(bad, tf.constant(2, tf.int64),
-                                                                   tf.constant(0, tf.int64))))
+                frames + tf.cast(image, tf.int64), steps, state)
 
-    pos, in_blocks, total, max_w, max_h, frames, state = tf.while_loop(
-        cond, body, init, maximum_iterations=_GIF_STEPS)
-    state = tf.where(tf.logical_and(tf.equal(state, 0), pos < n), tf.constant(2, tf.int64), state)
+    most = tf.cast(GIF_MAX_STEPS + 2 + n // (256 * 65), tf.int32)  # never reached: a bound
+    pos, in_blocks, total, max_w, max_h, frames, steps, state = tf.while_loop(
+        cond, body, init, maximum_iterations=most)
     unreadable = tf.logical_or(tf.equal(state, 2), tf.equal(frames, 0))
     canvas = max_w * max_h
     pixels = tf.maximum(tf.maximum(sw * sh, canvas), total)
@@ -431,7 +448,7 @@ def _gif_graph(data, padded, b, le):
     note = tf.where(tf.logical_or(plain, screen), tf.constant(""),
                     tf.where(all_frames,
                              tf.strings.format("{} frames, the decoder holds them all", frames),
-                             tf.strings.format("the GIF's logical screen says {}x{}; a frame is "
+                             tf.strings.format("the GIF logical screen says {}x{}; a frame is "
                                                "larger", [sh, sw])))
     h, w = tf.where(screen, sh, max_h), tf.where(screen, sw, max_w)
     code = tf.where(unreadable, tf.constant(3, tf.int64), tf.constant(0, tf.int64))
@@ -466,8 +483,8 @@ def guard_encoded(data, limit: int | None = None):
         big, tf.constant("not a JPEG, PNG, GIF or BMP image (the formats the serving graph "
                          "decodes)"),
         tf.constant(WEBP_REFUSED.replace("GIF, BMP and TIFF", "GIF and BMP")),
-        tf.constant("the image's header cannot be read (its decoded size is unknown), so it is "
-                    "not decoded"),
+        tf.constant("the header of the image cannot be read (its decoded size is unknown), so "
+                    "it is not decoded"),
         tf.constant("TIFF is not decoded by the serving graph (it decodes JPEG, PNG, GIF and "
                     "BMP)")])
     ok = tf.logical_and(tf.equal(code, 0), pixels <= limit)

@@ -291,7 +291,9 @@ def apply_geometry(image: tf.Tensor, crop: Any, size: Sequence[int], channels: i
     if crop is not None:
         image = crop(image)
     image = resize_image(image, tuple(size), mode=resize_mode, padding_mode=padding_mode,
-                         interpolation=interpolation)
+                         interpolation=interpolation)  # resized pixels are clipped to 0-255
+    if crop is not None:  # a crop's own resize (a band, the full page) may overshoot too
+        image = tf.clip_by_value(image, 0.0, 255.0)
     return tf.ensure_shape(match_channels(image, channels), [*size, channels])
 
 
