@@ -58,7 +58,6 @@ CLASS_NAMES_FILE = "class_names.txt"
 # The formats tf.io.decode_image reads inside the serving graph (no TIFF there).
 SERVING_FORMATS = ("jpeg", "png", "gif", "bmp")
 MAX_FILE_BYTES = 64 * 1024 * 1024
-MAX_PIXELS = 100_000_000
 
 
 # --------------------------------------------------------------------------------------------
@@ -66,13 +65,18 @@ MAX_PIXELS = 100_000_000
 # --------------------------------------------------------------------------------------------
 
 def read_image_file(path: str | Path, *, max_bytes: int = MAX_FILE_BYTES,
-                    max_pixels: int = MAX_PIXELS) -> bytes:
+                    max_pixels: int | None = None) -> bytes:
     """Read an image file's bytes after checking it is a decodable image of sane size.
 
+    The size check is the one guard of every path (:mod:`kerasdoc.generators.limits`): what the
+    decoder will allocate (for a GIF every frame, not the logical screen), read from the headers.
+
     Args:
-        path: str or Path. A JPEG, PNG, BMP or GIF file.
+        path: str or Path. A JPEG, PNG, BMP or GIF file (WebP and TIFF are refused).
         max_bytes: int. Larger files are refused.
-        max_pixels: int. Images with more pixels (read from the header) are refused.
+        max_pixels: int or None. Images that decode to more pixels are refused; default
+            :func:`kerasdoc.generators.limits.max_image_pixels` (``$KERASDOC_MAX_PIXELS`` or
+            89,478,485, the limit of the flows and of the serving graph).
 
     Returns:
         The file's bytes.
@@ -86,7 +90,7 @@ def read_image_file(path: str | Path, *, max_bytes: int = MAX_FILE_BYTES,
         Traceback (most recent call last):
         FileNotFoundError: Image file /no/such.png does not exist.
     """
-    from kerasdoc.generators.files import BadImageFile, image_size, sniff_image
+    from kerasdoc.generators.files import BadImageFile, sniff_image
 
     p = Path(path)
     if not p.is_file():
@@ -94,24 +98,18 @@ def read_image_file(path: str | Path, *, max_bytes: int = MAX_FILE_BYTES,
     size = p.stat().st_size
     if size > max_bytes:
         raise ValueError(f"Image file {p} is {size:,} bytes; the limit is {max_bytes:,} bytes.")
-    try:  # the generators' checks: magic number, then truncation (end markers)
-        fmt = sniff_image(p)
+    try:  # the flows' checks: magic number, truncation, the size guard
+        fmt = sniff_image(p, limit=max_pixels)
     except BadImageFile as e:
         if e.reason.startswith("not a "):
             raise ValueError(f"{p} is not an image: expected JPEG, PNG, BMP or GIF content "
                              f"({e.reason}).") from e
+        if e.reason.startswith(("image too large", "WebP")):
+            raise ValueError(str(e)) from e
         raise ValueError(f"{p} is damaged and its header cannot be read: {e.reason}") from e
     if fmt not in SERVING_FORMATS:
         raise ValueError(f"{p} is not an image the serving graph decodes: expected JPEG, PNG, "
                          f"BMP or GIF content, got {fmt.upper()}.")
-    try:
-        h, w = image_size(p)
-    except BadImageFile as e:
-        raise ValueError(f"{p} looks like {fmt.upper()} but its header cannot be read: "
-                         f"{e.reason}") from e
-    if w * h > max_pixels:
-        raise ValueError(f"Image {p} is {w}x{h} = {w * h:,} pixels; the limit is "
-                         f"{max_pixels:,} pixels.")
     return p.read_bytes()
 
 

@@ -34,6 +34,17 @@ from pathlib import Path
 
 import numpy as np
 
+# The pixel limit and the size guard live in kerasdoc.generators.limits (one guard for the flows,
+# predict and the serving graph); re-exported here, where they used to be.
+from kerasdoc.generators.limits import (
+    MAX_IMAGE_PIXELS,  # noqa: F401 - re-exported
+    UnreadableHeader,
+    check_decoded,
+    decoded_size,
+    max_image_pixels,  # noqa: F401 - re-exported
+    open_with_pil,
+)
+
 #: RVL-CDIP class names in label-index order (0 letter ... 15 memo).
 RVL_CDIP_CLASSES = (
     "letter", "form", "email", "handwritten", "advertisement", "scientific_report",
@@ -47,20 +58,6 @@ IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff")
 _ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar", ".zip", ".tar.bz2", ".tar.xz")
 
 
-#: Largest image (height x width, pixels) the file checks accept: PIL's own default
-#: ``Image.MAX_IMAGE_PIXELS`` (Keras 2 read images with PIL). A larger image (a decompression
-#: bomb such as a 100 kB, 30000 x 30000 1-bit PNG, which TensorFlow would decode to 3.6 GB of
-#: float32) is a bad file, found from the header before anything is decoded. Override with the
-#: environment variable ``KERASDOC_MAX_PIXELS`` or by setting this attribute.
-MAX_IMAGE_PIXELS = 89_478_485
-
-
-def max_image_pixels() -> int:
-    """The pixel limit in force: ``$KERASDOC_MAX_PIXELS`` or :data:`MAX_IMAGE_PIXELS`."""
-    env = os.environ.get("KERASDOC_MAX_PIXELS")
-    return int(env) if env else int(MAX_IMAGE_PIXELS)
-
-
 class BadImageFile(ValueError):
     """A listed image cannot be read correctly; ``path`` and ``reason`` say which and why."""
 
@@ -69,17 +66,20 @@ class BadImageFile(ValueError):
         super().__init__(f"{path}: {reason}")
 
 
-def sniff_image(path: str | Path) -> str:
+def sniff_image(path: str | Path, *, limit: int | None = None) -> str:
     """The image format of a file from its bytes, after cheap checks for damage.
 
-    Reads the first 32 and last 1024 bytes (and, for JPEG, the marker headers; for TIFF, the page
-    directory), so it costs microseconds per file: it catches missing, empty, non-image and
-    truncated JPEG / PNG / GIF files, multi-page TIFFs and images above the pixel limit
-    (:func:`max_image_pixels`, from the header: a decompression bomb is never decoded), not
-    every corruption inside the compressed data (the flows catch those when decoding).
+    Reads the first 32 and last 1024 bytes (and, for JPEG, the marker headers; for GIF, every
+    block header; for TIFF, the page directory), so it costs microseconds per file: it catches
+    missing, empty, non-image (WebP included: refused) and truncated JPEG / PNG / GIF files,
+    multi-page TIFFs and images that decode to more pixels than the limit
+    (:func:`kerasdoc.generators.limits.decoded_size`: what the decoder will allocate, so a
+    decompression bomb is never decoded), not every corruption inside the compressed data (the
+    flows catch those when decoding).
 
     Args:
         path: str or Path. The image file.
+        limit: int or None. The pixel limit (default :func:`max_image_pixels`).
 
     Returns:
         One of ``"jpeg"``, ``"png"``, ``"gif"``, ``"bmp"``, ``"tiff"``.
@@ -112,86 +112,57 @@ def sniff_image(path: str | Path) -> str:
         raise FileNotFoundError(f"image file not found: {path}") from None
     if size == 0:
         raise BadImageFile(path, "empty file (0 bytes)")
-    if head[:3] == b"\xff\xd8\xff":
-        if b"\xff\xd9" not in tail:
-            raise BadImageFile(path, f"truncated JPEG: no end-of-image marker ({size} bytes)")
-        fmt, hw = "jpeg", _jpeg_size(path)
-    elif head[:8] == b"\x89PNG\r\n\x1a\n":
-        if b"IEND" not in tail[-64:]:
-            raise BadImageFile(path, f"truncated PNG: no IEND chunk ({size} bytes)")
-        fmt, hw = "png", (int.from_bytes(head[20:24], "big"), int.from_bytes(head[16:20], "big"))
-    elif head[:6] in (b"GIF87a", b"GIF89a"):
-        if not tail.rstrip(b"\x00").endswith(b"\x3b"):
-            raise BadImageFile(path, f"truncated GIF: no trailer byte ({size} bytes)")
-        fmt, hw = "gif", (int.from_bytes(head[8:10], "little"),
-                          int.from_bytes(head[6:8], "little"))
-    elif head[:2] == b"BM":
-        declared = int.from_bytes(head[2:6], "little")
-        if declared > size:
-            raise BadImageFile(path, f"truncated BMP: header says {declared} bytes, "
-                                     f"file has {size}")
-        fmt, hw = "bmp", (abs(int.from_bytes(head[22:26], "little", signed=True)),
-                          abs(int.from_bytes(head[18:22], "little", signed=True)))
-    elif head[:4] in (b"II*\x00", b"MM\x00*"):
-        pages, hw = _tiff_pages(path)
+    if head[:3] == b"\xff\xd8\xff" and b"\xff\xd9" not in tail:
+        raise BadImageFile(path, f"truncated JPEG: no end-of-image marker ({size} bytes)")
+    if head[:8] == b"\x89PNG\r\n\x1a\n" and b"IEND" not in tail[-64:]:
+        raise BadImageFile(path, f"truncated PNG: no IEND chunk ({size} bytes)")
+    if head[:6] in (b"GIF87a", b"GIF89a") and not tail.rstrip(b"\x00").endswith(b"\x3b"):
+        raise BadImageFile(path, f"truncated GIF: no trailer byte ({size} bytes)")
+    if head[:2] == b"BM" and int.from_bytes(head[2:6], "little") > size:
+        raise BadImageFile(path, f"truncated BMP: header says {int.from_bytes(head[2:6], 'little')}"
+                                 f" bytes, file has {size}")
+    decoded = _decoded(path)  # what the decoder will allocate (kerasdoc.generators.limits)
+    reason = check_decoded(decoded, limit)
+    if reason:
+        raise BadImageFile(path, reason)
+    if decoded.fmt == "tiff":
+        pages = _tiff_pages(path)
         if pages != 1:
             raise BadImageFile(path, f"multi-page TIFF ({pages} pages); expected a single page "
                                      "(split it, e.g. with PIL ImageSequence)")
-        fmt = "tiff"
-    else:
-        raise BadImageFile(path, "not a JPEG, PNG, GIF, BMP or TIFF image "
-                                 f"(starts with {head[:12].hex()})")
-    limit = max_image_pixels()
-    if hw is not None and hw[0] * hw[1] > limit:
-        raise BadImageFile(path, f"image too large: {hw[0]}x{hw[1]} = {hw[0] * hw[1]:,} pixels "
-                                 f"(height x width) is above the limit of {limit:,} (a "
-                                 "decompression bomb? raise KERASDOC_MAX_PIXELS if the image is "
-                                 "real)")
-    return fmt
+    return decoded.fmt
 
 
-def _jpeg_size(path: Path) -> tuple[int, int] | None:
-    """``(height, width)`` from a JPEG's start-of-frame marker (reads the marker headers only),
-    or None when none is found (then the decoder reports the damage)."""
-    with open(path, "rb") as f:
-        f.seek(2)
-        for _ in range(1000):
-            b = f.read(4)
-            if len(b) < 4 or b[0] != 0xFF:
-                return None
-            marker, length = b[1], int.from_bytes(b[2:4], "big")
-            if marker == 0xFF:  # fill byte
-                f.seek(-3, 1)
-                continue
-            if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
-                sof = f.read(5)
-                if len(sof) < 5:
-                    return None
-                return int.from_bytes(sof[1:3], "big"), int.from_bytes(sof[3:5], "big")
-            if marker == 0xDA or length < 2:
-                return None
-            f.seek(length - 2, 1)
-    return None
-
-
-def _tiff_pages(path: Path) -> tuple[int, tuple[int, int]]:
-    from PIL import Image
-
+def _decoded(path: Path):
     try:
-        with Image.open(path) as im:
-            return int(getattr(im, "n_frames", 1)), (int(im.size[1]), int(im.size[0]))
-    except Exception as e:  # PIL raises many types on damaged TIFFs (and its own bomb check)
+        with open(path, "rb") as f:
+            return decoded_size(f)
+    except UnreadableHeader as e:
+        raise BadImageFile(path, str(e)) from None
+
+
+def _tiff_pages(path: Path) -> int:
+    try:
+        with open_with_pil(path.read_bytes(), str(path)) as im:
+            return int(getattr(im, "n_frames", 1))
+    except Exception as e:  # PIL raises many types on damaged TIFFs
         raise BadImageFile(path, f"unreadable TIFF ({type(e).__name__}: {e})") from e
 
 
 def image_size(path: str | Path) -> tuple[int, int]:
-    """``(height, width)`` of an image read from its header only (PIL, no decoding).
+    """``(height, width)`` of an image read from its header only (no decoding): the size the
+    decoder will produce (:func:`kerasdoc.generators.limits.decoded_size`; for a GIF the
+    canvas TensorFlow decodes onto, which can be larger than the header's logical screen).
 
     Args:
         path: str or Path. The image file.
 
     Returns:
         ``(height, width)`` in pixels.
+
+    Raises:
+        FileNotFoundError: no such file.
+        BadImageFile: not an image the guard reads (WebP among them), or an unreadable header.
 
     Example:
         >>> import tempfile, numpy as np, cv2
@@ -200,16 +171,11 @@ def image_size(path: str | Path) -> tuple[int, int]:
         >>> image_size(p)
         (3, 5)
     """
-    from PIL import Image
-
-    try:
-        with Image.open(path) as im:
-            w, h = im.size
-    except FileNotFoundError:
-        raise FileNotFoundError(f"image file not found: {path}") from None
-    except Exception as e:
-        raise BadImageFile(path, f"cannot read the image header ({type(e).__name__})") from e
-    return int(h), int(w)
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"image file not found: {path}")
+    decoded = _decoded(path)
+    return decoded.height, decoded.width
 
 
 def check_files(paths: Sequence[str], labels: Sequence[int] | None = None, *,

@@ -33,6 +33,7 @@ from typing import Any
 import tensorflow as tf
 
 from kerasdoc.generators import crops as crops_lib
+from kerasdoc.generators.limits import decoded_size_graph, guard_encoded
 from kerasdoc.generators.ops import (
     INTERPOLATIONS,
     PADDING_MODES,
@@ -239,21 +240,15 @@ class ImageSpec:
         with this spec's channels (grayscale BMP / GIF go through RGB and ``rgb_to_grayscale``,
         as the flows do).
 
-        An image whose header declares more pixels than the limit (``kerasdoc.generators.files.
-        max_image_pixels()`` when the graph is traced: ``$KERASDOC_MAX_PIXELS`` or PIL's default
-        89,478,485) fails with an ``InvalidArgumentError`` saying so, before anything is
-        decoded, so an exported model cannot be made to allocate gigabytes by a small file.
+        Every image goes through the size guard first
+        (:func:`kerasdoc.generators.limits.guard_encoded`): an image that would decode to more
+        pixels than the limit (``kerasdoc.generators.limits.max_image_pixels()`` when the graph
+        is traced: ``$KERASDOC_MAX_PIXELS`` or PIL's default 89,478,485; for a GIF every frame
+        counts, not the logical screen), a WebP, a TIFF, a non-image or an unreadable header
+        fails with an ``InvalidArgumentError`` saying so, before anything is decoded, so an
+        exported model cannot be made to allocate gigabytes by a small file.
         """
-        from kerasdoc.generators.files import max_image_pixels
-
-        limit = int(max_image_pixels())
-        pixels = header_pixel_count(data)
-        check = tf.debugging.assert_less_equal(
-            pixels, tf.constant(limit, tf.int64),
-            message=f"image too large: its header declares more than {limit:,} pixels "
-                    "(set KERASDOC_MAX_PIXELS before export to change the limit)")
-        with tf.control_dependencies([check]):
-            data = tf.identity(data)
+        data = guard_encoded(data)
         if self.channels == 3:
             return decode_image(data, 3)
         rgb_only = tf.logical_or(tf.equal(tf.strings.substr(data, 0, 3), "GIF"),
@@ -272,8 +267,9 @@ class ImageSpec:
 
 
 def header_pixel_count(data: tf.Tensor) -> tf.Tensor:
-    """Width x height declared by the header of encoded PNG / GIF / BMP / JPEG bytes (scalar
-    ``tf.string``), as int64, without decoding; 0 for other or too-short data.
+    """The number of pixels the decoder will allocate for encoded JPEG / PNG / GIF / BMP bytes
+    (scalar ``tf.string``), as int64, without decoding (for a GIF every frame counts, not the
+    logical screen: :func:`kerasdoc.generators.limits.decoded_size_graph`); 0 for other data.
 
     Example:
         >>> import io
@@ -282,37 +278,8 @@ def header_pixel_count(data: tf.Tensor) -> tf.Tensor:
         >>> int(header_pixel_count(tf.constant(buf.getvalue())))
         600
     """
-    data = tf.convert_to_tensor(data, tf.string)
-    head = tf.io.decode_raw(tf.strings.substr(tf.strings.join([data, "\0" * 32]), 0, 32),
-                            tf.uint8)
-    b = tf.cast(head, tf.int64)
-
-    def be32(i):
-        return b[i] * 16777216 + b[i + 1] * 65536 + b[i + 2] * 256 + b[i + 3]
-
-    def le(i, n):
-        value = tf.constant(0, tf.int64)
-        for k in reversed(range(n)):
-            value = value * 256 + b[i + k]
-        return value
-
-    def bmp():
-        w, h = le(18, 4), le(22, 4)
-        h = tf.where(h >= 2**31, 2**32 - h, h)  # a negative height: top-down rows
-        return w * h
-
-    def jpeg():
-        shape = tf.cast(tf.io.extract_jpeg_shape(data), tf.int64)
-        return shape[0] * shape[1]
-
-    magic2, magic3 = tf.strings.substr(data, 0, 2), tf.strings.substr(data, 0, 3)
-    return tf.case([
-        (tf.equal(tf.strings.substr(data, 0, 8), b"\x89PNG\r\n\x1a\n"),
-         lambda: be32(16) * be32(20)),
-        (tf.equal(magic3, b"GIF"), lambda: le(6, 2) * le(8, 2)),
-        (tf.equal(magic2, b"BM"), bmp),
-        (tf.equal(magic2, b"\xff\xd8"), jpeg),
-    ], default=lambda: tf.constant(0, tf.int64), exclusive=True)
+    code, _, _, pixels, _ = decoded_size_graph(data)
+    return tf.where(tf.equal(code, 0), pixels, tf.zeros_like(pixels))
 
 
 def apply_geometry(image: tf.Tensor, crop: Any, size: Sequence[int], channels: int, *,
@@ -324,7 +291,9 @@ def apply_geometry(image: tf.Tensor, crop: Any, size: Sequence[int], channels: i
     if crop is not None:
         image = crop(image)
     image = resize_image(image, tuple(size), mode=resize_mode, padding_mode=padding_mode,
-                         interpolation=interpolation)
+                         interpolation=interpolation)  # resized pixels are clipped to 0-255
+    if crop is not None:  # a crop's own resize (a band, the full page) may overshoot too
+        image = tf.clip_by_value(image, 0.0, 255.0)
     return tf.ensure_shape(match_channels(image, channels), [*size, channels])
 
 
