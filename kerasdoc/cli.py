@@ -628,6 +628,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                  if args.command in ("train", "reproduce") else "")
         print(f"kerasdoc {args.command}: interrupted{again}", file=sys.stderr)
         return 130
+    except Exception as e:  # a full disk, however the writing library reports it: one line
+        from kerasdoc.diskio import DiskFullError, is_disk_full
+
+        if not is_disk_full(e):
+            raise
+        text = str(e) if isinstance(e, DiskFullError) else \
+            f"no space left on device ({(getattr(e, 'message', None) or str(e)).strip()})"
+        print(f"kerasdoc {args.command}: {text.splitlines()[0]}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":
