@@ -275,11 +275,18 @@ def _evaluate(args: argparse.Namespace) -> None:
 
 
 def _export(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from kerasdoc.diskio import saving
     from kerasdoc.runs import export_model_file
 
     _check_writable(args.base_dir, "--base-dir")
     kwargs = {} if args.top_k is None else {"top_k": args.top_k}
-    print(export_model_file(args.model_files, args.name, args.base_dir, args.version, **kwargs))
+    with saving(Path(args.base_dir) / args.name, "; nothing was published and the staging "
+                "folder is removed: free some space and export again"):
+        path = export_model_file(args.model_files, args.name, args.base_dir, args.version,
+                                 **kwargs)
+    print(path)
 
 
 def _predict_each(predict_batch, paths: list[str], data: list[bytes], batch_size: int
