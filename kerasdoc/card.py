@@ -8,7 +8,8 @@ flow's own spec, so ``kerasdoc export`` and ``kerasdoc predict`` replay exactly 
 
 Example:
     >>> import tempfile, pathlib
-    >>> from kerasdoc.generators.spec import ImageSpec
+    >>> from kerasdoc.diskio import atomic_write_text
+from kerasdoc.generators.spec import ImageSpec
     >>> f = pathlib.Path(tempfile.mkdtemp()) / "model.keras"
     >>> _ = write_card(f, ["a", "b"], ImageSpec((28, 28), "grayscale"), model="digits_cnn")
     >>> card = read_card(f)
@@ -20,12 +21,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from kerasdoc.diskio import atomic_write_text
 from kerasdoc.generators.spec import ImageSpec
 
 CARD_SUFFIX = ".kerasdoc.json"
@@ -60,7 +60,8 @@ def card_path(model_file: str | Path) -> Path:
 
 def write_card(model_file: str | Path, class_names: Sequence[str], spec: ImageSpec,
                **extra: Any) -> Path:
-    """Write the card of ``model_file`` atomically (temporary file, then rename).
+    """Write the card of ``model_file`` atomically (temporary file, then rename; a full disk
+    leaves no temporary file and raises :class:`kerasdoc.diskio.DiskFullError` naming it).
 
     Args:
         model_file: str or Path. The ``.keras`` file it describes.
@@ -76,10 +77,7 @@ def write_card(model_file: str | Path, class_names: Sequence[str], spec: ImageSp
     path = card_path(model_file)
     card = ModelCard([str(c) for c in class_names], spec, dict(extra))
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(card.to_json())
-    os.replace(tmp, path)
+    atomic_write_text(path, card.to_json(), hint="; write the card again once there is space")
     return path
 
 

@@ -273,11 +273,18 @@ def _evaluate(args: argparse.Namespace) -> None:
 
 
 def _export(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from kerasdoc.diskio import saving
     from kerasdoc.runs import export_model_file
 
     _check_writable(args.base_dir, "--base-dir")
     kwargs = {} if args.top_k is None else {"top_k": args.top_k}
-    print(export_model_file(args.model_files, args.name, args.base_dir, args.version, **kwargs))
+    with saving(Path(args.base_dir) / args.name, "; nothing was published and the staging "
+                "folder is removed: free some space and export again"):
+        path = export_model_file(args.model_files, args.name, args.base_dir, args.version,
+                                 **kwargs)
+    print(path)
 
 
 def _predict_each(predict_batch, paths: list[str], data: list[bytes], batch_size: int
@@ -626,6 +633,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                  if args.command in ("train", "reproduce") else "")
         print(f"kerasdoc {args.command}: interrupted{again}", file=sys.stderr)
         return 130
+    except Exception as e:  # a full disk, however the writing library reports it: one line
+        from kerasdoc.diskio import DiskFullError, is_disk_full
+
+        if not is_disk_full(e):
+            raise
+        text = str(e) if isinstance(e, DiskFullError) else \
+            f"no space left on device ({(getattr(e, 'message', None) or str(e)).strip()})"
+        print(f"kerasdoc {args.command}: {text.splitlines()[0]}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

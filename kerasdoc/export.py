@@ -41,8 +41,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
+import socket
 import tempfile
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -205,12 +208,99 @@ def next_version(model_dir: str | Path) -> int:
     return max(versions, default=0) + 1
 
 
+#: Staging folders of another host, or without a lock file (older kerasdoc), older than this
+#: are removed as stale; on this host a staging folder is stale once its exporter has died.
+STALE_STAGING_SECONDS = 24 * 3600
+_STAGING = re.compile(r"^\.tmp-\d+-(?P<host>.+)-(?P<pid>\d+)-[A-Za-z0-9_]+$")
+_STAGING_LOCKS: dict[str, int] = {}
+
+
+def _hostname() -> str:
+    return "".join(c if c.isalnum() or c in "._" else "_" for c in socket.gethostname()) \
+        or "host"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # PermissionError: another user's live process
+        return True
+    try:  # a killed exporter not yet reaped by its parent (a zombie) is dead
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state not in ("Z", "X")
+
+
+def make_staging(model_dir: str | Path, version: int) -> Path:
+    """A new staging folder ``model_dir/.tmp-<version>-<host>-<pid>-<random>`` whose exporter
+    holds an exclusive lock on its ``.lock`` file until :func:`drop_staging`: a later export
+    removes it only once that lock is free (its exporter died: ``kill -9``, a crash, a
+    reboot), never a live exporter's."""
+    import fcntl
+
+    staging = Path(tempfile.mkdtemp(prefix=f".tmp-{version}-{_hostname()}-{os.getpid()}-",
+                                    dir=model_dir))
+    fd = os.open(staging / ".lock", os.O_CREAT | os.O_RDWR, 0o644)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    _STAGING_LOCKS[str(staging)] = fd
+    return staging
+
+
+def drop_staging(staging: str | Path) -> None:
+    """Remove a staging folder made by :func:`make_staging` and release its lock."""
+    shutil.rmtree(staging, ignore_errors=True)
+    fd = _STAGING_LOCKS.pop(str(staging), None)
+    if fd is not None:
+        os.close(fd)
+
+
+def _staging_is_stale(folder: Path) -> bool:
+    import fcntl
+
+    try:
+        fd = os.open(folder / ".lock", os.O_RDWR)
+    except FileNotFoundError:  # no lock (yet, or an older kerasdoc): the pid, else the age
+        m = _STAGING.match(folder.name)
+        if m and m["host"] == _hostname():
+            return not _pid_alive(int(m["pid"]))
+        try:
+            return time.time() - folder.stat().st_mtime > STALE_STAGING_SECONDS
+        except OSError:
+            return False
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False  # a live exporter holds it
+    finally:
+        os.close(fd)
+    return True
+
+
+def remove_stale_staging(model_dir: str | Path) -> list[Path]:
+    """Remove the ``.tmp-*`` staging folders in ``model_dir`` left by exporters that died
+    (killed during ``kerasdoc export``); live exporters' folders stay. Returns those removed."""
+    removed = []
+    for p in sorted(Path(model_dir).glob(".tmp-*")):
+        if p.is_dir() and not p.is_symlink() and str(p) not in _STAGING_LOCKS \
+                and _staging_is_stale(p):
+            shutil.rmtree(p, ignore_errors=True)
+            removed.append(p)
+    return removed
+
+
 def claim_version(model_dir: str | Path, version: int | None) -> tuple[int, bool]:
     """The version to write in ``model_dir`` (created if missing) and whether it was chosen
     automatically (the next free one when ``version`` is None). An explicit version that exists
-    is an error: versions are never overwritten."""
+    is an error: versions are never overwritten. Staging folders of dead exporters are removed
+    first (:func:`remove_stale_staging`)."""
     model_dir = Path(model_dir)
     model_dir.mkdir(parents=True, exist_ok=True)
+    remove_stale_staging(model_dir)
     auto = version is None
     if auto:
         version = next_version(model_dir)
@@ -356,7 +446,7 @@ def export_for_serving(
     model_dir = Path(base_dir) / name
     version, auto_version = claim_version(model_dir, version)
 
-    staging = Path(tempfile.mkdtemp(prefix=f".tmp-{version}-", dir=model_dir))
+    staging = make_staging(model_dir, version)
     try:
         names_src = staging / CLASS_NAMES_FILE
         names_src.write_text("\n".join(class_names) + "\n", encoding="utf-8")
@@ -386,7 +476,7 @@ def export_for_serving(
                 "signatures": ["serving_default", "predict_tensor", "predict_tensor_uint8"]}
         final = publish_version(out_dir, model_dir, version, auto_version, meta)
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        drop_staging(staging)
     return final
 
 

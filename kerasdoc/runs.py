@@ -357,6 +357,7 @@ class Run:
             The path of ``model.keras``.
         """
         from kerasdoc.card import write_card
+        from kerasdoc.diskio import DiskFullError, disk_full_error
         from kerasdoc.training.resilient import atomic_save_model, atomic_write_text
 
         folder = Path(folder) if folder is not None else self.out
@@ -370,10 +371,19 @@ class Run:
         model_file = folder / "model.keras"
         if distribute.is_chief():
             folder.mkdir(parents=True, exist_ok=True)
-            atomic_save_model(keras_model, model_file)
-            write_card(model_file, class_names, spec, run=self.describe(), **card)
-            if history is not None:
-                atomic_write_text(folder / "history.json", json.dumps(history, indent=2))
+            kept = (" (the backup of the last epoch is kept: free some space and re-run the "
+                    "same command to finish without training again)"
+                    if (folder / "backup").is_dir() else "")
+            try:
+                atomic_save_model(keras_model, model_file, hint=kept)
+                write_card(model_file, class_names, spec, run=self.describe(), **card)
+                if history is not None:
+                    atomic_write_text(folder / "history.json", json.dumps(history, indent=2),
+                                      hint=kept)
+            except DiskFullError as e:  # no half-finished run: the backup resumes it
+                if (folder / "backup").is_dir():
+                    model_file.unlink(missing_ok=True)
+                raise disk_full_error(e.filename, kept) from None
             (folder / "checkpoint.keras").unlink(missing_ok=True)
             shutil.rmtree(folder / "backup", ignore_errors=True)
         return model_file

@@ -45,7 +45,7 @@ def export_pipeline(classifier, detector, denoiser, name: str = "robust_pipeline
     import keras
     import tensorflow as tf
 
-    from kerasdoc.export import claim_version, publish_version
+    from kerasdoc.export import claim_version, drop_staging, make_staging, publish_version
 
     clf, det, den = _load(classifier), _load(detector), _load(denoiser)
     spec = spec or _spec(clf.input_shape[1:3])
@@ -80,10 +80,7 @@ def export_pipeline(classifier, detector, denoiser, name: str = "robust_pipeline
                                                         name="images")])
     # written under a temporary name (TF Serving ignores non-numeric folders) and renamed into
     # place, so a server polling model_dir never loads a half-written version
-    import shutil
-    import tempfile
-
-    staging = Path(tempfile.mkdtemp(prefix=f".tmp-{version}-", dir=model_dir))
+    staging = make_staging(model_dir, version)
     try:
         archive.write_out(str(staging / "model"), verbose=False)
         final = publish_version(staging / "model", model_dir, version, auto_version, {
@@ -92,5 +89,5 @@ def export_pipeline(classifier, detector, denoiser, name: str = "robust_pipeline
             "pipeline": "detect -> denoise flagged -> classify",
             "signatures": ["serving_default", "predict_tensor"]})
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        drop_staging(staging)
     return final

@@ -34,6 +34,7 @@ Example:
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import tempfile
@@ -44,32 +45,48 @@ from typing import Any
 import keras
 import numpy as np
 
+from kerasdoc.diskio import (  # noqa: F401 - re-exported
+    DiskFullError,
+    atomic_write_bytes,
+    atomic_write_text,
+    disk_full_error,
+    is_disk_full,
+    saving,
+)
 from kerasdoc.distribute import is_chief, task_id, tf_config
 
 METADATA = "training_metadata.json"
 
 
-def atomic_write_text(path: str | Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary file in the same folder and ``os.replace``."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+def weights_h5_bytes(model: keras.Model) -> bytes | None:
+    """``model.save_weights`` (model and optimizer state) as the bytes of a ``.weights.h5``
+    file, built in memory: HDF5 never writes to disk, so a full disk is a plain ``OSError`` of
+    the final write, where h5py writing a file on a full disk prints tracebacks and can end
+    the process with a segmentation fault at exit. None where this Keras lacks the API."""
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        from keras.src.saving import saving_lib
+
+        store = saving_lib.H5IOStore(io.BytesIO(), mode="w")
+        save_state = saving_lib._save_state
+    except (ImportError, AttributeError, TypeError):
+        return None
+    buf = store.path_or_io
+    save_state(model, weights_store=store, assets_store=None, inner_path="",
+               visited_saveables=set())
+    store.close()
+    return buf.getvalue()
 
 
-def atomic_save_model(model: keras.Model, path: str | Path) -> Path:
+def atomic_save_model(model: keras.Model, path: str | Path, hint: str = "") -> Path:
     """``model.save(path)`` through a temporary ``.keras`` file and ``os.replace``.
+
+    A full disk leaves no temporary file (the previous ``path`` stays) and raises
+    :class:`DiskFullError` naming ``path``.
 
     Args:
         model: keras.Model.
         path: str or Path ending in ``.keras``.
+        hint: str. Appended to a full-disk message (what is kept, how to go on).
 
     Returns:
         The path written.
@@ -83,15 +100,16 @@ def atomic_save_model(model: keras.Model, path: str | Path) -> Path:
     path = Path(path)
     if path.suffix != ".keras":
         raise ValueError(f"Model files must end in .keras. Received: {path}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".keras", dir=path.parent)
-    os.close(fd)
-    try:
-        model.save(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with saving(path, hint):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".keras", dir=path.parent)
+        os.close(fd)
+        try:
+            model.save(tmp)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
     return path
 
 
@@ -198,18 +216,48 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
     def _save_model(self) -> None:
         if not weights_are_finite(self.model):
             return  # keep the last good backup (TerminateOnNaN stops the run)
-        os.makedirs(self.backup_dir, exist_ok=True)
         name = f"ckpt-{self._current_epoch}-{self._last_batch_seen}.weights.h5"
         final = os.path.join(self.backup_dir, name)
-        tmp = os.path.join(self.backup_dir, f".tmp-{os.getpid()}-{name}")
-        self.model.save_weights(tmp, overwrite=True)
-        os.replace(tmp, final)
-        atomic_write_text(self._meta_path, json.dumps({
-            "epoch": self._current_epoch, "batch": self._last_batch_seen, "weights": name,
-            "history": self._history, "rng": rng_state(self.model)}))
+        hint = self._disk_full_hint()
+        with saving(final, hint):
+            os.makedirs(self.backup_dir, exist_ok=True)
+        data = weights_h5_bytes(self.model)
+        try:
+            if data is not None:
+                atomic_write_bytes(final, data, hint)
+            else:  # older Keras: h5py writes the file itself
+                tmp = os.path.join(self.backup_dir, f".tmp-{os.getpid()}-{name}")
+                try:
+                    with saving(final, hint):
+                        self.model.save_weights(tmp, overwrite=True)
+                        os.replace(tmp, final)
+                finally:
+                    Path(tmp).unlink(missing_ok=True)
+            atomic_write_text(self._meta_path, json.dumps({
+                "epoch": self._current_epoch, "batch": self._last_batch_seen, "weights": name,
+                "history": self._history, "rng": rng_state(self.model)}), hint)
+        except BaseException:
+            meta = self._read_metadata_quietly()
+            if meta is None or meta.get("weights") != name:
+                Path(final).unlink(missing_ok=True)  # not named by the metadata: not a backup
+            raise
         for p in Path(self.backup_dir).glob("ckpt-*.weights.h5"):
             if p.name != name:
                 p.unlink(missing_ok=True)
+
+    def _read_metadata_quietly(self) -> dict[str, Any] | None:
+        try:
+            return self._read_metadata()
+        except (OSError, ValueError):
+            return None
+
+    def _disk_full_hint(self) -> str:
+        meta = self._read_metadata_quietly()
+        if not meta:
+            return ("; no epoch had been backed up yet: free some space and re-run the same "
+                    "command")
+        return (f"; the backup of epoch {meta.get('epoch')} is kept: free some space and "
+                "re-run the same command to resume from it")
 
     def on_train_end(self, logs: dict | None = None) -> None:
         if not weights_are_finite(self.model):
@@ -264,7 +312,10 @@ class AtomicModelCheckpoint(keras.callbacks.Callback):
             if not better:
                 return
             self.best = float(value)
-        atomic_save_model(self.model, self.filepath)
+        kept = "the previous one is kept" if self.filepath.exists() else "it was not written"
+        atomic_save_model(self.model, self.filepath, hint=f"; {kept}, and so is the backup "
+                          "of the last completed epoch: free some space and re-run the same "
+                          "command to resume")
         self.saved_epochs.append(epoch)
 
 
