@@ -530,6 +530,12 @@ def predict_grpc(server: str, model_name: str, images: Sequence[bytes], *,
         reply = service.PredictionServiceStub(channel).Predict(request, timeout=deadline.left())
     except grpc.RpcError as e:
         ready = grpc.ChannelConnectivity.READY in states
+        if not ready:  # the state callback runs on another thread: ask the channel itself
+            try:
+                grpc.channel_ready_future(channel).result(timeout=0.05)
+                ready = True
+            except grpc.FutureTimeoutError:
+                pass
         raise _grpc_error(e, server, deadline, ready) from None
     finally:
         channel.close()

@@ -339,3 +339,13 @@ def test_server_url_schemes(standin, tmp_path):
     predict_batch = server_predictor(standin.url, str(tmp_path / "m" / "3"), timeout=2)
     assert [p for _, p in predict_batch(_files(1))] == [0.8]
     assert standin.paths[-1] == "/v1/models/m/versions/3:predict"
+
+
+def test_grpc_without_tensorflow_serving_api_is_one_sentence(monkeypatch, capsys):
+    for name in ("tensorflow_serving", "tensorflow_serving.apis"):
+        monkeypatch.setitem(__import__("sys").modules, name, None)  # as if not installed
+    assert main(["predict", "m", "no-such.png", "--server", "grpc://127.0.0.1:8500"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["kerasdoc predict: gRPC servers (grpc://) need the optional package "
+                   "tensorflow-serving-api: pip install 'kerasdoc[grpc]' (beside tensorflow-cpu: "
+                   "pip install --no-deps tensorflow-serving-api)."], err
