@@ -265,7 +265,7 @@ def _read_all(resp, deadline: _Deadline, url: str) -> bytes:
         size += len(chunk)
         if size > MAX_REPLY_BYTES:
             raise BadReply(f"TF Serving at {url} sent a reply larger than "
-                           f"{MAX_REPLY_BYTES >> 20} MiB; expected a few numbers per image.")
+                           f"{MAX_REPLY_BYTES:,} bytes; expected a few numbers per image.")
         chunks.append(chunk)
 
 

@@ -163,6 +163,40 @@ def test_an_unreachable_server_is_one_line_saying_it_cannot_connect(pngs, capsys
     assert len(err) == 1 and "could not connect" in err[0] and url in err[0], err
 
 
+@pytest.mark.skipif(not __import__("sys").platform.startswith("linux"),
+                    reason="relies on Linux dropping SYNs to a full accept queue")
+def test_a_server_that_never_accepts_is_unreachable_within_the_deadline():
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(0)
+    fill = []
+    for _ in range(3):  # fill the accept queue; later SYNs are dropped, connect() waits
+        c = socket.socket()
+        c.setblocking(False)
+        c.connect_ex(srv.getsockname())
+        fill.append(c)
+    time.sleep(0.1)
+    start = time.monotonic()
+    try:
+        with pytest.raises(ServerUnreachable, match=r"could not connect \(no connection within "
+                                                    r"1 s\)"):
+            predict_rest(f"http://127.0.0.1:{srv.getsockname()[1]}/v1/models/m:predict",
+                         _files(), timeout=1)
+    finally:
+        for c in fill + [srv]:
+            c.close()
+    assert time.monotonic() - start < 2.5
+
+
+def test_a_huge_reply_is_refused(standin, monkeypatch):
+    import kerasdoc.serving_client as sc
+
+    monkeypatch.setattr(sc, "MAX_REPLY_BYTES", 1000)
+    standin.reply = {"predictions": [GOOD] * 2, "padding": "x" * 5000}
+    with pytest.raises(BadReply, match="larger than"):
+        predict_rest(standin.url + "/v1/models/m:predict", _files(), timeout=2)
+
+
 @pytest.mark.parametrize("mode, words", [
     ("close", "closed the connection before a complete answer"),
     ("not-http", "answered something that is not HTTP"),
