@@ -303,6 +303,9 @@ def _transport_error(url: str, e: BaseException, deadline: _Deadline) -> Serving
         why = (f"no connection within {deadline.seconds:g} s" if timed_out
                else getattr(reason, "strerror", None) or str(reason) or type(reason).__name__)
         return ServerUnreachable(f"Cannot reach TF Serving at {url}: could not connect ({why}).")
+    if isinstance(reason, ssl.SSLError):
+        return ServerUnreachable(f"Cannot reach TF Serving at {url}: the TLS connection failed "
+                                 f"({getattr(reason, 'verify_message', None) or reason}).")
     if timed_out:
         return ServerTimeout(
             f"TF Serving at {url} accepted the connection but sent no complete answer within "

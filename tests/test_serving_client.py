@@ -188,6 +188,41 @@ def test_a_server_that_never_accepts_is_unreachable_within_the_deadline():
     assert time.monotonic() - start < 2.5
 
 
+@pytest.fixture
+def tls_standin(standin, tmp_path):
+    """The stand-in behind TLS, with a self-signed certificate for 127.0.0.1."""
+    import shutil
+    import ssl
+    import subprocess
+
+    if not shutil.which("openssl"):
+        pytest.skip("the openssl command is not installed (makes the test certificate)")
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", str(key), "-out",
+                    str(cert), "-days", "1", "-subj", "/CN=127.0.0.1", "-addext",
+                    "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True, timeout=60)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    standin.socket = context.wrap_socket(standin.socket, server_side=True)
+    standin.url = standin.url.replace("http://", "https://")
+    standin.cert = str(cert)
+    return standin
+
+
+def test_https_has_the_same_deadline_and_names_a_tls_failure(tls_standin, monkeypatch):
+    url = tls_standin.url + "/v1/models/m:predict"
+    with pytest.raises(ServerUnreachable, match="TLS connection failed .*self-signed"):
+        predict_rest(url, _files(), timeout=5)
+    monkeypatch.setenv("SSL_CERT_FILE", tls_standin.cert)  # now the client trusts it
+    assert len(predict_rest(url, _files(), timeout=5)) == 2
+    tls_standin.mode = "trickle"
+    start = time.monotonic()
+    with pytest.raises(ServerTimeout, match="within 1 s"):
+        predict_rest(url, _files(), timeout=1)
+    assert time.monotonic() - start < 2.5
+
+
 def test_a_huge_reply_is_refused(standin, monkeypatch):
     import kerasdoc.serving_client as sc
 
