@@ -97,6 +97,17 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _positive_float(text: str) -> float:
+    """argparse type: a finite number > 0 (``--timeout 0`` / ``nan`` are usage errors)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
+    return value
+
+
 def _check_writable(folder, flag: str) -> None:
     """Create ``folder`` and write a probe file in it, so that a read-only ``--out`` or
     ``--base-dir`` fails before any work, with one line naming it."""
@@ -146,7 +157,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
 def _cmd_predict(args: argparse.Namespace) -> int:
     try:
         return _predict(args)
-    except (ValueError, FileNotFoundError, ConnectionError) as e:
+    except (ValueError, OSError) as e:  # FileNotFoundError; a server's ServingError, once
         return _fail("predict", e)
 
 
@@ -291,6 +302,8 @@ def _predict_each(predict_batch, paths: list[str], data: list[bytes], batch_size
                   ) -> tuple[list[tuple[str, str, float]], list[tuple[str, str]]]:
     """Predict in batches; a batch that fails is retried image by image, so one undecodable
     file costs only its own row. Returns ``(rows, failures)``."""
+    from kerasdoc.serving_client import ServingError
+
     rows, failures = [], []
     for i in range(0, len(data), batch_size):
         chunk, names = data[i:i + batch_size], paths[i:i + batch_size]
@@ -298,13 +311,17 @@ def _predict_each(predict_batch, paths: list[str], data: list[bytes], batch_size
             out = predict_batch(chunk)
             rows += [(n, c, p) for n, (c, p) in zip(names, out)]
             continue
+        except ServingError:
+            raise  # the server failed as a whole (unreachable, too slow, bad answer): stop once
         except Exception:  # noqa: BLE001 - find the file(s) at fault, one by one
             pass
         for name, one in zip(names, chunk):
             try:
                 (c, p), = predict_batch([one])
                 rows.append((name, c, p))
-            except Exception as e:  # noqa: BLE001 - a decoder or server failure on one file
+            except ServingError:
+                raise
+            except Exception as e:  # noqa: BLE001 - a decoder or a server refusing one file
                 msg = getattr(e, "message", None) or str(e)
                 failures.append((name, msg.strip().splitlines()[0] if msg.strip() else
                                  type(e).__name__))
@@ -312,10 +329,12 @@ def _predict_each(predict_batch, paths: list[str], data: list[bytes], batch_size
 
 
 def _predict(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from kerasdoc.export import read_image_file
+    from kerasdoc.serving_client import escape_tsv, format_predictions, server_predictor
 
+    if args.server:  # a malformed URL or a missing gRPC package fails before any file is read
+        predict_batch = server_predictor(args.server, args.target, timeout=args.timeout,
+                                         signature_name=args.signature)
     ok, data = [], []
     status = 0
     for img in args.images:
@@ -327,22 +346,7 @@ def _predict(args: argparse.Namespace) -> int:
             status = 1
     if not ok:
         return 2
-    if args.server:
-        from kerasdoc.serving_client import predict_rest, predict_url
-
-        target = Path(args.target)
-        name, version = args.target, None
-        if target.is_dir():
-            if target.name.isdigit():
-                name, version = target.parent.name, int(target.name)
-            else:
-                name = target.name
-        url = predict_url(args.server, name, version)
-
-        def predict_batch(chunk):
-            return [(r["class_names"], float(r["probabilities"][int(r["class_ids"])]))
-                    for r in predict_rest(url, chunk, signature_name=args.signature)]
-    else:
+    if not args.server:
         from kerasdoc.export import Predictor
 
         predictor = Predictor(args.target)
@@ -352,10 +356,9 @@ def _predict(args: argparse.Namespace) -> int:
 
     rows, failures = _predict_each(predict_batch, ok, data, args.batch_size)
     for path, reason in failures:
-        print(f"kerasdoc predict: cannot classify {path}: {reason}", file=sys.stderr)
+        print(f"kerasdoc predict: cannot classify {escape_tsv(path)}: {reason}", file=sys.stderr)
         status = 1
-    for path, cls, prob in rows:
-        print(f"{path}\t{cls}\t{prob:.6f}")
+    sys.stdout.write(format_predictions(rows, failures, args.format))
     if not rows:
         return 2
     return status
@@ -530,13 +533,22 @@ def _add_train_parsers(sub) -> None:
 
     p = sub.add_parser(
         "predict", help="classify images with a SavedModel, a .keras file or TF Serving",
-        description="Print `path<TAB>class<TAB>probability` per image. TARGET is a SavedModel "
+        description="Print `path<TAB>class<TAB>probability` per image (--format csv / json: "
+                    "quoted CSV with a header, or one JSON document). TARGET is a SavedModel "
                     "version folder (or BASE_DIR/NAME for its latest version) or a .keras "
-                    "file; with --server it is the model name on that TF Serving REST server "
+                    "file; with --server it is the model name on that TF Serving server "
                     "(or a local export folder, whose name and version are used).")
     p.add_argument("target", help="SavedModel folder, .keras file, or model name with --server")
     p.add_argument("images", nargs="+", help="JPEG / PNG / BMP / GIF files")
-    p.add_argument("--server", default=None, help="TF Serving REST URL, e.g. http://host:8501")
+    p.add_argument("--server", default=None,
+                   help="TF Serving: http://host:8501 (REST) or grpc://host:8500 (gRPC, needs "
+                        "the kerasdoc[grpc] extra)")
+    p.add_argument("--timeout", type=_positive_float, default=30.0,
+                   help="seconds each request to --server may take, connection to last byte; "
+                        "a server that does not answer in time fails the run (default 30)")
+    p.add_argument("--format", choices=("tsv", "csv", "json"), default="tsv",
+                   help="tsv (tab, newline and backslash in names escaped as \\t \\n "
+                        "\\\\), csv or json")
     p.add_argument("--signature", default="serving_default")
     p.add_argument("--batch-size", type=_positive_int, default=32)
     p.set_defaults(func=_cmd_predict)
