@@ -60,9 +60,11 @@ FILE_NAMES = {"litert": "model.tflite", "onnx": "model.onnx"}
 METADATA_KEY = "kerasdoc"
 INPUT_NAME = "pixels"
 TOLERANCE = 1e-4
-#: The resize methods whose kernels both formats have (TFLite builtins RESIZE_BILINEAR /
-#: RESIZE_NEAREST_NEIGHBOR; ONNX Resize linear / nearest with TF's half-pixel rounding).
-PORTABLE_INTERPOLATIONS = ("bilinear", "nearest")
+#: The resize methods each format has kernels for (TFLite builtins RESIZE_BILINEAR /
+#: RESIZE_NEAREST_NEIGHBOR; ONNX Resize linear / nearest / cubic). ``area`` and the antialiased
+#: (PIL-like) methods have none: LiteRT rejects ResizeArea / ScaleAndTranslate, tf2onnx writes an
+#: invalid graph for ScaleAndTranslate and an ``area`` resize that differs by up to 0.24.
+INTERPOLATIONS = {"litert": ("bilinear", "nearest"), "onnx": ("bilinear", "nearest", "bicubic")}
 _RUNTIME_PACKAGES = {"litert": "ai-edge-litert", "onnx": "onnxruntime"}
 _CONVERTER_PACKAGES = {"litert": "tensorflow", "onnx": "tf2onnx"}
 _TRACE_LOCK = threading.Lock()
@@ -178,22 +180,37 @@ def _convert(wrapper: PixelClassifier, fmt: str, path: Path) -> None:
         raise ValueError(f"--format {fmt} needs the {_CONVERTER_PACKAGES[fmt]} package "
                          f"(pip install 'kerasdoc[deploy]'): {e}") from e
     except Exception as e:  # noqa: BLE001 - the converters raise many types; keep the reason
-        raise ValueError(f"{fmt} cannot hold this pipeline: {_refusal_reason(wrapper, e)}") from e
+        raise ValueError(f"{fmt} cannot hold this pipeline: {_refusal_reason(e)}") from e
     if not path.is_file():
         raise ValueError(f"The {fmt} converter wrote no file at {path}.")
 
 
-def _refusal_reason(wrapper: PixelClassifier, error: Exception) -> str:
-    text = str(error)
-    lines = [ln.strip() for ln in text.splitlines()
-             if "TF Select ops:" in ln or "not supported" in ln or "is neither" in ln
-             or "Unsupported ops" in ln]
-    reason = "; ".join(dict.fromkeys(lines)) or text.strip().splitlines()[-1][:400]
-    odd = sorted({sp.interpolation for sp in wrapper.specs} - set(PORTABLE_INTERPOLATIONS))
-    if odd:
-        reason += (f" (the image spec resizes with {', '.join(odd)}; only "
-                   f"{' and '.join(PORTABLE_INTERPOLATIONS)} have builtin kernels in both formats)")
-    return reason
+def _refusal_reason(error: Exception) -> str:
+    """The converter's own words: the ops it has no kernel for, else its last line."""
+    lines = [ln.strip() for ln in str(error).splitlines()
+             if ln.strip().startswith(("Custom ops:", "TF Select ops:", "Unsupported ops"))]
+    if lines:
+        return "the converter found ops with no builtin kernel: " + "; ".join(
+            dict.fromkeys(lines))
+    text = str(error).strip().splitlines() or [type(error).__name__]
+    return text[-1][:400]
+
+
+def check_format(specs: Sequence[ImageSpec], fmt: str) -> None:
+    """Refuse (``ValueError``, saying why) an image spec whose preprocessing ``fmt`` cannot
+    reproduce, before converting anything."""
+    for sp in specs:
+        if sp.interpolation not in INTERPOLATIONS[fmt]:
+            raise ValueError(
+                f"{fmt} cannot hold this pipeline: its image spec resizes with "
+                f"interpolation={sp.interpolation!r}, which has no {fmt} kernel (supported: "
+                f"{', '.join(INTERPOLATIONS[fmt])}). Export it as a SavedModel, or retrain "
+                "with one of those.")
+        if fmt == "onnx" and sp.resize_mode == "pad" and sp.padding_mode == "reflection":
+            raise ValueError(
+                "onnx cannot hold this pipeline: reflection padding indexes the page with an "
+                "integer floor-modulo, which tf2onnx converts as a truncated remainder (wrong "
+                "for the negative indices of the padding). Export it as a SavedModel or LiteRT.")
 
 
 def _add_litert_metadata(path: Path, data: bytes) -> None:
@@ -433,6 +450,7 @@ def export_portable(
     wrapper = build_pixel_classifier(model, class_names=class_names, spec=spec, top_k=top_k,
                                      ensemble_weights=ensemble_weights, logits=logits,
                                      stacker=stacker)
+    check_format(wrapper.specs, format)
     model_dir = Path(base_dir) / name / format
     version, auto = claim_version(model_dir, version)
     staging = Path(tempfile.mkdtemp(prefix=f".tmp-{version}-", dir=model_dir))
@@ -445,6 +463,10 @@ def export_portable(
         check = None
         if verify and runtime_available(format):
             check = _verify(wrapper, format, path)
+        elif format == "onnx":  # no runtime here: at least the ONNX checker
+            import onnx
+
+            onnx.checker.check_model(str(path))
         meta["verified"] = check
         blob = json.dumps({k: meta[k] for k in ("class_names", "image_spec", "inputs",
                                                 "outputs")}).encode("utf-8")
@@ -457,7 +479,11 @@ def export_portable(
 
 
 def _verify(wrapper: PixelClassifier, fmt: str, path: Path) -> dict[str, Any]:
-    result = compare(wrapper, PortableModel(path), _check_samples(wrapper.specs[0]))
+    try:
+        result = compare(wrapper, PortableModel(path), _check_samples(wrapper.specs[0]))
+    except Exception as e:  # noqa: BLE001 - a converted graph the runtime cannot load or run
+        raise ValueError(f"{fmt} cannot hold this pipeline: the converted model fails in "
+                         f"{_RUNTIME_PACKAGES[fmt]}: {_refusal_reason(e)}") from e
     result["runtime"] = _RUNTIME_PACKAGES[fmt]
     if result["max_abs_difference"] > TOLERANCE or result["same_class"] != result["images"]:
         raise ValueError(f"The {fmt} model does not match the Keras model: largest probability "
@@ -528,6 +554,6 @@ def export_model_files(model_files: str | Path | Sequence[str | Path], name: str
                            spec=specs, **kwargs)
 
 
-__all__ = ["FORMATS", "PORTABLE_FORMATS", "PixelClassifier", "PortableModel",
-           "build_pixel_classifier", "compare", "export_model_files", "export_portable",
-           "read_model_metadata", "runtime_available"]
+__all__ = ["FORMATS", "INTERPOLATIONS", "PORTABLE_FORMATS", "PixelClassifier", "PortableModel",
+           "build_pixel_classifier", "check_format", "compare", "export_model_files",
+           "export_portable", "read_model_metadata", "runtime_available"]
