@@ -272,13 +272,14 @@ class PortableModel:
 
     Args:
         path: the model file, or its version folder.
+        num_threads: int or None. CPU threads of the runtime (None: its default).
 
     Example:
         >>> m = PortableModel("saved_models/invoice/litert/1")  # doctest: +SKIP
         >>> m(pixels)["class_names"]  # doctest: +SKIP
     """
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, num_threads: int | None = None):
         path = Path(path)
         if path.is_dir():
             files = [path / f for f in FILE_NAMES.values() if (path / f).is_file()]
@@ -292,13 +293,15 @@ class PortableModel:
 
             opts = ort.SessionOptions()
             opts.log_severity_level = 3
+            if num_threads:
+                opts.intra_op_num_threads = num_threads
             self._session = ort.InferenceSession(str(path), opts,
                                                  providers=["CPUExecutionProvider"])
             self.output_names = [o.name for o in self._session.get_outputs()]
         else:
             from ai_edge_litert.interpreter import Interpreter
 
-            self._interpreter = Interpreter(model_path=str(path))
+            self._interpreter = Interpreter(model_path=str(path), num_threads=num_threads)
             self._runner = self._interpreter.get_signature_runner()
 
     def __call__(self, pixels: np.ndarray) -> dict[str, np.ndarray]:
