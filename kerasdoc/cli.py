@@ -291,6 +291,10 @@ def _export(args: argparse.Namespace) -> None:
 
     _check_writable(args.base_dir, "--base-dir")
     kwargs = {} if args.top_k is None else {"top_k": args.top_k}
+    if getattr(args, "format", "saved_model") != "saved_model":
+        from kerasdoc.deploy import export_model_files as export_model_file  # LiteRT / ONNX
+
+        kwargs["format"] = args.format
     with saving(Path(args.base_dir) / args.name, "; nothing was published and the staging "
                 "folder is removed: free some space and export again"):
         path = export_model_file(args.model_files, args.name, args.base_dir, args.version,
@@ -529,6 +533,10 @@ def _add_train_parsers(sub) -> None:
     p.add_argument("--base-dir", default="saved_models")
     p.add_argument("--top-k", type=_positive_int, default=None,
                    help="also output the k best classes (a stacked pipeline: 3 unless given)")
+    p.add_argument("--format", choices=("saved_model", "litert", "onnx"), default="saved_model",
+                   help="litert / onnx: a model for phones and ONNX runtimes taking decoded uint8 "
+                        "pixels (any size, the card's colour mode) with the preprocessing inside, "
+                        "in BASE_DIR/NAME/<format>/<version>/")
     p.set_defaults(func=_cmd_export)
 
     p = sub.add_parser(

@@ -554,3 +554,17 @@ class Predictor:
         return [{"probabilities": p.tolist(), "class_ids": int(i),
                  "class_names": self.class_names[int(i)], "probability": float(p[int(i)])}
                 for p, i in zip(probs, ids)]
+
+
+def export_model(model: keras.Model | Sequence[keras.Model], name: str,
+                 base_dir: str | Path = "saved_models", version: int | None = None, *,
+                 format: str = "saved_model", **kwargs: Any) -> Path:  # noqa: A002
+    """Export in ``format``: ``"saved_model"`` (:func:`export_for_serving`, TF Serving),
+    ``"litert"`` or ``"onnx"`` (:func:`kerasdoc.deploy.export_portable`: decoded uint8 pixels in,
+    the image spec's preprocessing inside, for phones and ONNX runtimes). Same arguments, same
+    versioning (never overwritten)."""
+    if format == "saved_model":
+        return export_for_serving(model, name, base_dir, version, **kwargs)
+    from kerasdoc.deploy import export_portable
+
+    return export_portable(model, name, base_dir, version, format=format, **kwargs)
