@@ -13,6 +13,10 @@ report, export for TF Serving and a prediction. The notebooks are thin: they cal
 them. ``KERASDOC_NOTEBOOK_QUICK=1`` (what CI sets, see tests/test_notebooks.py) selects tiny
 settings on the demo data.
 
+It also writes, from ``REPOSITORY`` in ``kerasdoc/project.py`` (the one place the project's
+address is set), README.md's notebooks table with its Open-in-Colab badges and setup.cfg's
+project URLs (between their marker lines); ``--check`` compares those too.
+
 Edit this file, not the ``.ipynb`` files, and run it; commit both.
 """
 
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 from pathlib import Path
 
 import nbformat
@@ -29,17 +34,63 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from kerasdoc.papers import cite  # noqa: E402 - after the path set-up; no TensorFlow import
+from kerasdoc.project import BRANCH, REPOSITORY, repository_url  # noqa: E402 - the one setting
 
-#: GitHub "owner/name" for the Colab links. PLACEHOLDER: no repository URL is recorded in
-#: setup.cfg or README.md; replace ORG once the project is published.
-REPOSITORY = "ORG/kerasdoc"
-BRANCH = "main"
+ROOT = HERE.parent
+COLAB_BADGE = "https://colab.research.google.com/assets/colab-badge.svg"
+#: The marked parts of README.md and setup.cfg that this script writes from REPOSITORY.
+README_MARKS = ("<!-- notebooks table: written by notebooks/build.py -->",
+                "<!-- end of the notebooks table -->")
+SETUP_MARKS = ("# project URLs: written by notebooks/build.py from kerasdoc/project.py",
+               "# end of the project URLs")
 
 
-def colab_url(name: str) -> str:
-    """The "Open in Colab" address of ``notebooks/<name>.ipynb``."""
+def colab_url(name: str) -> str | None:
+    """The "Open in Colab" address of ``notebooks/<name>.ipynb``; None while no repository
+    is set (kerasdoc/project.py)."""
+    if not REPOSITORY:
+        return None
     return (f"https://colab.research.google.com/github/{REPOSITORY}/blob/{BRANCH}/notebooks/"
             f"{name}.ipynb")
+
+
+def readme_table() -> str:
+    """README.md's notebooks table (badges only where a repository is set) and how to open one."""
+    rows = ["| paper | notebook |", "|---|---|"]
+    for nb in NOTEBOOKS:
+        url = colab_url(nb["name"])
+        badge = f"[![Open In Colab]({COLAB_BADGE})]({url}) " if url else ""
+        rows.append(f"| {nb['label']} | {badge}`notebooks/{nb['name']}.ipynb` |")
+    if REPOSITORY:
+        how = (f"The badges open the notebooks of `{repository_url(REPOSITORY)}` "
+               f"(branch `{BRANCH}`); their install cell installs kerasdoc from there, or "
+               "from a kerasdoc wheel you upload beside the notebook.")
+    else:
+        how = ("No public repository is recorded yet (`REPOSITORY` in `kerasdoc/project.py` is "
+               "empty), so there are no Open-in-Colab badges and no project URLs. To run a "
+               "notebook in Colab, upload it (File > Upload notebook) and upload a kerasdoc wheel "
+               "(`python -m build` writes `dist/kerasdoc-*.whl`) to the runtime's working folder: "
+               "the install cell installs that wheel, and says so in one sentence when there is "
+               "none. Setting `REPOSITORY` and running `python notebooks/build.py` adds the "
+               "badges, setup.cfg's project URLs and an install from the repository.")
+    return "\n".join(rows) + "\n\n" + textwrap.fill(how, 100)
+
+
+def setup_urls() -> str:
+    """setup.cfg's ``url`` and ``project_urls`` lines; none while no repository is set."""
+    url = repository_url(REPOSITORY)
+    if not url:
+        return ""
+    return (f"url = {url}\nproject_urls =\n    Source = {url}\n    Issues = {url}/issues\n"
+            f"    Porting guide = {url}/blob/{BRANCH}/docs/porting_from_keras2.md\n")
+
+
+def with_marked(text: str, marks: tuple[str, str], body: str) -> str:
+    """``text`` with the lines between the two marker lines replaced by ``body``."""
+    head, rest = text.split(marks[0] + "\n", 1)
+    _, tail = rest.split(marks[1], 1)
+    body = body.strip("\n")
+    return head + marks[0] + "\n" + (body + "\n" if body else "") + marks[1] + tail
 
 
 # --------------------------------------------------------------------------------------------
@@ -63,19 +114,19 @@ if USE_FULL_DATA:
 
 
 def intro(nb: dict) -> str:
+    url = colab_url(nb["name"])
+    badge = f"[![Open In Colab]({COLAB_BADGE})]({url})\n\n" if url else ""
     return f"""# {nb['title']}
 
-[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({colab_url(nb['name'])})
-
-**Paper:** {cite(nb['paper'])}.
+{badge}**Paper:** {cite(nb['paper'])}.
 
 {nb['about']}
 
 The notebook reads top to bottom: install, the data, a look at it, the model, training (on a
 GPU or TPU when there is one), our table beside the paper's, the plots, TensorBoard, one HTML
 report, export for TF Serving and a prediction. The work is done by the `kerasdoc` library
-and the experiment `kerasdoc/experiments/{nb['module']}.py` (`kerasdoc reproduce {nb['experiment']}`);
-the notebook only calls them.
+and the experiment `kerasdoc/experiments/{nb['module']}.py`
+(`kerasdoc reproduce {nb['experiment']}`); the notebook only calls them.
 
 **Quick mode** (`KERASDOC_NOTEBOOK_QUICK=1`, what CI runs) uses tiny settings on the demo data:
 about a minute on one CPU core, and numbers that say nothing about the paper. For a real run
@@ -94,18 +145,43 @@ QUICK = os.environ.get("KERASDOC_NOTEBOOK_QUICK", "0") == "1"
 USE_FULL_DATA = False
 OUT = Path("results") / ("notebook-{name}" + ("-quick" if QUICK else ""))'''
 
-INSTALL = '''import importlib.util
+INSTALL = f'''import importlib
+import importlib.util
 import subprocess
 
-if importlib.util.find_spec("kerasdoc") is None:
-    # In a clone of the repository: install it, editable. Elsewhere (Colab): the package
-    # `kerasdoc` (setup.cfg's name); KERASDOC_PIP may name another source, e.g. a git URL.
+# kerasdoc, when it is not importable yet, from (first found): a wheel (KERASDOC_WHEEL, or a
+# kerasdoc-*.whl uploaded to the working folder), this clone of the repository (editable), or
+# REPOSITORY on GitHub (written by notebooks/build.py from kerasdoc/project.py; "" while the
+# project has no public repository). TensorFlow is installed only where there is none (Colab
+# has one): kerasdoc's requirements leave it out, so no second TensorFlow comes along.
+REPOSITORY = "{REPOSITORY}"
+BRANCH = "{BRANCH}"
+WHEEL = os.environ.get("KERASDOC_WHEEL", "")
+
+found = importlib.util.find_spec("kerasdoc")
+if found is not None:
+    print(f"kerasdoc is importable from {{Path(found.origin).parent}}: nothing to install")
+else:
+    wheels = [Path(WHEEL)] if WHEEL else sorted(Path.cwd().glob("kerasdoc-*.whl"))
     repo = next((p for p in [Path.cwd(), *Path.cwd().parents]
                  if (p / "setup.cfg").is_file() and (p / "kerasdoc").is_dir()), None)
-    target = ["-e", str(repo)] if repo else [os.environ.get("KERASDOC_PIP", "kerasdoc")]
+    extra = "" if importlib.util.find_spec("tensorflow") else "[tensorflow]"
+    if wheels:
+        target = [f"kerasdoc{{extra}} @ {{wheels[-1].resolve().as_uri()}}"]
+    elif repo:
+        target = ["-e", f"{{repo}}{{extra}}"]
+    elif REPOSITORY:
+        target = [f"kerasdoc{{extra}} @ git+https://github.com/{{REPOSITORY}}@{{BRANCH}}"]
+    else:
+        raise RuntimeError("kerasdoc is not installed and there is nothing to install it from: "
+                           "upload a kerasdoc wheel (python -m build writes dist/kerasdoc-*.whl) "
+                           "to the working folder, or set REPOSITORY in this cell to the GitHub "
+                           "owner/name that hosts kerasdoc.")
+    print("pip install", *target)
     subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", *target])
-    if repo:
-        sys.path.insert(0, str(repo))'''
+    if repo and not wheels:
+        sys.path.insert(0, str(repo))  # an editable install is seen by new processes only
+    importlib.invalidate_caches()'''
 
 IMPORTS = '''import kerasdoc
 from kerasdoc.experiments import {module} as experiment
@@ -178,7 +254,8 @@ print("report:", report)'''
 
 NOTEBOOKS: list[dict] = [
     {
-        "name": "invoice", "module": "invoice", "experiment": "invoice", "paper": "invoice",
+        "name": "invoice", "label": "invoice",
+        "module": "invoice", "experiment": "invoice", "paper": "invoice",
         "title": "Invoice image classification: a lightweight ResNet against Table 1",
         "about": "Table 1 of the paper: its lightweight `invoice_resnet` (701,283 parameters) "
                  "against AlexNet, ZFNet, VGG-16 and ResNet-18, on invoices of three types "
@@ -217,7 +294,8 @@ print(f"{image}: {pred['class_names']} ({pred['probability']:.2f}); "
       f"truth: {Path(image).parent.name}")''',
     },
     {
-        "name": "rvl_cdip", "module": "rvl_cdip", "experiment": "rvl-cdip", "paper": "rvl-cdip",
+        "name": "rvl_cdip", "label": "RVL-CDIP",
+        "module": "rvl_cdip", "experiment": "rvl-cdip", "paper": "rvl-cdip",
         "title": "RVL-CDIP: holistic and region models stacked into one page classifier",
         "about": "The practitioner's rebuild of Das et al. (2018): a holistic model trained at "
                  "128 then 256 pixels, four region models (top, bottom, left, right) by "
@@ -283,7 +361,8 @@ truth = data["class_names"][int(data["splits"]["val"]["labels"][0])]
 print(f"{export}\\n{page}: {pred['class_names']} ({pred['probability']:.2f}); truth: {truth}")''',
     },
     {
-        "name": "numeric_loss", "module": "numeric_loss", "experiment": "numeric-loss",
+        "name": "numeric_loss", "label": "numeric loss",
+        "module": "numeric_loss", "experiment": "numeric-loss",
         "paper": "numeric-loss",
         "title": "A loss that knows digits are numbers: the numeric loss against cross-entropy",
         "about": "The paper adds a numeric loss to cross-entropy (`CombinedNumericLoss`, "
@@ -333,7 +412,8 @@ print(f"{export}: {pred['class_names']} ({pred['probability']:.2f}); "
       f"truth: {data['y_test'][0]}")''',
     },
     {
-        "name": "robustness", "module": "robustness", "experiment": "robustness",
+        "name": "robustness", "label": "robustness",
+        "module": "robustness", "experiment": "robustness",
         "paper": "robustness",
         "title": "How deep can we go? Corrupted digits, a distortion detector and a denoiser",
         "about": "The paper corrupts digits with MNIST-C's 15 corruptions, measures how a "
@@ -381,7 +461,8 @@ print(f"{export}: {pred['class_names']} ({pred['probability']:.2f}); "
       f"truth: {data['y_test'][0]}")''',
     },
     {
-        "name": "persian_ocr", "module": "persian_ocr", "experiment": "persian-ocr",
+        "name": "persian_ocr", "label": "Persian OCR",
+        "module": "persian_ocr", "experiment": "persian-ocr",
         "paper": "persian-ocr",
         "title": "Persian digits with the fastai recipe, in Keras",
         "about": "The report trains a ResNet-34 on the Hoda Persian digits with fastai: the "
@@ -472,6 +553,16 @@ def main(argv: list[str] | None = None) -> int:
                    help="compare with the committed notebooks instead of writing")
     args = p.parse_args(argv)
     stale = []
+    for path, marks, body in ((ROOT / "README.md", README_MARKS, readme_table()),
+                              (ROOT / "setup.cfg", SETUP_MARKS, setup_urls())):
+        text = path.read_text()
+        new = with_marked(text, marks, body)
+        if args.check:
+            if new != text:
+                stale.append(path.name)
+        elif new != text:
+            path.write_text(new)
+            print(f"wrote {path}")
     for nb in NOTEBOOKS:
         path = HERE / f"{nb['name']}.ipynb"
         text = text_of(build(nb))
@@ -483,7 +574,7 @@ def main(argv: list[str] | None = None) -> int:
             path.write_text(text)
             print(f"wrote {path}")
     if stale:
-        print(f"stale notebooks (run python notebooks/build.py): {', '.join(stale)}")
+        print(f"stale (run python notebooks/build.py): {', '.join(stale)}")
         return 1
     return 0
 

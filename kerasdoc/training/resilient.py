@@ -319,59 +319,13 @@ class AtomicModelCheckpoint(keras.callbacks.Callback):
         self.saved_epochs.append(epoch)
 
 
-class ScalarEventLogger(keras.callbacks.Callback):
-    """Per-epoch logs as TensorBoard scalar event files, without the ``tensorboard`` package.
-
-    ``keras.callbacks.TensorBoard`` needs ``tensorboard`` installed for ``tf.summary.scalar``;
-    this callback writes the same scalar events (plugin ``scalars``) through the core op
-    ``tf.summary.write``, to ``log_dir/train`` and ``log_dir/validation`` (``val_*`` logs), so
-    ``tensorboard --logdir log_dir`` shows them. :func:`tensorboard_callback` picks one.
-
-    Args:
-        log_dir: str or Path.
-    """
-
-    def __init__(self, log_dir: str | Path):
-        super().__init__()
-        self.log_dir = Path(log_dir)
-        self._writers: dict[str, Any] = {}
-
-    def _writer(self, name: str):
-        import tensorflow as tf
-
-        if name not in self._writers:
-            self._writers[name] = tf.summary.create_file_writer(str(self.log_dir / name))
-        return self._writers[name]
-
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        import tensorflow as tf
-        from tensorflow.core.framework import summary_pb2
-
-        meta = summary_pb2.SummaryMetadata(
-            plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="scalars"),
-            data_class=summary_pb2.DATA_CLASS_SCALAR).SerializeToString()
-        for key, value in (logs or {}).items():
-            split = "validation" if key.startswith("val_") else "train"
-            tag = "epoch_" + (key[4:] if split == "validation" else key)
-            with self._writer(split).as_default():
-                tf.summary.write(tag, tf.constant(float(value), tf.float32), step=epoch,
-                                 metadata=meta)
-        for w in self._writers.values():
-            w.flush()
-
-    def on_train_end(self, logs: dict | None = None) -> None:
-        for w in self._writers.values():
-            w.close()
-
-
 def tensorboard_callback(log_dir: str | Path) -> keras.callbacks.Callback:
-    """``keras.callbacks.TensorBoard`` when ``tensorboard`` is installed, else
-    :class:`ScalarEventLogger` (the same per-epoch scalars)."""
-    try:
-        import tensorboard  # noqa: F401
-    except ImportError:
-        return ScalarEventLogger(log_dir)
-    return keras.callbacks.TensorBoard(str(log_dir))
+    """Per-epoch scalars to ``log_dir/train`` and ``log_dir/validation``:
+    ``keras.callbacks.TensorBoard`` without its per-batch calls
+    (:class:`kerasdoc.tensorboard.EpochTensorBoard`)."""
+    from kerasdoc.tensorboard import EpochTensorBoard
+
+    return EpochTensorBoard(log_dir)
 
 
 def resilient_callbacks(out_dir: str | Path, *, save_freq: str | int = "epoch",
