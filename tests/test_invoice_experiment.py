@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from kerasdoc.demo.invoices import CLASSES, DATA_LABEL, make_invoice_demo
+from kerasdoc.experiments._common import parse
 
 
 def test_demo_writes_class_folders_deterministically(tmp_path):
@@ -68,7 +69,10 @@ def test_quick_experiment_on_generated_demo_data(tmp_path):
     saved = json.loads((tmp_path / "results.json").read_text())
     assert saved["best_model"] == "invoice_resnet"
     cfg = json.loads((tmp_path / "config.json").read_text())
-    assert cfg["quick"] is True and cfg["data_label"] == DATA_LABEL
+    assert cfg["recipe"]["recipe"] == "quick" and cfg["data_label"] == DATA_LABEL
+    assert cfg["recipe"]["settings"]["epochs"] == {"value": 1, "source": "override",
+                                                   "why": "--epochs on the command line (recipe "
+                                                          "quick: 2)"}
     assert cfg["strategy_resolved"]["replicas_in_sync"] == 1
     assert (tmp_path / "confusion_matrix.png").exists() and (tmp_path / "accuracy.png").exists()
 
@@ -92,7 +96,6 @@ def test_exported_model_serves_what_training_saw(tmp_path, resize_mode):
     """The SavedModel's serving_default on the raw files equals the trained model on the
     experiment's own pipeline batches, for every --resize-mode the experiment offers (the bug
     this guards against: --resize-mode pad trained on padded pages but served stretched ones)."""
-    import argparse
 
     import tensorflow as tf
 
@@ -108,7 +111,7 @@ def test_exported_model_serves_what_training_saw(tmp_path, resize_mode):
     assert res["unread_flags"] == []
     assert res["image_spec"]["resize_mode"] == resize_mode
     model = load_keras_model(res["models"]["invoice_resnet"]["model_file"])
-    args = build_parser().parse_args(argv, namespace=argparse.Namespace())
+    args = parse(build_parser(), argv)
     flow = load_data(args, seed=0, batch_size=4)["test"]  # the experiment's own pipeline
     want = model.predict(flow, verbose=0)
     served = tf.saved_model.load(res["exported"]).signatures["serving_default"]

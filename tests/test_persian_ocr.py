@@ -2,7 +2,6 @@
 serving parity, and the pieces it added (one-cycle presets, slice learning rates, the small ResNet,
 ResNet-50's ImageNet preprocessing)."""
 
-import argparse
 import gzip
 import json
 import tarfile
@@ -13,6 +12,7 @@ import pytest
 
 from kerasdoc.demo.digits import array_batches, make_rendered_digits
 from kerasdoc.experiments import get_experiment
+from kerasdoc.experiments._common import parse
 from kerasdoc.experiments.persian_ocr import (
     FolderData,
     build_parser,
@@ -67,9 +67,8 @@ def test_demo_digits_are_balanced_and_resizable():
 
 
 def test_folder_data_splits_validation_into_choosing_and_held_out_parts(tmp_path):
-    args = build_parser().parse_args(["--data", str(_write_archive(tmp_path)),
-                                      "--train-fraction", "0.5", "--batch-size", "8"],
-                                     namespace=argparse.Namespace())
+    args = parse(build_parser(), ["--data", str(_write_archive(tmp_path)),
+                                      "--train-fraction", "0.5", "--batch-size", "8"])
     data = load_data(args)
     flows = data.flows(_spec())
     assert flows["class_names"] == [str(i) for i in range(10)]
@@ -106,8 +105,7 @@ def test_bad_data_paths_are_named(tmp_path):
 
 
 def test_hoda_archive_flows(shared_data):
-    args = build_parser().parse_args(["--data", str(shared_data / "hoda-digits.tgz")],
-                                     namespace=argparse.Namespace())
+    args = parse(build_parser(), ["--data", str(shared_data / "hoda-digits.tgz")])
     flows = load_data(args).flows(_spec(28))
     assert flows["class_names"] == [str(i) for i in range(10)]
     assert flows["train"].samples == 16000
@@ -128,11 +126,12 @@ def test_stage_epochs_resolve_from_the_flags():
     p = build_parser()
 
     def ns(*argv):
-        return p.parse_args(list(argv), namespace=argparse.Namespace())
+        return parse(p, list(argv))
 
-    assert stage_epochs(ns()) == [4, 5, 2]  # the report's 4 and 5
+    assert stage_epochs(ns("--recipe", "paper")) == [4, 5, 2]  # the report's cells
+    assert stage_epochs(ns()) == [1, 12, 1]  # cpu: no resizing stage
     assert stage_epochs(ns("--quick")) == [1, 1, 1]
-    assert stage_epochs(ns("--epochs", "3", "--epochs2", "7")) == [3, 7, 3]
+    assert stage_epochs(ns("--quick", "--epochs1", "3", "--epochs2", "7")) == [3, 7, 1]
     with pytest.raises(ValueError, match=">= 1"):
         stage_epochs(ns("--epochs1", "0"))
 
@@ -146,7 +145,7 @@ def test_lr_flags_take_fastai_slices():
     assert lr_text(slice(1e-6, 1e-4)) == "slice(1e-06, 0.0001)"
     with pytest.raises(ValueError, match="slice\\(START, END\\)"):
         parse_lr("slice(a, b)")
-    args = build_parser().parse_args(["--lr1", "slice(1e-4,1e-2)", "--lr2", "1e-6:1e-4"])
+    args = parse(build_parser(), ["--lr1", "slice(1e-4,1e-2)", "--lr2", "1e-6:1e-4"])
     assert args.lr1 == slice(1e-4, 1e-2) and args.lr2 == slice(1e-6, 1e-4)
     with pytest.raises(SystemExit):
         build_parser().parse_args(["--lr1", "fast"])
@@ -268,7 +267,7 @@ def test_quick_run_ships_the_best_stage_and_serves_what_training_saw(tmp_path):
     model = load_keras_model(res["model_file"])
     spec = ImageSpec.from_config(res["image_spec"])
     assert spec.mean is not None and spec.image_size == (shipped["image_size"],) * 2
-    args = build_parser().parse_args(argv, namespace=argparse.Namespace())
+    args = build_parser().parse_args(argv)
     flow = load_data(args).flows(spec)["test"]  # the experiment's own pipeline
     want = model.predict(flow, verbose=0)
     served = tf.saved_model.load(res["exported"]).signatures["serving_default"]

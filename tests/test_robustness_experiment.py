@@ -8,6 +8,7 @@ import pytest
 from kerasdoc import robustness as R
 from kerasdoc.experiments import get_experiment
 from kerasdoc.experiments import robustness as E
+from kerasdoc.experiments._common import parse
 
 
 def _rows(before, gated, oracle):
@@ -20,18 +21,18 @@ def _rows(before, gated, oracle):
 
 def test_registered_and_flags():
     assert get_experiment("robustness") is E and E.PAPER == "robustness"
-    args = E.build_parser().parse_args(["--quick", "--classifier", "vit", "--svhn"])
+    args = parse(E.build_parser(), ["--quick", "--classifier", "vit", "--svhn"])
     assert args.quick and args.classifier == "vit" and args.svhn
     # The parser is TensorFlow-free, so it states the paper's settings itself: they must agree.
     assert tuple(args.denoiser_corruptions.split(",")) == R.DENOISER_CORRUPTIONS
     assert f"paper: {R.PAPER_DENOISER_EPOCHS}" in E.build_parser().format_help()
     with pytest.raises(ValueError, match="--data must be"):
-        E.load_data(E.build_parser().parse_args(["--data", "imagenet"]))
+        E.load_data(parse(E.build_parser(), ["--data", "imagenet"]))
 
 
 def test_full_run_data_loads_kannada_with_a_stratified_split_and_train_size(shared_data):
     # The full-run path (--data kannada) reads --train as a path override and --trials for SVHN.
-    args = E.build_parser().parse_args(["--data", "kannada",
+    args = parse(E.build_parser(), ["--data", "kannada",
                                         "--train", str(shared_data / "kannada-mnist"),
                                         "--train-size", "500", "--trials", "2"])
     data = E.load_data(args)
@@ -75,7 +76,7 @@ def test_quick_run_writes_tables_and_figures(tmp_path):
 
 
 def test_hoda_pool_read_class_by_class_is_shuffled_so_every_slice_holds_all_digits(shared_data):
-    data = E.load_data(E.build_parser().parse_args(
-        ["--data", "hoda", "--train", str(shared_data / "hoda-digits.tgz"), "--train-size", "300"]))
+    data = E.load_data(parse(E.build_parser(), [
+        "--data", "hoda", "--train", str(shared_data / "hoda-digits.tgz"), "--train-size", "300"]))
     assert len(data["y_test"]) == 4000 and len(data["y_train"]) == 300
     assert set(np.unique(data["y_test"][:200])) == set(range(10))

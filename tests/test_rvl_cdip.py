@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from kerasdoc.experiments import rvl_cdip
+from kerasdoc.experiments._common import parse
 from kerasdoc.models import get_model, model_spec
 from kerasdoc.models.rvl import imagenet_spec, region_model
 from kerasdoc.stacking import fit_stacker, kfold_indices, meta_split, stack_predict
@@ -130,7 +131,7 @@ def test_stacker_learns_which_member_to_trust():
 
 
 def test_parser_defaults_are_the_blogs_numbers():
-    args = rvl_cdip.build_parser().parse_args([])
+    args = parse(rvl_cdip.build_parser(), [])
     assert (args.lr, args.momentum, args.nesterov) == (0.1, 0.0, False)
     assert (args.plateau_patience, args.plateau_factor) == (2, 0.1)
     assert (args.image_size, args.final_size, args.region_size) == (128, 256, 256)
@@ -139,7 +140,7 @@ def test_parser_defaults_are_the_blogs_numbers():
     assert rvl_cdip._weights(args) == "imagenet"
     spec = rvl_cdip._spec(args, 256, "top")
     assert spec.crop == "top" and spec.mean == (1.0,)  # ImageNet start: Keras' preprocessing
-    small = rvl_cdip.build_parser().parse_args(["--backbone", "rvl_small_resnet"])
+    small = parse(rvl_cdip.build_parser(), ["--backbone", "rvl_small_resnet"])
     assert rvl_cdip._weights(small) is None and rvl_cdip._spec(small, 128).rescale == 1 / 255
 
 
@@ -147,7 +148,7 @@ def test_load_data_lists_survey_and_balance(tmp_path):
     root = rvl_cdip.make_demo_pages(tmp_path / "pages", train_per_class=2, val_per_class=1)
     (root / "labels" / "test.txt").write_text(
         (root / "labels" / "val.txt").read_text())
-    args = rvl_cdip.build_parser().parse_args(["--data", str(root)])
+    args = parse(rvl_cdip.build_parser(), ["--data", str(root)])
     out = tmp_path / "out"
     data = rvl_cdip.load_data(args, out)
     assert set(data["splits"]) == {"train", "val", "test"}
@@ -158,7 +159,7 @@ def test_load_data_lists_survey_and_balance(tmp_path):
     assert (out / "survey.png").stat().st_size > 1000
     assert data["survey"]["train"]["count"] == 32
     with pytest.raises(FileNotFoundError, match="labels/train.txt"):
-        rvl_cdip.load_data(rvl_cdip.build_parser().parse_args(["--data", str(tmp_path)]),
+        rvl_cdip.load_data(parse(rvl_cdip.build_parser(), ["--data", str(tmp_path)]),
                            tmp_path / "o2")
 
 
@@ -205,8 +206,7 @@ def test_quick_out_of_fold_stacking(tmp_path):
 
 def test_quick_backbone_is_tiny_and_backbone_kwargs_are_checked():
     """--quick's two-stage rvl_small_resnet (what keeps the whole recipe near a CPU-minute)."""
-    args = rvl_cdip.build_parser().parse_args(
-        ["--backbone", "rvl_small_resnet", "--backbone-kwargs", rvl_cdip.QUICK["backbone_kwargs"]])
+    args = parse(rvl_cdip.build_parser(), ["--quick"])
     kwargs = rvl_cdip._backbone_kwargs(args)
     assert kwargs["blocks"] == [1, 1]
     m = get_model("rvl_small_resnet", num_classes=16, **kwargs)

@@ -173,6 +173,12 @@ def parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> Tracke
     return args
 
 
+def fit_verbosity(args: argparse.Namespace) -> int:
+    """Keras' ``verbose`` for fits: silent for the ``quick`` recipe, one line per epoch
+    otherwise (a display choice, not a setting)."""
+    return 0 if args.recipe == "quick" else 2
+
+
 def start_run(args: argparse.Namespace, out: Path, *, batch_size: int):
     """The experiment's :class:`kerasdoc.runs.Run` (strategy first, then other TF work)."""
     from kerasdoc.runs import Run

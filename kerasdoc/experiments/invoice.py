@@ -43,7 +43,10 @@ from kerasdoc.experiments._common import (
     Timer,
     base_parser,
     config_of,
+    fit_verbosity,
     parse,
+    plan,
+    recipe_markdown,
     resolve_out,
     result_header,
     start_run,
@@ -66,36 +69,31 @@ PAPER_PARAMETER_NOTES = {
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = base_parser(NAME, __doc__.splitlines()[0],
-                    optional=("lr", "image-size", "trials", "export"),
-                    defaults={"lr": 1e-3, "image_size": 64, "trials": 1})
-    p.add_argument("--models", default=",".join(MODELS), help="comma-separated model names")
-    p.add_argument("--val-fraction", type=float, default=0.3, help="validation share per class")
-    p.add_argument("--no-flips", action="store_true",
-                   help="turn off the paper's horizontal / vertical flips")
-    p.add_argument("--resize-mode", default="stretch", choices=("stretch", "pad", "crop"),
-                   help="aspect handling when resizing to --image-size (training and serving)")
-    p.add_argument("--refit-all", action="store_true",
-                   help="choose each model's epochs on the validation split (its best epoch), "
-                        "then train the final model from scratch on all training images "
-                        "(training + validation) for that many epochs; needs a test set "
-                        "(--test, or the demo's)")
-    return p
+    """The flags: run flags and one per setting of the recipe (``kerasdoc recipe invoice``)."""
+    return base_parser(NAME, __doc__.splitlines()[0], optional=("export",))
 
 
-def make_generators(val_fraction: float, seed: int, flips: bool = True):
-    """The training generator (augmenting, with the split) and the plain evaluation one.
+def make_generators(args, val_fraction: float, seed: int):
+    """The training generator (augmenting with the recipe's strengths, with the split) and the
+    plain evaluation one.
 
     Scaling (1/255) is the image spec's, so it reaches the model card and the serving graph.
     """
     from kerasdoc.generators import ImageDataGenerator
 
     train_gen = ImageDataGenerator(
-        rotation_range=15, zoom_range=0.1, width_shift_range=0.05,
-        height_shift_range=0.05, horizontal_flip=flips, vertical_flip=flips,
-        brightness_range=(0.8, 1.2), contrast_range=(0.8, 1.2), noise_stddev=8.0,
-        fill_mode="nearest", validation_split=val_fraction, validation_seed=seed)
+        rotation_range=args.rotation, zoom_range=args.zoom, width_shift_range=args.shift,
+        height_shift_range=args.shift, horizontal_flip=args.flips, vertical_flip=args.flips,
+        brightness_range=args.brightness, contrast_range=args.contrast,
+        noise_stddev=args.noise, fill_mode="nearest", validation_split=val_fraction,
+        validation_seed=seed)
     return train_gen, ImageDataGenerator()
+
+
+def _optimizer(args):
+    import keras
+
+    return {"adam": keras.optimizers.Adam, "sgd": keras.optimizers.SGD}[args.optimizer](args.lr)
 
 
 def build_model(run, name: str, input_shape: tuple[int, int, int], num_classes: int):
@@ -112,7 +110,7 @@ def load_data(args, seed: int, batch_size: int) -> dict[str, Any]:
     from kerasdoc.demo.invoices import DATA_LABEL, make_invoice_demo
     from kerasdoc.generators.spec import ImageSpec
 
-    size = 32 if args.quick and args.image_size == 64 else args.image_size
+    size = args.image_size
     if args.data:
         data_dir = Path(args.data)
         if not data_dir.is_dir():
@@ -124,8 +122,8 @@ def load_data(args, seed: int, batch_size: int) -> dict[str, Any]:
         demo_root = vars(args).get("_demo_root")  # made once per run, shared by the trials
         if demo_root is None:
             demo_root = Path(tempfile.mkdtemp(prefix="invoice_demo_"))
-            make_invoice_demo(demo_root, per_class=8 if args.quick else 60,
-                              test_per_class=3 if args.quick else 14, seed=args.seed)
+            make_invoice_demo(demo_root, per_class=args.demo_per_class,
+                              test_per_class=args.demo_test_per_class, seed=args.seed)
             vars(args)["_demo_root"] = demo_root
         data_dir = demo_root / "train"
         test_dir = Path(args.test) if args.test else demo_root / "test"
@@ -136,14 +134,15 @@ def load_data(args, seed: int, batch_size: int) -> dict[str, Any]:
     if args.refit_all and test_dir is None:
         raise ValueError("--refit-all trains the final models on the validation images too, so "
                          "they cannot report on them: pass --test DIR (a separate test folder).")
-    spec = ImageSpec((size, size), "grayscale", rescale=1 / 255, resize_mode=args.resize_mode)
-    train_gen, eval_gen = make_generators(args.val_fraction, seed, not args.no_flips)
+    spec = ImageSpec((size, size), args.color_mode, rescale=1 / 255,
+                     resize_mode=args.resize_mode)
+    train_gen, eval_gen = make_generators(args, args.val_fraction, seed)
     kw = dict(spec=spec, batch_size=batch_size)
     train = train_gen.flow_from_directory(data_dir, subset="training", seed=seed, **kw)
     val = train_gen.flow_from_directory(data_dir, subset="validation", shuffle=False, **kw)
     everything = None
     if args.refit_all:  # all training images, augmented the same way
-        all_gen, _ = make_generators(0.0, seed, not args.no_flips)
+        all_gen, _ = make_generators(args, 0.0, seed)
         everything = all_gen.flow_from_directory(data_dir, seed=seed, **kw)
     test = None
     if test_dir is not None:
@@ -163,7 +162,6 @@ def load_data(args, seed: int, batch_size: int) -> dict[str, Any]:
 def run(args, data: dict[str, Any], run_ctx, models: Sequence[str], *, epochs: int,
         folder: Path, out: Path) -> dict[str, dict[str, Any]]:
     """Train and evaluate each model of Table 1 on one trial's data."""
-    import keras
     from sklearn.metrics import confusion_matrix
 
     from kerasdoc.models.invoice import PAPER_ACCURACY, PAPER_PARAMS
@@ -171,16 +169,17 @@ def run(args, data: dict[str, Any], run_ctx, models: Sequence[str], *, epochs: i
     from kerasdoc.reporting import plot_history
 
     size, names = data["size"], data["class_names"]
+    channels = data["spec"].input_shape[-1]
     per_model: dict[str, dict[str, Any]] = {}
     for i, name in enumerate(models, start=1):
-        model = build_model(run_ctx, name, (size, size, 1), len(names))
-        run_ctx.compile(model, keras.optimizers.Adam(args.lr), "categorical_crossentropy")
+        model = build_model(run_ctx, name, (size, size, channels), len(names))
+        run_ctx.compile(model, _optimizer(args), "categorical_crossentropy")
         print(f"[{NAME}] ({i}/{len(models)}) {name}: {trainable_param_count(model):,} "
               f"trainable parameters; training ...", flush=True)
         with Timer() as t:
             history = run_ctx.fit(model, data["train"], validation_data=data["val"],
                                   epochs=epochs, folder=folder / name,
-                                  verbose=0 if args.quick else 2)
+                                  verbose=fit_verbosity(args))
         refit: dict[str, Any] = {}
         val_history = history
         if args.refit_all:
@@ -190,12 +189,12 @@ def run(args, data: dict[str, Any], run_ctx, models: Sequence[str], *, epochs: i
             print(f"[{NAME}] {name}: best validation accuracy {max(val_curve):.3f} at epoch "
                   f"{chosen}; training the final model on all {data['all'].samples} training "
                   "images ...", flush=True)
-            model = build_model(run_ctx, name, (size, size, 1), len(names))
-            run_ctx.compile(model, keras.optimizers.Adam(args.lr), "categorical_crossentropy")
+            model = build_model(run_ctx, name, (size, size, channels), len(names))
+            run_ctx.compile(model, _optimizer(args), "categorical_crossentropy")
             with Timer() as t_refit:
                 history = run_ctx.fit(model, data["all"], epochs=chosen,
                                       folder=folder / name / "refit",
-                                      verbose=0 if args.quick else 2)
+                                      verbose=fit_verbosity(args))
             refit = {"chosen_epochs": chosen, "val_accuracy_at_chosen": float(max(val_curve)),
                      "refit_samples": data["all"].samples,
                      "refit_seconds": round(t_refit.seconds, 1)}
@@ -274,10 +273,12 @@ def render_markdown(per_model: dict[str, dict[str, Any]], models: Sequence[str],
         + f"); accuracy measured on the **{data['eval_label']}** after the last epoch. The "
         "paper's accuracy is on its own 42 test invoices (value-added tax / train / taxi), not "
         "on this data.\n",
-        f"Settings: {size}x{size} grayscale ({args.resize_mode} resize), rescale 1/255, "
-        f"{epochs} epochs, batch {batch_size}, Adam {args.lr}, augmentation (rotation 15, "
-        f"zoom 0.1, shifts 0.05, {'no flips' if args.no_flips else 'h/v flips'}, "
-        "brightness/contrast 0.8-1.2, noise 8/255) on the training part only.\n",
+        f"Settings (recipe `{args.recipe}`): {size}x{size} {args.color_mode} "
+        f"({args.resize_mode} resize), rescale 1/255, {epochs} epochs, batch {batch_size}, "
+        f"{args.optimizer} {args.lr}, augmentation (rotation {args.rotation:g}, zoom "
+        f"{args.zoom:g}, shifts {args.shift:g}, {'h/v flips' if args.flips else 'no flips'}, "
+        f"brightness {args.brightness}, contrast {args.contrast}, noise {args.noise:g}/255) on "
+        "the training part only.\n",
         ("Final models (--refit-all): epochs chosen on the validation split (each model's best "
          "epoch: " + ", ".join(f"{n} {per_model[n]['chosen_epochs']}" for n in models)
          + f"), then trained from scratch on all {per_model[models[0]]['refit_samples']} "
@@ -289,6 +290,19 @@ def render_markdown(per_model: dict[str, dict[str, Any]], models: Sequence[str],
         "The paper's counts are trainable counts (BatchNormalization as 2 per channel): its "
         "ResNet-18 figure is reproduced exactly only that way (see kerasdoc/models/invoice.py).",
     ])
+
+
+def dry_run(args, models: Sequence[str]) -> dict[str, Any]:
+    """``--dry-run``: the plan (each model's fit, per trial) on the given data, no training."""
+    data = load_data(args, args.seed, args.batch_size)
+    size, ch = data["size"], data["spec"].input_shape[-1]
+    stages = [{"stage": m, "what": f"{args.optimizer} {args.lr:g}" + (
+        ", then refit on all training images" if args.refit_all else ""),
+               "epochs": args.epochs, "input": f"{size}x{size}x{ch}",
+               "samples": data["train"].samples, "batch": args.batch_size} for m in models]
+    return plan(args, NAME, data=f"{data['data_label']}; {data['train'].samples} training / "
+                f"{data['val'].samples} validation; accuracy on the {data['eval_label']}",
+                stages=stages, notes=[f"{args.trials} trial(s) of the whole table"])
 
 
 def main(argv: Sequence[str] | None = None) -> dict:
@@ -304,9 +318,11 @@ def main(argv: Sequence[str] | None = None) -> dict:
         raise ValueError(f"Unknown model(s) {unknown}. Expected some of: {', '.join(MODELS)}")
     if args.trials < 1:
         raise ValueError(f"--trials must be >= 1. Received: {args.trials}")
+    if args.dry_run:
+        return dry_run(args, models)
     out = resolve_out(args, NAME)
-    epochs = args.epochs or (2 if args.quick else 40)
-    with Timer() as total, start_run(args, out, batch_size=args.batch_size or 16) as run_ctx:
+    epochs = args.epochs
+    with Timer() as total, start_run(args, out, batch_size=args.batch_size) as run_ctx:
         trials, data = [], None
         for t in range(args.trials):
             seed = args.seed + t
@@ -342,10 +358,12 @@ def main(argv: Sequence[str] | None = None) -> dict:
     md = render_markdown(per_model, models, data=data, args=args, epochs=epochs,
                          batch_size=strategy["global_batch"], n_trials=args.trials, best=best,
                          exported=exported)
+    md += "\n\n" + recipe_markdown(args)
     results = {
         **result_header(NAME, PAPER, data=data["data_label"], evaluated_on=data["eval_label"],
                         wall_seconds=total.seconds, cpu_seconds=total.cpu_seconds, args=args,
-                        allowed_unread=() if args.export else ("export_dir",)),
+                        allowed_unread=(() if args.export else ("export_dir",))
+                        + (("demo_per_class", "demo_test_per_class") if args.data else ())),
         "classes": data["class_names"], "train_samples": data["train"].samples,
         "val_samples": data["val"].samples, "epochs": epochs, "image_size": data["size"],
         "image_spec": data["train"].spec.get_config(), "trials": args.trials,

@@ -20,25 +20,29 @@ shipped). The test figure is measured once, on the shipped model: on ``--test DI
 else on a seeded stratified ``--holdout-fraction`` of the validation folder that no stage trained
 or chose on (the rest of the folder chooses).
 
-Recipes:
+Recipes (``kerasdoc recipe persian-ocr --recipe R`` prints every setting with its source):
 
-* CPU (two cores; the full Hoda training folder; chosen on the validation folder only):
-  ``resnet_small`` (3x3 stem, widths 32-64-128, one block per stage, 344 k parameters) at 32 px
-  grayscale with padding, augmentation (rotation 10, zoom 0.1, shifts 0.08); a source model
-  trained for 2 epochs on the 10,000 Kannada-MNIST digits and transferred by layer name; stage 1
-  (body frozen) 1 epoch at 3e-3; LR finder; stage 2 (unfrozen) 12 epochs at
-  ``slice(5e-4, 3e-3)``; no resizing; batch 64; one-cycle defaults "kerasdoc". Command:
-  ``kerasdoc reproduce persian-ocr`` + :data:`CPU_RECIPE`. Measured: 99.60% on the choosing half
-  of the validation folder, 99.40% on the held-out half, 99.50% on the whole folder; 992 s wall,
-  1,149 s CPU on two cores. (Earlier candidates, same choosing half: 28 px with 7 stage-2 epochs
-  99.55% / whole folder 99.45%; 28 px with 10 epochs 99.55% / 99.48%.)
-* GPU (the report's, :data:`GPU_RECIPES`): ResNet-34 at 224 then 352 px, and ResNet-50 at 299 px
-  with ImageNet weights (``keras.applications.resnet50.preprocess_input`` inside the model), with
-  fastai v1's one-cycle defaults (``--one-cycle fastai-v1``: pct_start 0.3, final division
-  2.5e5).
+* ``paper``: the report's notebook cell by cell, for a GPU: ResNet-34 at 224 px (crop resize),
+  fastai v1's ``get_transforms(do_flip=False)`` in kerasdoc's augmentation, stage 1 frozen
+  ``fit_one_cycle(4)`` at 3e-3, ``lr_find()``, stage 2 unfrozen ``fit_one_cycle(5,
+  max_lr=slice(1e-6,1e-4))``, stage 3 at 352 px ``fit_one_cycle(2, max_lr=slice(1e-6,1e-4))``,
+  batch 64, fastai v1's one-cycle defaults. Keras has no ImageNet ResNet-34: the model starts
+  from scratch unless ``--weights`` names a file (a stand-in, said in the outputs).
+* ``cpu`` (the default; two cores, the full Hoda training folder, chosen on the validation
+  folder only): ``resnet_small`` (3x3 stem, widths 32-64-128, one block per stage, 344 k
+  parameters) at 32 px grayscale with padding, augmentation (rotation 10, zoom 0.1, shifts
+  0.08); a source model trained for 2 epochs on the 10,000 Kannada-MNIST digits and
+  transferred by layer name; stage 1 (body frozen) 1 epoch at 3e-3; LR finder; stage 2
+  (unfrozen) 12 epochs at ``slice(5e-4, 3e-3)``; no resizing; batch 64; one-cycle defaults
+  "kerasdoc". Measured: 99.60% on the choosing half of the validation folder, 99.40% on the
+  held-out half, 99.50% on the whole folder; 992 s wall, 1,149 s CPU on two cores. (Earlier
+  candidates, same choosing half: 28 px with 7 stage-2 epochs 99.55% / whole folder 99.45%;
+  28 px with 10 epochs 99.55% / 99.48%.)
+* ``quick``: generated digits, a tiny ResNet, one epoch per stage (tests).
 
 Example:
-    kerasdoc reproduce persian-ocr --data ../shared/data/hoda-digits.tgz --out results/p
+    kerasdoc reproduce persian-ocr --recipe cpu --data ../shared/data/hoda-digits.tgz
+    kerasdoc reproduce persian-ocr --recipe paper --data DIR --dry-run   # the plan on a GPU
     kerasdoc reproduce persian-ocr --quick      # generated demo data, about a minute
 """
 
@@ -57,7 +61,10 @@ from kerasdoc.experiments._common import (
     Timer,
     base_parser,
     config_of,
+    fit_verbosity,
     parse,
+    plan,
+    recipe_markdown,
     resolve_out,
     result_header,
     start_run,
@@ -70,71 +77,12 @@ PAPER_ERRORS = {"stage1": 0.025282, "stage2": 0.003228}
 NO_IMAGENET = ("No ImageNet weights can be downloaded here: without --weights or --source-idx "
                "the model is trained from scratch (stage 1 then trains only the head on a random "
                "frozen body).")
-#: The CPU recipe (chosen on the Hoda validation folder only; see the README).
-CPU_RECIPE = ("--data ../shared/data/hoda-digits.tgz --model resnet_small --image-size 32 "
-              "--source-idx ../shared/data/kannada-mnist/kannada-images-idx3-ubyte.gz "
-              "../shared/data/kannada-mnist/kannada-labels-idx1-ubyte.gz --source-epochs 2 "
-              "--epochs1 1 --epochs2 12 --lr2 'slice(5e-4,3e-3)' --resize-to 0")
-#: The report's recipes, for a GPU (ImageNet weights for ResNet-50 need a network).
-GPU_RECIPES = {
-    "resnet34-224-352": "--data ../shared/data/hoda-digits.tgz --model resnet34 --image-size 224 "
-                        "--resize-to 352 --epochs1 4 --epochs2 5 --epochs3 5 "
-                        "--one-cycle fastai-v1 --batch-size 64",
-    "resnet50-299": "--data ../shared/data/hoda-digits.tgz --model resnet50 --weights imagenet "
-                    "--image-size 299 --resize-to 0 --epochs1 4 --epochs2 5 "
-                    "--one-cycle fastai-v1 --batch-size 32",
-}
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from kerasdoc.training.rates import ONE_CYCLE_PRESETS, parse_lr
-
-    p = base_parser(NAME, __doc__.strip().splitlines()[0], optional=("image-size", "export"))
-    p.add_argument("--model", default=None,
-                   help="registered model (kerasdoc list): resnet34 (the report), resnet50, "
-                        "resnet_small (the CPU recipe); default resnet34, resnet_quick with "
-                        "--quick")
-    p.add_argument("--weights", default=None,
-                   help="source weights: 'imagenet' (resnet50 only), a .weights.h5 file of the "
-                        "same model, or a .keras model whose weights are transferred by layer "
-                        "name")
-    p.add_argument("--resize-mode", default="pad", choices=("stretch", "pad", "crop"),
-                   help="aspect handling of the varying-size character images (training and "
-                        "serving)")
-    p.add_argument("--resize-to", type=int, default=None,
-                   help="progressive resizing: stage 3 at this size (the report: 352; 0: skip; "
-                        "default 0, or 32 with --quick)")
-    p.add_argument("--epochs1", type=int, default=None,
-                   help="stage 1 epochs, body frozen (default --epochs, else 4; 1 with --quick)")
-    p.add_argument("--epochs2", type=int, default=None,
-                   help="stage 2 epochs, unfrozen (default --epochs, else 5; 1 with --quick)")
-    p.add_argument("--epochs3", type=int, default=None,
-                   help="stage 3 epochs, resized (default --epochs, else 2; 1 with --quick)")
-    p.add_argument("--lr1", type=parse_lr, default=parse_lr("3e-3"),
-                   help="stage 1 max LR: a number or slice(START, END) (fastai's default 3e-3)")
-    p.add_argument("--lr2", type=parse_lr, default=None,
-                   help="stage 2 max LR, e.g. slice(1e-6, 1e-4); default: END = the LR "
-                        "finder's --lr2-from suggestion (clipped to [1e-5, lr1]), START = END/100")
-    p.add_argument("--lr2-from", default="valley", choices=("valley", "steepest", "minimum"),
-                   help="which LR finder suggestion sets END when --lr2 is not given")
-    p.add_argument("--lr3-div", type=float, default=10.0,
-                   help="stage 3 (resized) uses stage 2's rates divided by this (the report: "
-                        "slice(1e-6, 1e-3) then slice(1e-6, 1e-4) at 352 px)")
-    p.add_argument("--one-cycle", default="kerasdoc", choices=sorted(ONE_CYCLE_PRESETS),
-                   help="one-cycle defaults: kerasdoc (pct_start 0.25, final div 1e4) or "
-                        "fastai-v1 (the report's fastai 1.0: pct_start 0.3, final div 2.5e5)")
-    p.add_argument("--train-fraction", type=float, default=1.0,
-                   help="stratified share of the training folder used (for time)")
-    p.add_argument("--holdout-fraction", type=float, default=0.5,
-                   help="without --test: seeded stratified share of the validation folder held "
-                        "out as the test set (never trained or chosen on)")
-    p.add_argument("--no-augment", action="store_true", help="switch the transforms off")
-    p.add_argument("--lr-find-iters", type=int, default=100)
-    p.add_argument("--source-idx", nargs=2, default=None, metavar=("IMAGES", "LABELS"),
-                   help="make the source weights here: train the same model on these MNIST idx "
-                        "files (e.g. Kannada-MNIST digits) first, then transfer by layer name")
-    p.add_argument("--source-epochs", type=int, default=3, help="epochs of source training")
-    return p
+    """The flags: run flags and one per setting of the recipe (``kerasdoc recipe
+    persian-ocr``)."""
+    return base_parser(NAME, __doc__.strip().splitlines()[0], optional=("export",))
 
 
 # -- data ---------------------------------------------------------------------------------------
@@ -174,7 +122,7 @@ class FolderData:
 
     def __init__(self, root: Path, *, batch_size: int, seed: int, train_fraction: float = 1.0,
                  holdout: float = 0.5, test_dir: Path | None = None, augment: bool = True,
-                 kind: str = ""):
+                 kind: str = "", transforms: dict[str, Any] | None = None):
         if not 0.0 < train_fraction <= 1.0:
             raise ValueError(f"--train-fraction must be in (0, 1]. Received: {train_fraction}")
         if test_dir is None and not 0.0 < holdout < 1.0:
@@ -182,6 +130,8 @@ class FolderData:
                              f"{holdout}")
         self.root = _find_split_root(root)
         self.batch_size, self.seed, self.augment = batch_size, seed, augment
+        self.transforms = dict(rotation_range=10, zoom_range=0.1, width_shift_range=0.08,
+                               height_shift_range=0.08) if transforms is None else transforms
         self.train_fraction, self.holdout, self.test_dir = train_fraction, holdout, test_dir
         self.kind = kind or f"real: {root}"
 
@@ -197,8 +147,7 @@ class FolderData:
         from kerasdoc.generators import ImageDataGenerator
 
         augment = self.augment if augment is None else augment
-        aug = dict(rotation_range=10, zoom_range=0.1, width_shift_range=0.08,
-                   height_shift_range=0.08) if augment else {}
+        aug = self.transforms if augment else {}
         frac = self.train_fraction
         gen = ImageDataGenerator(validation_split=1.0 - frac if frac < 1.0 else 0.0,
                                  validation_seed=self.seed, **aug)
@@ -246,9 +195,12 @@ def load_data(args) -> FolderData:
     if test_dir is not None and not test_dir.is_dir():
         raise FileNotFoundError(f"--test {test_dir} is not a folder; expected one sub-folder of "
                                 "images per class")
-    common = dict(batch_size=args.batch_size or (32 if args.quick else 64), seed=args.seed,
+    transforms = dict(rotation_range=args.rotation, zoom_range=args.zoom,
+                      width_shift_range=args.shift, height_shift_range=args.shift,
+                      brightness_range=args.brightness, contrast_range=args.contrast)
+    common = dict(batch_size=args.batch_size, seed=args.seed,
                   train_fraction=args.train_fraction, holdout=args.holdout_fraction,
-                  test_dir=test_dir, augment=not args.no_augment)
+                  test_dir=test_dir, augment=args.augment, transforms=transforms)
     if args.data:
         path = Path(args.data)
         if not path.exists():
@@ -256,7 +208,7 @@ def load_data(args) -> FolderData:
                                     "hoda-digits.tgz or a folder with train/ and valid/)")
         root = extract_archive(path) if path.is_file() and is_archive(path) else path
         return FolderData(Path(root), kind=f"real: {args.data}", **common)
-    n_train, n_valid = (160, 80) if args.quick else (3000, 600)
+    n_train, n_valid = args.demo_train, args.demo_valid
     root = write_demo_folders(Path(tempfile.mkdtemp(prefix="persian_demo_")), n_train, n_valid,
                               args.seed)
     return FolderData(root, kind="generated demo data (digits rendered with OpenCV fonts)",
@@ -275,27 +227,24 @@ def _channel_stats(flow, n_batches: int = 20) -> tuple[list[float], list[float]]
 
 
 def make_spec(args, data: FolderData, model_name: str, size: int):
-    """The image spec: size, the registered model's colour mode, ``--resize-mode``, rescale
-    1/255, and data statistics (mean / std of the training images) unless the model brings its
+    """The image spec: size, ``--color-mode``, ``--resize-mode``, rescale 1/255, and data
+    statistics (mean / std of ``--stats-batches`` training batches) unless the model brings its
     own input preprocessing (``resnet50`` with ImageNet weights)."""
     from kerasdoc.generators.spec import ImageSpec
-    from kerasdoc.models import model_spec
 
-    spec = ImageSpec((size, size), model_spec(model_name).color_mode, rescale=1 / 255,
+    spec = ImageSpec((size, size), args.color_mode, rescale=1 / 255,
                      resize_mode=args.resize_mode)
     if args.weights == "imagenet":
         return spec
-    mean, std = _channel_stats(data.train_flow(spec, augment=False), 5 if args.quick else 20)
+    mean, std = _channel_stats(data.train_flow(spec, augment=False), args.stats_batches)
     return spec.replace(mean=tuple(mean), std=tuple(std))
 
 
 # -- training -----------------------------------------------------------------------------------
 def stage_epochs(args) -> list[int]:
-    """Epochs of stages 1-3: ``--epochsN``, else ``--epochs``, else the report's 4 / 5 / 2
-    (1 / 1 / 1 with ``--quick``)."""
-    default = [1, 1, 1] if args.quick else [4, 5, 2]
-    given = [args.epochs1, args.epochs2, args.epochs3]
-    out = [g if g is not None else (args.epochs or d) for g, d in zip(given, default)]
+    """Epochs of stages 1-3 (``--epochs1 --epochs2 --epochs3``; the third only with a resizing
+    stage)."""
+    out = [args.epochs1, args.epochs2] + ([args.epochs3] if args.resize_to else [1])
     if min(out) < 1:
         raise ValueError(f"Stage epochs must be >= 1. Received: {out}")
     return out
@@ -359,7 +308,7 @@ def train_source(args, run_ctx, spec, model_name: str, out: Path, log) -> tuple[
     record: dict[str, Any] = {}
     hist = run_ctx.fit(src, ds, epochs=args.source_epochs, folder=folder,
                        fit_fn=_one_cycle(args.lr1, args.one_cycle, record),
-                       verbose=0 if args.quick else 2)
+                       verbose=fit_verbosity(args))
     path = run_ctx.finish(src, [str(i) for i in range(n_classes)], spec, hist, folder=folder,
                           model=model_name, role="source model", data=args.source_idx[0])
     acc = float(hist["accuracy"][-1])
@@ -389,7 +338,7 @@ def run_stage(run_ctx, model, stage: str, flows: dict[str, Any], *, epochs: int,
     with Timer() as t:
         history = run_ctx.fit(model, flows["train"], epochs=epochs, folder=folder,
                               fit_fn=_one_cycle(lr, args.one_cycle, rec),
-                              verbose=0 if args.quick else 2)
+                              verbose=fit_verbosity(args))
         acc, _ = _evaluate(model, flows["select"], flows["class_names"])
     model_file = run_ctx.finish(model, flows["class_names"], flows["train"].spec, history,
                                 folder=folder, stage=stage, val_accuracy=acc, **card)
@@ -430,11 +379,9 @@ def run(args, data: FolderData, run_ctx, out: Path, log) -> dict[str, Any]:
     from kerasdoc.training.groups import freeze, unfreeze
     from kerasdoc.training.schedule import lr_find, lr_text
 
-    model_name = args.model or ("resnet_quick" if args.quick else "resnet34")
-    size = args.image_size or (24 if args.quick else 28 if model_name == "resnet_small" else 32)
-    resize_to = args.resize_to if args.resize_to is not None else (32 if args.quick else 0)
+    model_name, size, resize_to = args.model, args.image_size, args.resize_to
     epochs = stage_epochs(args)
-    lr_iters = min(args.lr_find_iters, 12) if args.quick else args.lr_find_iters
+    lr_iters = args.lr_find_iters
     spec = make_spec(args, data, model_name, size)
     flows = data.flows(spec)
     names = flows["class_names"]
@@ -496,8 +443,9 @@ def run(args, data: FolderData, run_ctx, out: Path, log) -> dict[str, Any]:
         flows3 = data.flows(spec.replace(image_size=(resize_to, resize_to)))
         before, _ = _evaluate(big, flows3["select"], names)
         log(f"[{NAME}] validation accuracy at {resize_to} px before stage 3: {before:.4f}")
-        lr3 = (slice(lr2.start / args.lr3_div if lr2.start else None, lr2.stop / args.lr3_div)
-               if isinstance(lr2, slice) else lr2 / args.lr3_div)
+        lr3 = args.lr3 if args.lr3 is not None else (
+            slice(lr2.start / args.lr3_div if lr2.start else None, lr2.stop / args.lr3_div)
+            if isinstance(lr2, slice) else lr2 / args.lr3_div)
         s3 = run_stage(run_ctx, big, "stage3", flows3, epochs=epochs[2], lr=lr3, args=args,
                        out=out, log=log, card=card)
         s3["what"] = f"progressive resize {size}->{resize_to}"
@@ -631,7 +579,13 @@ def off_path_flags(args, result: dict[str, Any]) -> tuple[str, ...]:
     """Flags that apply only on a path this run did not take (not counted as unread)."""
     off = [] if args.export else ["export_dir"]
     if not result["resize_to"]:
+        off += ["lr3_div", "lr3", "epochs3"]
+    elif args.lr3 is not None:
         off.append("lr3_div")
+    if args.data:
+        off += ["demo_train", "demo_valid"]
+    if args.weights == "imagenet":
+        off.append("stats_batches")
     if args.lr2 is not None:
         off.append("lr2_from")
     if not args.source_idx:
@@ -641,12 +595,59 @@ def off_path_flags(args, result: dict[str, Any]) -> tuple[str, ...]:
     return tuple(off)
 
 
+def dry_run(args) -> dict[str, Any]:
+    """``--dry-run``: the stages on the given data (file counts only; nothing read or
+    trained)."""
+    from kerasdoc.generators.spec import ImageSpec
+    from kerasdoc.training.schedule import lr_text
+
+    data = load_data(args)
+    spec = ImageSpec((args.image_size,) * 2, args.color_mode, resize_mode=args.resize_mode)
+    flows = data.flows(spec)
+    n, bs = flows["train"].samples, args.batch_size
+    size = f"{args.image_size}x{args.image_size}x{spec.input_shape[-1]} ({args.resize_mode})"
+    lr2 = lr_text(args.lr2) if args.lr2 is not None else f"LR finder's {args.lr2_from} / 100"
+    stages = []
+    if args.source_idx:
+        from kerasdoc.generators import load_idx
+
+        found = Path(args.source_idx[1]).is_file()
+        n_src = len(load_idx(args.source_idx[1])) if found else None
+        stages.append({"stage": "source", "what": f"{args.model} on {args.source_idx[0]}"
+                       + ("" if found else " (not found from here)"),
+                       "epochs": args.source_epochs, "input": size, "samples": n_src,
+                       "batch": bs})
+    stages += [
+        {"stage": "stage1", "what": f"body frozen, one-cycle max LR {lr_text(args.lr1)}",
+         "epochs": args.epochs1, "input": size, "samples": n, "batch": bs},
+        {"stage": "lr_find", "what": f"{args.lr_find_iters} iterations, unfrozen",
+         "epochs": "", "input": size, "samples": None, "batch": bs},
+        {"stage": "stage2", "what": f"unfrozen, max LR {lr2}", "epochs": args.epochs2,
+         "input": size, "samples": n, "batch": bs}]
+    if args.resize_to:
+        lr3 = lr_text(args.lr3) if args.lr3 is not None else f"stage 2's / {args.lr3_div:g}"
+        stages.append({"stage": "stage3", "what": f"resized, max LR {lr3}",
+                       "epochs": args.epochs3,
+                       "input": f"{args.resize_to}x{args.resize_to}x{spec.input_shape[-1]}",
+                       "samples": n, "batch": bs})
+    notes = [f"model {args.model}; weights: {args.weights or 'none'}; one-cycle "
+             f"'{args.one_cycle}'; augmentation "
+             + (f"rotation {args.rotation:g}, zoom {args.zoom}, shift {args.shift:g}, "
+                f"brightness {args.brightness}, contrast {args.contrast}" if args.augment
+                else "off"),
+             f"choosing: {flows['select'].samples} validation images; test: "
+             f"{data.describe_test(flows['test'].samples)}"]
+    return plan(args, NAME, data=data.kind, stages=stages, notes=notes)
+
+
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     """Run the Persian OCR workflow and write results; returns the results dict."""
     from kerasdoc.reporting import write_results
     from kerasdoc.runs import export_model_file
 
     args = parse(build_parser(), argv)
+    if args.dry_run:
+        return dry_run(args)
     out = resolve_out(args, NAME)
 
     def log(msg: str) -> None:
@@ -656,7 +657,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         data = load_data(args)
         with start_run(args, out, batch_size=data.batch_size) as run_ctx:
             result = run(args, data, run_ctx, out, log)
-            summary = summarise(result, data, run_ctx, out, log, quick=args.quick)
+            summary = summarise(result, data, run_ctx, out, log,
+                                quick=args.recipe == "quick")
             strategy = run_ctx.describe()
     exported = None
     if args.export:
@@ -664,6 +666,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                                          f"persian_ocr_{result['model_name']}", args.export_dir))
         log(f"[{NAME}] exported the shipped model to {exported}")
     md = render_markdown(result, summary, data, args, total, strategy["global_batch"])
+    md += "\n\n" + recipe_markdown(args)
     stages = result["stages"]
     results = {
         **result_header(NAME, PAPER, data=data.kind,
