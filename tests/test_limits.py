@@ -132,6 +132,16 @@ def test_every_path_refuses_every_bomb_with_one_message(crafted, tmp_path):
     assert f.samples == 1 and "bomb.gif" in f.skipped[0][0]
 
 
+def test_robust_digit_folders_are_guarded_too(crafted, tmp_path):
+    """`kerasdoc robust` reads digit folders with OpenCV (its own limit is 2**30 pixels)."""
+    from kerasdoc.robustness import load_digit_folder
+
+    (tmp_path / "3").mkdir()
+    (tmp_path / "3" / "bomb.png").write_bytes(crafted["gif_two_thin_frames"].read_bytes())
+    with pytest.raises(BadImageFile, match=rf"bomb.png: {TOO_LARGE}"):
+        load_digit_folder(tmp_path)
+
+
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     keras.utils.set_random_seed(0)
@@ -320,3 +330,13 @@ def test_real_pages_stay_within_0_1():
     finally:
         os.unlink(label_file)
     assert 0 <= x.min() and x.max() <= 1.0
+
+
+def test_docstring_examples():
+    import doctest
+
+    from kerasdoc.generators import files
+
+    for module in (limits, files):
+        result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+        assert result.attempted > 0 and result.failed == 0, module.__name__

@@ -173,12 +173,12 @@ def _jpeg(f: BinaryIO, head: bytes) -> Decoded:
     """The first SOF as libjpeg's ``next_marker`` finds it: bytes before a 0xFF are skipped
     (libjpeg warns "extraneous bytes" and goes on), 0xFF fill bytes are skipped."""
     f.seek(2)
-    buf, pos = f.read(1 << 16), 0
+    buf, pos = f.read(4096), 0
 
     def byte() -> int:
         nonlocal buf, pos
         if pos >= len(buf):
-            buf, pos = f.read(1 << 16), 0
+            buf, pos = f.read(4096), 0
             if not buf:
                 raise UnreadableHeader("JPEG without a start-of-frame marker (the size cannot "
                                        "be read)")
@@ -271,7 +271,8 @@ def _gif_result(sw, sh, max_w, max_h, total, frames, ok) -> Decoded:
         return Decoded("gif", max_h, max_w, pixels)
     if pixels == sw * sh:
         return Decoded("gif", sh, sw, pixels)
-    note = (f"{frames} frames, the decoder holds them all" if pixels == total and frames > 1
+    note = (f"{frames} frames of up to that size, all held by the decoder"
+            if pixels == total and frames > 1
             else f"the GIF logical screen says {sh}x{sw}; a frame is larger")
     return Decoded("gif", max_h, max_w, pixels, note)
 
@@ -447,7 +448,8 @@ def _gif_graph(data, b, le):
     all_frames = tf.logical_and(tf.equal(pixels, total), frames > 1)
     note = tf.where(tf.logical_or(plain, screen), tf.constant(""),
                     tf.where(all_frames,
-                             tf.strings.format("{} frames, the decoder holds them all", frames),
+                             tf.strings.format("{} frames of up to that size, all held by "
+                                               "the decoder", frames),
                              tf.strings.format("the GIF logical screen says {}x{}; a frame is "
                                                "larger", [sh, sw])))
     h, w = tf.where(screen, sh, max_h), tf.where(screen, sw, max_w)

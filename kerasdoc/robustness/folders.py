@@ -71,8 +71,11 @@ def load_digit_folder(root: str | Path, *, size: int = 28, limit: int | None = N
     if limit is not None and limit < len(files):
         pick = np.sort(np.random.default_rng(seed).choice(len(files), limit, replace=False))
         files = [files[i] for i in pick]
+    from kerasdoc.generators.files import sniff_image
+
     x = np.zeros((len(files), size, size, 1), np.uint8)
     for k, (f, _) in enumerate(files):
+        sniff_image(f)  # the size guard of every path (BadImageFile names the file)
         img = cv2.imread(str(f), cv2.IMREAD_GRAYSCALE)
         if img is None:
             raise ValueError(f"{f}: not a readable image.")
