@@ -16,8 +16,8 @@ steps on synthetic data of the global batch, and prints:
 
 Without a GPU or TPU it says so and runs the same steps at a tiny size on the CPU: each model's
 small test build from the registry (``test_kwargs``: a small input, and for a few models fewer
-units; the paper's number of classes) with a batch of 4, so that the whole path (strategy, policies, XLA, the losses) is
-exercised in a minute or two. Those figures say nothing about GPU speed.
+units; the paper's number of classes) with a batch of 4, so that the whole path (strategy,
+policies, XLA, the losses) is exercised. Those figures say nothing about GPU speed.
 
 Usage::
 
