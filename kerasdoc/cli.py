@@ -21,7 +21,6 @@ Each sub-command is a ``_cmd_<name>(args) -> int`` function with its parser adde
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
 
@@ -605,39 +604,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-#: Lines TensorFlow's C++ runtime prints on import, before Python can configure logging.
-_STARTUP_NOISE = ("All log messages before absl::InitializeLog()", "oneDNN custom operations",
-                  "This TensorFlow binary is optimized", "To enable the following instructions",
-                  "Unable to register cu", "computation placer already registered",
-                  "TF-TRT Warning", "cuda_", "Could not find cuda drivers")
-
-
 def import_tensorflow_quietly() -> None:
-    """Import TensorFlow with its start-up lines kept off the console.
+    """Import TensorFlow without its start-up lines (:mod:`kerasdoc.tfstartup`)."""
+    from kerasdoc.tfstartup import import_tensorflow_quietly as quietly
 
-    The C++ runtime writes them to file descriptor 2 at import time, where neither Python's
-    logging nor ``TF_CPP_MIN_LOG_LEVEL`` reaches; they are captured during the import and every
-    line that is not known start-up noise is written back to stderr.
-    """
-    if "tensorflow" in sys.modules:
-        return
-    import tempfile
-
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile(mode="w+b") as tmp:
-        os.dup2(tmp.fileno(), 2)
-        try:
-            import tensorflow  # noqa: F401
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-            tmp.seek(0)
-            text = tmp.read().decode("utf-8", "replace")
-    for line in text.splitlines():
-        if line.strip() and not any(n in line for n in _STARTUP_NOISE):
-            print(line, file=sys.stderr)
+    quietly()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -645,7 +616,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     asks_help = args.command == "reproduce" and ({"-h", "--help"} & set(args.rest))
     if args.command not in ("list", "report") and not asks_help:
-        import_tensorflow_quietly()
+        try:
+            import_tensorflow_quietly()
+        except ModuleNotFoundError as e:
+            if e.name != "tensorflow":
+                raise
+            print(f"kerasdoc {args.command}: TensorFlow is not installed; install it with "
+                  'pip install "kerasdoc[tensorflow]" (or "kerasdoc[cpu]" for tensorflow-cpu).',
+                  file=sys.stderr)
+            return 1
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:  # Ctrl-C / SIGINT: one line, the shell's 128 + SIGINT status
