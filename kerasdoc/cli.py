@@ -3,7 +3,9 @@
 Usage::
 
     kerasdoc list                      # registered models (parameter counts) and experiments
-    kerasdoc reproduce NAME [flags...] # run one paper experiment; `kerasdoc reproduce NAME -h`
+    kerasdoc reproduce NAME [--recipe paper|cpu|quick] [--dry-run] [flags...]
+                                       # run one paper experiment; `kerasdoc reproduce NAME -h`
+    kerasdoc recipe NAME [--recipe R]  # its settings: setting | value | source (no TensorFlow)
     kerasdoc train MODEL --data DIR [--val DIR] [--epochs N] [--batch-size N] [--image-size H W]
                    [--strategy auto|one|mirrored|multiworker] [--mixed-precision] [--out DIR]
     kerasdoc evaluate MODEL_FILE --data DIR
@@ -70,6 +72,22 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
         module.main(args.rest)
     except (ValueError, FileNotFoundError, FileExistsError) as e:
         return _fail(f"reproduce {args.name}", e)
+    return 0
+
+
+def _cmd_recipe(args: argparse.Namespace) -> int:
+    # The recipes are plain data: no TensorFlow import.
+    from kerasdoc import recipes
+
+    try:
+        names = recipes.recipe_names(args.name)
+        if args.recipe not in names:
+            raise ValueError(f"{args.name} has no recipe {args.recipe!r}. Expected one of: "
+                             f"{', '.join(names)}.")
+    except ValueError as e:
+        print(f"kerasdoc recipe: {e}", file=sys.stderr)
+        return 2
+    print(recipes.table(args.name, args.recipe))
     return 0
 
 
@@ -580,13 +598,26 @@ def build_parser() -> argparse.ArgumentParser:
         "reproduce", help="run one paper experiment (see `kerasdoc list`)",
         description="Run an experiment and write DIR/results.json, results.md, config.json and "
                     "plots (DIR defaults to results/NAME). Flags after NAME go to the experiment: "
-                    "[--data ...] [--train PATH] [--test PATH] [--epochs N] [--trials N] "
-                    "[--seed N] [--quick] [--out DIR]; `kerasdoc reproduce NAME --help` lists "
-                    "them.",
+                    "[--recipe paper|cpu|quick] (--quick = --recipe quick) [--dry-run] "
+                    "[--data ...] [--test PATH] [--out DIR] and one flag per recipe setting "
+                    "(overrides it, recorded); `kerasdoc reproduce NAME --help` lists them, "
+                    "`kerasdoc recipe NAME` gives each setting's source.",
     )
     p.add_argument("name", help="experiment name, e.g. numeric-loss")
     p.add_argument("rest", nargs=argparse.REMAINDER, help="the experiment's own flags")
     p.set_defaults(func=_cmd_reproduce)
+
+    p = sub.add_parser(
+        "recipe", help="print an experiment's recipe: setting | value | source",
+        description="Print every setting of an experiment's named recipe with its value and "
+                    "its source: paper (the document's place and quoted words), not stated "
+                    "(our choice and why) or stand-in (what the paper used and why not here). "
+                    "Starts no TensorFlow.")
+    p.add_argument("name", help="experiment name, e.g. persian-ocr")
+    p.add_argument("--recipe", default="cpu",
+                   help="paper (the document as written), cpu (the default: measured on two "
+                        "cores) or quick (tests)")
+    p.set_defaults(func=_cmd_recipe)
     _add_train_parsers(sub)
     _add_robust_parser(sub)
 
@@ -615,7 +646,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``kerasdoc`` console script."""
     args = build_parser().parse_args(argv)
     asks_help = args.command == "reproduce" and ({"-h", "--help"} & set(args.rest))
-    if args.command not in ("list", "report") and not asks_help:
+    if args.command not in ("list", "report", "recipe") and not asks_help:
         try:
             import_tensorflow_quietly()
         except ModuleNotFoundError as e:

@@ -128,9 +128,15 @@ report, export for TF Serving and a prediction. The work is done by the `kerasdo
 and the experiment `kerasdoc/experiments/{nb['module']}.py`
 (`kerasdoc reproduce {nb['experiment']}`); the notebook only calls them.
 
-**Quick mode** (`KERASDOC_NOTEBOOK_QUICK=1`, what CI runs) uses tiny settings on the demo data:
-about a minute on one CPU core, and numbers that say nothing about the paper. For a real run
-leave `QUICK` off, set `USE_FULL_DATA = True` and pick a GPU runtime."""
+**Recipe.** The notebook runs the experiment's `paper` recipe (the document as written, for a
+GPU), or in quick mode its `quick` recipe; `kerasdoc recipe {nb['experiment']} --recipe paper`
+lists every setting with its source (the document's quoted words, our choice where it is silent,
+or the stand-in where its own cannot run here), and `results.md` lists each setting that
+differs from the paper's.
+
+**Quick mode** (`KERASDOC_NOTEBOOK_QUICK=1`, what CI runs) uses the `quick` recipe on the demo
+data: about a minute on one CPU core, and numbers that say nothing about the paper. For a real
+run leave `QUICK` off, set `USE_FULL_DATA = True` and pick a GPU runtime."""
 
 
 SETTINGS = '''import os
@@ -141,6 +147,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up 
 IN_COLAB = "google.colab" in sys.modules
 # Quick mode: tiny settings on the demo data (CI sets KERASDOC_NOTEBOOK_QUICK=1).
 QUICK = os.environ.get("KERASDOC_NOTEBOOK_QUICK", "0") == "1"
+# The named recipe: paper (the document as written, for a GPU) or quick (tests).
+RECIPE = "quick" if QUICK else "paper"
 # True: the paper's data (downloaded or from Google Drive, see "The data"); False: demo data.
 USE_FULL_DATA = False
 OUT = Path("results") / ("notebook-{name}" + ("-quick" if QUICK else ""))'''
@@ -193,12 +201,14 @@ print(f"kerasdoc {{kerasdoc.__version__}}; quick mode: {{QUICK}}; Colab: {{IN_CO
 print(cite(experiment.PAPER))'''
 
 ARGS = '''
-# The experiment's flags: the data above, quick or full settings, the strategy, where to write.
-ARGS = [*DATA_ARGS, *(QUICK_ARGS if QUICK else FULL_ARGS), *EXPORT_ARGS,
+# The experiment's flags: the data above, the recipe (and quick mode's few overrides), the
+# strategy, where to write.
+ARGS = [*DATA_ARGS, "--recipe", RECIPE, *(QUICK_ARGS if QUICK else FULL_ARGS), *EXPORT_ARGS,
         "--strategy", "auto", "--out", str(OUT), "--overwrite",
         "--tensorboard", str(OUT / "tensorboard")]
 args = parse(experiment.build_parser(), ARGS)
-print("kerasdoc reproduce", experiment.NAME, " ".join(ARGS))'''
+print("kerasdoc reproduce", experiment.NAME, " ".join(ARGS))
+print(args.resolved().markdown())  # the recipe and what differs from the paper's settings'''
 
 TRAIN_MD = """## Training
 
@@ -270,8 +280,8 @@ real set is ICDAR-2019 SROIE: receipts and tax invoices of three issuers, as cla
                            "sroie-vendors/train", "KERASDOC_INVOICE_DATA",
                            "../shared/data/sroie-vendors/train", ', "--resize-mode", "pad"')
         + '''
-QUICK_ARGS = ["--quick", "--models", "invoice_resnet,alexnet"]
-FULL_ARGS: list[str] = []  # every Table 1 model, 40 epochs, 64x64
+QUICK_ARGS = ["--models", "invoice_resnet,alexnet"]
+FULL_ARGS: list[str] = []  # the paper recipe: every Table 1 model (40 epochs, 64x64: ours)
 EXPORT_ARGS = ["--export", "--export-dir", str(OUT / "saved_models")]''',
         "look": '''data = experiment.load_data(args, args.seed, 16)
 print(data["data_label"])
@@ -331,8 +341,8 @@ if USE_FULL_DATA:
             if lines and not lines[0].startswith("images/"):
                 lf.write_text("\\n".join(f"images/{ln}" for ln in lines if ln.strip()) + "\\n")
     DATA_ARGS = ["--data", str(ROOT)]
-QUICK_ARGS = ["--quick", "--regions", "top"]
-FULL_ARGS: list[str] = []  # Inception-ResNet-v2 from ImageNet weights, the blog's epochs
+QUICK_ARGS = ["--regions", "top"]
+FULL_ARGS: list[str] = []  # the paper recipe: Inception-ResNet-v2 from ImageNet, the blog's epochs
 EXPORT_ARGS = ["--export", "--export-dir", str(OUT / "saved_models")]''',
         "look": '''data = experiment.load_data(args, OUT)
 print(data["label"])
@@ -378,8 +388,8 @@ no download. `USE_FULL_DATA` reads MNIST from TensorFlow Datasets, downloaded on
         "data": '''DATA_ARGS: list[str] = []  # embedded: scikit-learn's real handwritten digits
 if USE_FULL_DATA:
     DATA_ARGS = ["--data", "mnist"]  # TensorFlow Datasets downloads MNIST on first use
-QUICK_ARGS = ["--quick", "--models", "cnn"]
-FULL_ARGS = ["--trials", "3"]
+QUICK_ARGS = ["--models", "cnn"]
+FULL_ARGS: list[str] = []  # the paper recipe: DNN, CNN, RNN, 3 trials
 EXPORT_ARGS: list[str] = []  # the experiment keeps metrics, not models: one is trained below''',
         "look": '''data = experiment.load_data(args)
 print(data["description"], "|", data["split"])
@@ -429,8 +439,8 @@ a full run uses those embedded digits too (`--data kannada` / `hoda` take local 
 DATA_ARGS = ["--data", "digits"]  # embedded: scikit-learn's real handwritten digits
 if USE_FULL_DATA:
     DATA_ARGS = ["--data", "mnist"]  # MNIST + MNIST-C from TensorFlow Datasets
-QUICK_ARGS = ["--quick"]
-FULL_ARGS: list[str] = []  # ViT and CNN, the full breakouts
+QUICK_ARGS: list[str] = []
+FULL_ARGS: list[str] = []  # the paper recipe: 1,500-image breakouts, 50 denoiser epochs, SVHN
 EXPORT_ARGS: list[str] = []''',
         "look": '''from kerasdoc.generators import corruptions
 
@@ -478,8 +488,8 @@ into the same folders.""",
         "data": drive_data("the demo: rendered digits, train/ and valid/ folders", "DATA_PATH",
                            "hoda-digits.tgz", "KERASDOC_HODA", "../shared/data/hoda-digits.tgz")
         + '''
-QUICK_ARGS = ["--quick"]
-FULL_ARGS: list[str] = []  # ResNet-34, the report's stages and epochs
+QUICK_ARGS: list[str] = []
+FULL_ARGS: list[str] = []  # the paper recipe: ResNet-34, the report's cells 224 -> 352 px
 EXPORT_ARGS = ["--export", "--export-dir", str(OUT / "saved_models")]''',
         "look": '''data = experiment.load_data(args)
 print(data.kind, "|", data.root)

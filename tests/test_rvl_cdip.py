@@ -130,8 +130,11 @@ def test_stacker_learns_which_member_to_trust():
         fit_stacker(x[:, 0], y)
 
 
-def test_parser_defaults_are_the_blogs_numbers():
-    args = parse(rvl_cdip.build_parser(), [])
+def test_paper_recipe_is_the_blogs_numbers():
+    args = parse(rvl_cdip.build_parser(), ["--recipe", "paper"])
+    assert (args.epochs, args.final_epochs, args.region_epochs, args.batch_size) == (30, 20, 5,
+                                                                                      128)
+    assert args.pages_per_class == 10_000
     assert (args.lr, args.momentum, args.nesterov) == (0.1, 0.0, False)
     assert (args.plateau_patience, args.plateau_factor) == (2, 0.1)
     assert (args.image_size, args.final_size, args.region_size) == (128, 256, 256)
@@ -140,7 +143,8 @@ def test_parser_defaults_are_the_blogs_numbers():
     assert rvl_cdip._weights(args) == "imagenet"
     spec = rvl_cdip._spec(args, 256, "top")
     assert spec.crop == "top" and spec.mean == (1.0,)  # ImageNet start: Keras' preprocessing
-    small = parse(rvl_cdip.build_parser(), ["--backbone", "rvl_small_resnet"])
+    small = parse(rvl_cdip.build_parser(), ["--recipe", "paper", "--backbone",
+                                            "rvl_small_resnet"])
     assert rvl_cdip._weights(small) is None and rvl_cdip._spec(small, 128).rescale == 1 / 255
 
 

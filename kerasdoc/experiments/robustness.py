@@ -41,7 +41,15 @@ from typing import Any
 
 import numpy as np
 
-from kerasdoc.experiments._common import base_parser, config_of, resolve_out, tensorboard_hparams
+from kerasdoc.experiments._common import (
+    base_parser,
+    config_of,
+    parse,
+    plan,
+    recipe_markdown,
+    resolve_out,
+    tensorboard_hparams,
+)
 from kerasdoc.papers import cite
 from kerasdoc.reporting import markdown_table, write_results
 
@@ -49,38 +57,12 @@ NAME = "robustness"
 PAPER = "robustness"
 CLASSIFIERS = {"vit": "digits_vit", "cnn": "robust_cnn"}
 DEFAULT_DATA = {"kannada": "../shared/data/kannada-mnist", "hoda": "../shared/data/hoda-digits.tgz"}
-# Full-run defaults, sized for ~10 CPU-minutes per data set (the paper: 50 denoiser epochs).
-FULL = {"train_size": 7000, "classifier_epochs": {"vit": 12, "cnn": 8}, "detector_epochs": 6,
-        "denoiser_epochs": 15, "batch_size": 64}
-QUICK = {"train_size": 600, "classifier_epochs": {"vit": 3, "cnn": 4}, "detector_epochs": 3,
-         "denoiser_epochs": 3, "batch_size": 32, "breakout_size": 150}
 
 
 def build_parser():
-    """The experiment's flags: the common ones plus the pipeline's own."""
-    p = base_parser(NAME, __doc__.strip().splitlines()[0], optional=("train", "trials"))
-    p.add_argument("--classifier", default=None,
-                   help="comma-separated: vit (digits_vit), cnn (robust_cnn); one table each "
-                        "(default: vit,cnn; --quick: cnn)")
-    p.add_argument("--classifier-epochs", type=int, default=None)
-    p.add_argument("--detector-epochs", type=int, default=None)
-    p.add_argument("--denoiser-epochs", type=int, default=None,
-                   help="paper: 50")
-    p.add_argument("--denoiser-output", choices=("linear", "sigmoid"), default="linear",
-                   help="the denoiser's output layer: linear, clipped to [0, 1] at inference "
-                        "(default: sigmoid + MSE collapses to black images on digit strokes), "
-                        "or sigmoid (the paper's PyTorch-style ConvDenoiser)")
-    p.add_argument("--denoiser-corruptions", default="motion_blur,shot_noise",
-                   help="what the denoiser learns to undo (paper: motion_blur,shot_noise)")
-    p.add_argument("--train-size", type=int, default=None, help="training images (subsample)")
-    p.add_argument("--breakout-size", type=int, default=None, help="images per breakout (1500)")
-    p.add_argument("--threshold", type=float, default=0.5, help="detector flag threshold")
-    p.add_argument("--svhn", action="store_true",
-                   help="also run the SVHN comparison (svhn_cnn vs svhn_denoising_cnn) on the "
-                        "data's digits as 32x32x3 stand-ins (SVHN itself with --data mnist)")
-    p.add_argument("--svhn-train", type=int, default=None, help="SVHN sample (paper: 10,000)")
-    p.add_argument("--svhn-test", type=int, default=None, help="SVHN test sample (paper: 2,000)")
-    p.add_argument("--svhn-epochs", type=int, default=None, help="paper: 15")
+    """The flags: run flags and one per setting of the recipe (``kerasdoc recipe
+    robustness``)."""
+    p = base_parser(NAME, __doc__.strip().splitlines()[0], optional=("train",))
     p.add_argument("--svhn-only", action="store_true",
                    help="run only the SVHN comparison (no breakouts)")
     return p
@@ -92,33 +74,35 @@ def load_data(args) -> dict[str, Any]:
     from kerasdoc import robustness as R
     from kerasdoc.generators.splits import stratified_split
 
-    source = (args.data or ("digits" if args.quick else "kannada")).lower()
+    source = args.data.lower()
     corrupted_pools = None
     if source in ("digits", "sklearn"):
         x, y = datasets.load_sklearn_digits()
         x = (x * 255).round().astype(np.uint8)
         desc = ("scikit-learn handwritten digits (1,797 real 8x8 digits resized to 28x28; "
                 "embedded, for --quick)")
-        tr, te = stratified_split(y, test_fraction=0.3, seed=args.seed)
+        tr, te = stratified_split(y, test_fraction=args.test_fraction, seed=args.seed)
         xtr, ytr, xte, yte = x[tr], y[tr], x[te], y[te]
-        split = f"seeded stratified 70/30 split (seed {args.seed})"
+        split = f"seeded stratified {_pct(args.test_fraction)} split (seed {args.seed})"
     elif source == "kannada":
         root = Path(args.train or DEFAULT_DATA["kannada"])
         x, y = datasets.load_idx_pair(root / "kannada-images-idx3-ubyte.gz",
                                       root / "kannada-labels-idx1-ubyte.gz")
         x = (x * 255).round().astype(np.uint8)
         desc = f"Kannada-MNIST ({len(y):,} real handwritten Kannada digits, 28x28; {root})"
-        tr, te = stratified_split(y, test_fraction=0.3, seed=args.seed)
+        tr, te = stratified_split(y, test_fraction=args.test_fraction, seed=args.seed)
         xtr, ytr, xte, yte = x[tr], y[tr], x[te], y[te]
-        split = f"seeded stratified 70/30 split (seed {args.seed}); breakouts from the 30%"
+        split = (f"seeded stratified {_pct(args.test_fraction)} split (seed {args.seed}); "
+                 f"breakouts from the {100 * args.test_fraction:g}%")
     elif source == "hoda":
         from kerasdoc.generators.files import extract_archive
 
         path = Path(args.train or DEFAULT_DATA["hoda"])
         root = extract_archive(path) if path.is_file() else path
         root = root / "hoda-digits" if (root / "hoda-digits").is_dir() else root
-        xtr, ytr, _ = R.load_digit_folder(root / "train", limit=FULL["train_size"] * 2,
-                                          seed=args.seed)
+        xtr, ytr, _ = R.load_digit_folder(
+            root / "train", limit=args.train_size * 2 if args.train_size else None,
+            seed=args.seed)
         xte, yte, _ = R.load_digit_folder(root / "valid", seed=args.seed)
         # read class by class: shuffle once (seeded), so that every slice of the pool (the
         # detector's and denoiser's test draws, the figures) holds all ten digits
@@ -138,7 +122,9 @@ def load_data(args) -> dict[str, Any]:
         split = "MNIST train / test"
     else:
         raise ValueError(f"--data must be kannada, hoda, mnist or digits. Received: {args.data!r}")
-    n_train = args.train_size or (QUICK if args.quick else FULL)["train_size"]
+    if source in ("mnist", "hoda"):
+        args.mark_read("test_fraction")  # their own test sets
+    n_train = args.train_size or len(ytr)
     if n_train < len(ytr):
         pick = np.random.default_rng(args.seed).permutation(len(ytr))[:n_train]
         xtr, ytr = xtr[pick], ytr[pick]
@@ -147,27 +133,42 @@ def load_data(args) -> dict[str, Any]:
             "description": desc, "split": split, "corrupted_pools": corrupted_pools}
 
 
+def _pct(test_fraction: float) -> str:
+    return f"{100 * (1 - test_fraction):g}/{100 * test_fraction:g}"
+
+
+def _model_kwargs(args) -> dict[str, dict[str, Any]]:
+    """Builder arguments of the classifiers and the detector (the recipe's sizes)."""
+    import json
+
+    return {"vit": json.loads(args.vit_kwargs) if args.vit_kwargs else {},
+            "cnn": {} if args.cnn_width is None else {"width": args.cnn_width},
+            "detector": {} if args.detector_width is None else {"width": args.detector_width}}
+
+
+def _kinds(args) -> list[str]:
+    kinds = [k.strip() for k in args.classifier.split(",") if k.strip()]
+    bad = sorted(set(kinds) - set(CLASSIFIERS))
+    if bad or not kinds:
+        raise ValueError(f"--classifier takes vit, cnn. Received: {args.classifier!r}")
+    return kinds
+
+
 def run(args, data: dict[str, Any], out: Path) -> dict[str, Any]:
     """Train the models, build the breakouts, evaluate both pipelines, draw the figures."""
     from kerasdoc import robustness as R
     from kerasdoc.generators.corruptions import corrupt_mixed, plot_gallery
     from kerasdoc.runs import Run
 
-    cfg = QUICK if args.quick else FULL
-    choice = args.classifier or ("cnn" if args.quick else "vit,cnn")
-    kinds = [k.strip() for k in choice.split(",") if k.strip()]
-    bad = sorted(set(kinds) - set(CLASSIFIERS))
-    if bad or not kinds:
-        raise ValueError(f"--classifier takes vit, cnn. Received: {args.classifier!r}")
+    kinds = _kinds(args)
     den_corr = tuple(c.strip() for c in args.denoiser_corruptions.split(",") if c.strip())
-    batch = args.batch_size or cfg["batch_size"]
-    n_bo = args.breakout_size or cfg.get("breakout_size", 1500)
+    batch = args.batch_size
+    n_bo = args.breakout_size
     xtr, ytr, xte, yte = data["x_train"], data["y_train"], data["x_test"], data["y_test"]
     # a validation slice of the training part (never the breakout pool)
-    n_val = max(len(ytr) // 10, 1)
+    n_val = max(int(len(ytr) * args.val_fraction), 1)
     xv, yv, xt, yt = xtr[:n_val], ytr[:n_val], xtr[n_val:], ytr[n_val:]
-    small = {"vit": {"dim": 32, "depth": 1, "heads": 2, "mlp_dim": 64}, "cnn": {"width": 8}} \
-        if args.quick else {"vit": {}, "cnn": {}}
+    small = _model_kwargs(args)
     timings: dict[str, float] = {}
     results: dict[str, Any] = {"classifiers": {}}
     with Run(out / "models", strategy=args.strategy, mixed_precision=args.mixed_precision,
@@ -175,13 +176,12 @@ def run(args, data: dict[str, Any], out: Path) -> dict[str, Any]:
              hparams=tensorboard_hparams(args)) as rn:
         t = time.perf_counter()
         det, det_hist = R.train_detector(
-            rn, xt, epochs=args.detector_epochs or cfg["detector_epochs"], validation=xv,
-            folder=out / "models" / "detector", seed=args.seed,
-            **({"width": 8} if args.quick else {}))
+            rn, xt, epochs=args.detector_epochs, validation=xv,
+            folder=out / "models" / "detector", seed=args.seed, **small["detector"])
         timings["detector"] = time.perf_counter() - t
         t = time.perf_counter()
         den, den_hist = R.train_denoiser(
-            rn, xt, corruptions=den_corr, epochs=args.denoiser_epochs or cfg["denoiser_epochs"],
+            rn, xt, corruptions=den_corr, epochs=args.denoiser_epochs,
             validation=xv, folder=out / "models" / "denoiser", seed=args.seed,
             output_activation=args.denoiser_output)
         timings["denoiser"] = time.perf_counter() - t
@@ -190,8 +190,8 @@ def run(args, data: dict[str, Any], out: Path) -> dict[str, Any]:
             t = time.perf_counter()
             clfs[k], hist = R.train_classifier(
                 rn, xt, yt, model=CLASSIFIERS[k], validation=(xv, yv),
-                epochs=args.classifier_epochs or cfg["classifier_epochs"][k],
-                folder=out / "models" / k, lr=1e-3, **small[k])
+                epochs=args.classifier_epochs[k],
+                folder=out / "models" / k, lr=args.lr, **small[k])
             timings[f"classifier_{k}"] = time.perf_counter() - t
             results["classifiers"][k] = {"model": CLASSIFIERS[k],
                                          "val_accuracy": 100 * hist["val_accuracy"][-1],
@@ -228,8 +228,8 @@ def run(args, data: dict[str, Any], out: Path) -> dict[str, Any]:
     from kerasdoc.generators.corruptions import benchmark_corruptions
 
     t = time.perf_counter()
-    bench = benchmark_corruptions(xte[:200 if args.quick else 1000],
-                                  loop_images=16 if args.quick else 64, seed=args.seed)
+    bench = benchmark_corruptions(xte[:args.bench_images], loop_images=args.bench_loop,
+                                  seed=args.seed)
     timings["throughput_benchmark"] = time.perf_counter() - t
     if args.svhn:
         t = time.perf_counter()
@@ -254,7 +254,6 @@ def run(args, data: dict[str, Any], out: Path) -> dict[str, Any]:
 def _svhn(args, data: dict[str, Any], out: Path) -> dict[str, Any]:
     """The SVHN comparison: real SVHN with --data mnist (tfds), else the digits as stand-ins."""
     from kerasdoc import robustness as R
-    quick = args.quick
     if data["source"] == "mnist":
         from kerasdoc.generators.sources import load_tfds_arrays
 
@@ -268,12 +267,12 @@ def _svhn(args, data: dict[str, Any], out: Path) -> dict[str, Any]:
         what = (f"stand-in for SVHN: {data['description']}, resized to 32x32 and copied to 3 "
                 "channels (SVHN cannot be downloaded here)")
     s = R.SVHN_SETTINGS
-    settings = {"epochs": args.svhn_epochs or (1 if quick else s["epochs"]),
-                "n_train": min(args.svhn_train or (300 if quick else s["n_train"]), len(ytr)),
-                "n_test": min(args.svhn_test or (100 if quick else s["n_test"]), len(yte)),
-                "batch_size": s["batch_size"], "validation_split": s["validation_split"]}
-    seeds = (args.seed,) if quick else tuple(args.seed + i for i in range(args.trials or 3))
+    settings = {"epochs": args.svhn_epochs, "n_train": min(args.svhn_train, len(ytr)),
+                "n_test": min(args.svhn_test, len(yte)), "batch_size": args.svhn_batch_size,
+                "validation_split": s["validation_split"]}
+    seeds = tuple(args.seed + i for i in range(args.trials))
     res = R.svhn_comparison(xtr, ytr, xte, yte, seeds=seeds, epochs=settings["epochs"],
+                            batch_size=settings["batch_size"],
                             n_train=settings["n_train"], n_test=settings["n_test"],
                             out=out / "models" / "svhn")
     R.plot_svhn(res, out)
@@ -380,10 +379,50 @@ def render_markdown(results: dict[str, Any], data: dict[str, Any], summary: dict
     return "\n".join(parts)
 
 
+def dry_run(args) -> dict[str, Any]:
+    """``--dry-run``: the models to train and the breakouts on the given data, nothing
+    trained."""
+    data = load_data(args)
+    n = len(data["y_train"])
+    n_fit = n - max(int(n * args.val_fraction), 1)
+    bs = args.batch_size
+    stages = [{"stage": "detector", "what": "clean vs distorted", "epochs":
+               args.detector_epochs, "input": "28x28x1", "samples": n_fit, "batch": bs},
+              {"stage": "denoiser", "what": f"{args.denoiser_output} output, "
+               f"{args.denoiser_corruptions}, MSE", "epochs": args.denoiser_epochs,
+               "input": "28x28x1", "samples": n_fit, "batch": bs}]
+    stages += [{"stage": f"classifier {k}", "what": f"{CLASSIFIERS[k]}, Adam {args.lr:g}",
+                "epochs": args.classifier_epochs[k], "input": "28x28x1", "samples": n_fit,
+                "batch": bs} for k in ([] if args.svhn_only else _kinds(args))]
+    if args.svhn or args.svhn_only:
+        n_svhn = int(min(args.svhn_train, n) * 0.8)  # validation_split 0.2
+        stages += [{"stage": f"svhn {m}", "what": f"{args.trials} seed(s)",
+                    "epochs": args.svhn_epochs, "input": "32x32x3", "samples": n_svhn,
+                    "batch": args.svhn_batch_size}
+                   for m in ("svhn_cnn", "svhn_denoising_cnn")]
+    notes = [f"5 breakouts of {args.breakout_size:,} images from the {len(data['y_test']):,}-"
+             f"image pool ({data['split']}); detector threshold {args.threshold:g}"]
+    return plan(args, NAME, data=data["description"], stages=stages, notes=notes)
+
+
+def off_path_flags(args, kinds: list[str]) -> set[str]:
+    """Settings that apply only on a path this run did not take (not counted as unread)."""
+    off = set()
+    if not (args.svhn or args.svhn_only):
+        off |= {"svhn_train", "svhn_test", "svhn_epochs", "svhn_batch_size", "trials"}
+    if "vit" not in kinds:
+        off.add("vit_kwargs")
+    if "cnn" not in kinds:
+        off.add("cnn_width")
+    return off
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Run the experiment; returns the results dict also written to ``results.json``."""
     from kerasdoc import robustness as R
-    args = build_parser().parse_args(argv)
+    args = parse(build_parser(), argv)
+    if args.dry_run:
+        return dry_run(args)
     start = time.perf_counter()
     out = resolve_out(args, NAME)
     data = load_data(args)
@@ -394,12 +433,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     results = run(args, data, out)
     summary = summarise(results)
     results.update({"experiment": NAME, "paper": cite(PAPER), "summary": summary,
+                    "recipe": args.recipe, "overrides": sorted(args.resolved().overrides),
+                    "unread_flags": [f for f in args.unread()
+                                     if f not in off_path_flags(args, _kinds(args))],
                     "data": {"source": data["source"], "description": data["description"],
                              "split": data["split"], "n_train": int(len(data["y_train"])),
                              "n_test_pool": int(len(data["y_test"]))},
                     "paper_tables": {"table1": R.PAPER_TABLE1, "table2": R.PAPER_TABLE2},
                     "wall_seconds": time.perf_counter() - start})
-    markdown = render_markdown(results, data, summary)
+    markdown = render_markdown(results, data, summary) + "\n\n" + recipe_markdown(args)
     write_results(out, results, config_of(args, out=str(out)), markdown)
     print(markdown)
     print(f"[{NAME}] wrote {out} in {results['wall_seconds']:.0f}s", flush=True)
@@ -421,8 +463,9 @@ def _main_svhn_only(args, data: dict[str, Any], out: Path, start: float) -> dict
                                    if r["model"] == m), R.PAPER_SVHN[m]]
                         for m, (mu, sd) in sv["summary"].items()]), "",
         "Figures: `fig7_svhn_curves.png`, `fig8_svhn_probabilities.png`, "
-        "`fig9_svhn_scores.png`."])
-    results = {"experiment": NAME, "paper": cite(PAPER), "svhn": sv,
+        "`fig9_svhn_scores.png`.", "", recipe_markdown(args)])
+    results = {"experiment": NAME, "paper": cite(PAPER), "svhn": sv, "recipe": args.recipe,
+               "overrides": sorted(args.resolved().overrides),
                "wall_seconds": time.perf_counter() - start}
     write_results(out, results, config_of(args, out=str(out)), md)
     print(md)
