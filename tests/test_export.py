@@ -375,7 +375,7 @@ def test_read_image_file_rejects_non_images_and_oversized(tmp_path, images):
     with pytest.raises(ValueError, match=r"notes.txt is not an image: expected JPEG, PNG"):
         read_image_file(tmp_path / "notes.txt")
     (tmp_path / "big.png").write_bytes(_encode(images[1], "PNG"))
-    with pytest.raises(ValueError, match=r"big.png: image too large: 29x37 = 1,073 pixels "
+    with pytest.raises(ValueError, match=r"big.png: image too large: 37x29 = 1,073 pixels "
                                          r"\(height x width\) is above the limit of 1,000 "):
         read_image_file(tmp_path / "big.png", max_pixels=1000)
     with pytest.raises(ValueError, match="limit is 100 bytes"):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import struct
 import subprocess
 import sys
 import textwrap
@@ -249,6 +250,8 @@ def test_unreadable_headers_are_refused_not_decoded(tmp_path):
         "badblock.gif": bombs.gif((10, 10), [(10, 10)])[:-1] + b"\x99\x3b",
         "noframe.gif": bombs.gif((10, 10), []),
         "noifd.tif": b"II*\x00\x08\x00\x00\x00\x00\x00" + b"\0" * 30,
+        "os2.bmp": b"BM" + struct.pack("<IHHIIHHHH", 26 + 1800, 0, 0, 26, 12, 30, 20, 1, 24)
+        + b"\x80" * 1800,
     }
     for name, data in cases.items():
         (tmp_path / name).write_bytes(data)

@@ -165,6 +165,9 @@ def _png(f: BinaryIO, head: bytes) -> Decoded:
 def _bmp(f: BinaryIO, head: bytes) -> Decoded:
     if len(head) < 26:
         raise UnreadableHeader(f"BMP header of {len(head)} bytes (the size cannot be read)")
+    if int.from_bytes(head[14:18], "little") < 40:  # TensorFlow reads Windows headers only
+        raise UnreadableHeader("BMP with an OS/2 core header (the decoder reads the size at the "
+                               "offsets of a Windows BMP header: the size cannot be read)")
     w = abs(int.from_bytes(head[18:22], "little", signed=True))
     return _plain("bmp", abs(int.from_bytes(head[22:26], "little", signed=True)), w)
 
@@ -369,7 +372,8 @@ def decoded_size_graph(data):
         return _gif_graph(data, b, le)
 
     def bmp():
-        return out(0, signed_abs(le(22, 4)), signed_abs(le(18, 4)))
+        return tf.cond(le(14, 4) < 40, lambda: out(3, 0, 0),
+                       lambda: out(0, signed_abs(le(22, 4)), signed_abs(le(18, 4))))
 
     s = tf.strings.substr
     tests = [
