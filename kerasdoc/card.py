@@ -8,8 +8,7 @@ flow's own spec, so ``kerasdoc export`` and ``kerasdoc predict`` replay exactly 
 
 Example:
     >>> import tempfile, pathlib
-    >>> from kerasdoc.diskio import atomic_write_text
-from kerasdoc.generators.spec import ImageSpec
+    >>> from kerasdoc.generators.spec import ImageSpec
     >>> f = pathlib.Path(tempfile.mkdtemp()) / "model.keras"
     >>> _ = write_card(f, ["a", "b"], ImageSpec((28, 28), "grayscale"), model="digits_cnn")
     >>> card = read_card(f)
