@@ -231,6 +231,10 @@ def _train(args: argparse.Namespace) -> None:
             args.data, spec=spec, class_mode="sparse", batch_size=run.batch_size, shuffle=True,
             seed=args.seed, subset="training" if split else None)
         class_names = sorted(train_flow.class_indices, key=train_flow.class_indices.get)
+        if len(class_names) < 2:
+            raise ValueError(f"{args.data} holds {len(class_names)} class folder(s) "
+                             f"{class_names}; a classifier needs at least two classes (one "
+                             "sub-folder of images per class).")
         val_flow = None
         if args.val:
             val_flow = ImageDataGenerator().flow_from_directory(
@@ -257,13 +261,33 @@ def _train(args: argparse.Namespace) -> None:
           f"{last})")
 
 
-def _flow_for(model_file: str, data: str, batch_size: int):
-    from kerasdoc.card import read_card
+def _card_flags(args: argparse.Namespace) -> dict:
+    """``--card`` / ``--class-names`` / ``--image-spec`` as :func:`kerasdoc.card.resolve_card`
+    keywords (only those given)."""
+    return {k: getattr(args, k) for k in ("card", "class_names", "image_spec")
+            if getattr(args, k, None) is not None}
+
+
+def _add_card_flags(p: argparse.ArgumentParser) -> None:
+    """The flags that say what a .keras file's missing model card would (evaluate, export,
+    predict): without a card and without them, those commands refuse."""
+    p.add_argument("--card", default=None, metavar="FILE",
+                   help="model card to use (default: MODEL.kerasdoc.json beside the .keras file)")
+    p.add_argument("--class-names", default=None, metavar="A,B,...|@FILE",
+                   help="class names in output order (replace the card's)")
+    p.add_argument("--image-spec", default=None, metavar="model|FILE|KEY=VALUE,...",
+                   help="preprocessing (replaces the card's): 'model' = the model's input size "
+                        "and colour, stretched, rescaled by 1/255; a JSON file; or changes "
+                        "such as image_size=64x64,resize_mode=pad,rescale=1/255")
+
+
+def _flow_for(model_file: str, data: str, batch_size: int, card_flags: dict | None = None):
+    from kerasdoc.card import resolve_card
     from kerasdoc.generators import ImageDataGenerator
     from kerasdoc.models.weights import load_keras_model
 
-    model = load_keras_model(model_file)
-    card = read_card(model_file, model)
+    model = load_keras_model(model_file, compile=False)  # no optimizer needed to evaluate
+    card = resolve_card(model_file, model, **(card_flags or {}))
     flow = ImageDataGenerator().flow_from_directory(
         data, spec=card.spec, classes=card.class_names, class_mode="sparse",
         batch_size=batch_size, shuffle=False)
@@ -277,7 +301,8 @@ def _evaluate(args: argparse.Namespace) -> None:
 
     if args.out:
         _check_writable(args.out, "--out")
-    model, class_names, flow = _flow_for(args.model_file, args.data, args.batch_size)
+    model, class_names, flow = _flow_for(args.model_file, args.data, args.batch_size,
+                                         _card_flags(args))
     probs = model.predict(flow, verbose=0)
     pred = probs.argmax(-1)
     y = np.asarray(flow.classes)
@@ -315,7 +340,7 @@ def _export(args: argparse.Namespace) -> None:
     with saving(Path(args.base_dir) / args.name, "; nothing was published and the staging "
                 "folder is removed: free some space and export again"):
         path = export_model_file(args.model_files, args.name, args.base_dir, args.version,
-                                 **kwargs)
+                                 card_flags=_card_flags(args), **kwargs)
     print(path)
 
 
@@ -370,7 +395,7 @@ def _predict(args: argparse.Namespace) -> int:
     if not args.server:
         from kerasdoc.export import Predictor
 
-        predictor = Predictor(args.target)
+        predictor = Predictor(args.target, card_flags=_card_flags(args))
 
         def predict_batch(chunk):
             return [(r["class_names"], r["probability"]) for r in predictor.predict(chunk)]
@@ -532,6 +557,7 @@ def _add_train_parsers(sub) -> None:
     p.add_argument("--data", required=True, help="folder of class sub-folders")
     p.add_argument("--batch-size", type=_positive_int, default=32)
     p.add_argument("--out", default=None, help="also write results.json and confusion.png here")
+    _add_card_flags(p)
     p.set_defaults(func=_cmd_evaluate)
 
     p = sub.add_parser(
@@ -554,6 +580,8 @@ def _add_train_parsers(sub) -> None:
                    help="litert / onnx: a model for phones and ONNX runtimes taking decoded uint8 "
                         "pixels (any size, the card's colour mode) with the preprocessing inside, "
                         "in BASE_DIR/NAME/<format>/<version>/")
+
+    _add_card_flags(p)
     p.set_defaults(func=_cmd_export)
 
     p = sub.add_parser(
@@ -576,6 +604,7 @@ def _add_train_parsers(sub) -> None:
                         "\\\\), csv or json")
     p.add_argument("--signature", default="serving_default")
     p.add_argument("--batch-size", type=_positive_int, default=32)
+    _add_card_flags(p)  # a .keras TARGET without its model card
     p.set_defaults(func=_cmd_predict)
 
 

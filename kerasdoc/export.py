@@ -96,6 +96,8 @@ def read_image_file(path: str | Path, *, max_bytes: int = MAX_FILE_BYTES,
     from kerasdoc.generators.files import BadImageFile, sniff_image
 
     p = Path(path)
+    if p.is_dir():
+        raise ValueError(f"{p} is a directory; expected an image file (list the images).")
     if not p.is_file():
         raise FileNotFoundError(f"Image file {p} does not exist (or is not a file).")
     size = p.stat().st_size
@@ -129,6 +131,15 @@ def _check_model(model: keras.Model) -> None:
     if len(model.output_shape) != 2:
         raise ValueError(f"Model {model.name!r} outputs shape {model.output_shape}; expected "
                          "(batch, classes) probabilities.")
+
+
+def _named_nonempty(index: tf.Tensor, data: tf.Tensor) -> tf.Tensor:
+    """``data``, after an assertion that fails naming ``images[index]`` when it is empty."""
+    check = tf.debugging.Assert(tf.strings.length(data) > 0, [tf.strings.format(
+        "images[{}] is empty (0 bytes): send the encoded bytes of a JPEG, PNG, BMP or GIF "
+        "image", index)])
+    with tf.control_dependencies([check]):
+        return tf.identity(data)
 
 
 class _Serving:
@@ -181,7 +192,8 @@ class _Serving:
         for sp in self.specs:
             first.setdefault(sp.channels, sp)
 
-        def one(data):
+        def one(item):
+            data = _named_nonempty(*item)  # an empty image fails naming its index
             decoded = {c: sp.decode(data) for c, sp in first.items()}
             return tuple(sp.preprocess(decoded[sp.channels]) for sp in self.specs)
 
@@ -190,7 +202,7 @@ class _Serving:
             tf.size(images), message="empty batch: send at least one encoded image in 'images'")
         with tf.control_dependencies([check]):
             images = tf.identity(images)
-        inputs = tf.map_fn(one, images, fn_output_signature=sigs)
+        inputs = tf.map_fn(one, (tf.range(tf.size(images)), images), fn_output_signature=sigs)
         probs = [self._member_probs(m, x) for m, x in zip(self.models, inputs)]
         return self._outputs(probs)
 
@@ -513,7 +525,9 @@ class Predictor:
 
     Args:
         target: str or Path. A version folder (or ``base_dir/name`` for its latest version), or
-            a ``.keras`` file (with its ``.kerasdoc.json`` card when there is one).
+            a ``.keras`` file with its ``.kerasdoc.json`` card.
+        card_flags: for a ``.keras`` file, ``card=`` / ``class_names=`` / ``image_spec=``
+            (:func:`kerasdoc.card.resolve_card`); without a card they are required.
 
     Example:
         >>> p = Predictor("saved_models/invoice")  # doctest: +SKIP
@@ -521,17 +535,20 @@ class Predictor:
         'invoice'
     """
 
-    def __init__(self, target: str | Path):
+    def __init__(self, target: str | Path, card_flags: dict[str, Any] | None = None):
         t = Path(target)
         if t.suffix == ".keras":
-            from kerasdoc.card import read_card
+            from kerasdoc.card import resolve_card
             from kerasdoc.models.weights import load_keras_model
 
             self.model = load_keras_model(t, compile=False)
-            card = read_card(t, self.model)
+            card = resolve_card(t, self.model, **(card_flags or {}))
             self.class_names, self.spec = card.class_names, card.spec
             self._fn = None
         else:
+            if card_flags:
+                raise ValueError(f"--card / --class-names / --image-spec apply to .keras files; "
+                                 f"{t} is an export, which holds its own.")
             version_dir = resolve_version_dir(t)
             self._loaded = tf.saved_model.load(str(version_dir))
             self._fn = self._loaded.signatures["serving_default"]

@@ -399,7 +399,7 @@ class Run:
 
 def export_model_file(model_files: str | Path | Sequence[str | Path], name: str,
                       base_dir: str | Path = "saved_models", version: int | None = None,
-                      **kwargs: Any) -> Path:
+                      *, card_flags: dict[str, Any] | None = None, **kwargs: Any) -> Path:
     """Export ``.keras`` file(s) with the image spec and class names of their model cards.
 
     Several files make one ensemble; their class names must agree. A stacked pipeline (its
@@ -407,12 +407,16 @@ def export_model_file(model_files: str | Path | Sequence[str | Path], name: str,
     is exported by :func:`kerasdoc.stacking.export_pipeline`: members, crops and meta-classifier
     in one SavedModel. An existing version is never overwritten.
 
+    ``card_flags`` (``card=``, ``class_names=``, ``image_spec=``: the CLI flags' text, see
+    :func:`kerasdoc.card.resolve_card`) replace or stand in for the cards.
+
     Raises:
-        FileNotFoundError: a file or its card is missing.
+        FileNotFoundError: a file is missing; :class:`kerasdoc.card.MissingCardError`: a card
+            is missing and the flags do not say what it would.
         FileExistsError: the version exists.
         ValueError: the members disagree on the classes; a pipeline given with other files.
     """
-    from kerasdoc.card import read_card
+    from kerasdoc.card import resolve_card
     from kerasdoc.export import export_for_serving
     from kerasdoc.models.weights import load_keras_model
 
@@ -428,7 +432,7 @@ def export_model_file(model_files: str | Path | Sequence[str | Path], name: str,
     models, specs, names = [], [], None
     for f in files:
         m = load_keras_model(f, compile=False)
-        card = read_card(f, m)
+        card = resolve_card(f, m, **(card_flags or {}))
         if names is not None and card.class_names != names:
             raise ValueError(f"{f} has classes {card.class_names}, unlike {files[0]} ({names}).")
         names = card.class_names

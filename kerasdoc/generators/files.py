@@ -371,6 +371,9 @@ def read_label_file(label_file: str | Path, *, num_classes: int | None = None,
         ``(paths, labels, line_numbers)``.
     """
     label_file = Path(label_file)
+    if label_file.is_dir():
+        raise IsADirectoryError(f"label file {label_file} is a directory; expected a text file "
+                                "of '<path> <label>' lines")
     if not label_file.is_file():
         raise FileNotFoundError(f"label file not found: {label_file}")
     if num_classes is not None and (isinstance(num_classes, bool) or int(num_classes) < 1):
@@ -499,16 +502,23 @@ def parse_label_file(label_file: str | Path, *, num_classes: int | None = None,
     return paths, labels
 
 
-def resolve_under(root: str | Path, rel: str, *, where: str = "") -> Path:
+def resolve_under(root: str | Path, rel: str, *, where: str = "",
+                  follow_links: bool = True) -> Path:
     """``root / rel``, refusing paths that escape ``root`` (``../``, absolute paths elsewhere).
+
+    The path is judged by what it says (``..`` collapsed, as the file system would walk it),
+    not by where symbolic links inside ``root`` lead: an image file that is a link to another
+    disk is read, as Keras' own loaders do. ``follow_links=False`` refuses any link between
+    ``root`` and the file instead.
 
     Args:
         root: str or Path. The data root.
-        rel: str. A path relative to ``root``.
+        rel: str. A path relative to ``root`` (or an absolute path inside it).
         where: str. Prefix for the error message (e.g. ``label.txt:12``).
+        follow_links: bool. False: a symbolic link on the way is an error naming it.
 
     Returns:
-        The resolved absolute path.
+        The absolute path, ``..`` collapsed, links kept.
 
     Example:
         >>> try:
@@ -517,12 +527,21 @@ def resolve_under(root: str | Path, rel: str, *, where: str = "") -> Path:
         ...     print("escapes" in str(e))
         True
     """
-    root = Path(root).resolve()
-    full = (root / rel).resolve()
-    if full != root and root not in full.parents:
-        pre = f"{where}: " if where else ""
-        raise ValueError(f"{pre}path {rel!r} escapes the data root {root}")
-    return full
+    pre = f"{where}: " if where else ""
+    base = os.path.abspath(root)
+    full = os.path.normpath(os.path.join(base, rel))
+    inside = [r for r in dict.fromkeys((base, os.path.realpath(base)))
+              if full == r or full.startswith(r.rstrip(os.sep) + os.sep)]
+    if not inside:
+        raise ValueError(f"{pre}path {rel!r} escapes the data root {base}")
+    if not follow_links:
+        part = Path(inside[0])
+        for name in Path(os.path.relpath(full, inside[0])).parts:
+            part = part / name
+            if part.is_symlink():
+                raise ValueError(f"{pre}path {rel!r} goes through the symbolic link {part} "
+                                 "(follow_links=False)")
+    return Path(full)
 
 
 def save_file_list(path: str | Path, paths: Sequence[str], labels: Sequence[int] | None = None,

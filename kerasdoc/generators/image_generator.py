@@ -58,6 +58,7 @@ from kerasdoc.generators.files import (
     resolve_under,
 )
 from kerasdoc.generators.keras2 import Iterator
+from kerasdoc.generators.labels import check_array_labels
 from kerasdoc.generators.ops import (
     INTERPOLATIONS,
     PADDING_MODES,
@@ -1222,6 +1223,7 @@ class ImageDataGenerator:
         classes = None
         if y is not None:
             y = np.asarray(y)
+            check_array_labels(y)  # finite; class ids and one-hot values >= 0 (names the index)
             if y.ndim == 1 and np.issubdtype(y.dtype, np.integer):
                 classes = y.astype(np.int64)
             elif y.ndim == 1 and np.issubdtype(y.dtype, np.floating) and np.all(y == np.round(y)):

@@ -137,11 +137,19 @@ def load_keras_model(path: str | Path, *, custom_objects: dict | None = None,
         FileNotFoundError: no such file.
         ValueError: not a ``.keras`` file, or one that needs unsafe deserialisation.
     """
+    import zipfile
+
     p = Path(path)
+    if p.is_dir():
+        raise FileNotFoundError(f"Model file {p} is a directory, not a .keras file (a SavedModel "
+                                "folder is served with `kerasdoc predict`, not loaded here).")
     if not p.is_file():
         raise FileNotFoundError(f"Model file {p} does not exist.")
     if p.suffix != ".keras":
         raise ValueError(f"Expected a .keras model file. Received: {p}")
+    if not zipfile.is_zipfile(p):
+        raise ValueError(f"{p} is not a readable .keras model: it is not a zip archive "
+                         f"({p.stat().st_size:,} bytes; truncated, or another format).")
     import kerasdoc.losses  # noqa: F401 - register the project's custom objects
     import kerasdoc.metrics  # noqa: F401
     from kerasdoc.models.registry import _load_all
@@ -150,6 +158,15 @@ def load_keras_model(path: str | Path, *, custom_objects: dict | None = None,
     try:
         return keras.saving.load_model(p, custom_objects=custom_objects, compile=compile,
                                        safe_mode=True)
+    except zipfile.BadZipFile as e:
+        raise ValueError(f"{p} is a damaged .keras archive: {e}") from None
+    except TypeError as e:
+        if "Could not locate" not in str(e):
+            raise
+        raise ValueError(f"Cannot load {p}: {str(e).splitlines()[0]} Its class is not "
+                         "registered in this process: load with compile=False (the optimizer "
+                         "and loss are only needed to train on), or import the module that "
+                         "defines it first (kerasdoc.training for DiscriminativeAdam).") from None
     except ValueError as e:
         raise ValueError(f"Cannot load {p} with safe_mode=True: {e}") from e
 
