@@ -24,6 +24,8 @@ from kerasdoc.export import export_model
 from kerasdoc.generators import ImageDataGenerator
 from kerasdoc.generators.spec import ImageSpec
 
+# keras' tf2onnx shim probes np.object (numpy 2 FutureWarning)
+pytestmark = pytest.mark.filterwarnings("ignore:In the future `np.object`:FutureWarning")
 CLASSES = ["invoice", "letter"]
 RUNTIMES = {"litert": "ai_edge_litert", "onnx": "onnxruntime"}
 CONVERTERS = {"litert": "tensorflow", "onnx": "tf2onnx"}
@@ -120,6 +122,7 @@ def test_cli_export_matches_the_training_flow(fmt, pages, tmp_path):
     assert sorted(p.name for p in (base / "docs" / fmt).iterdir()) == ["1"]
 
 
+@pytest.mark.data
 @pytest.mark.parametrize("fmt", ["litert", "onnx"])
 def test_real_receipts_through_the_flow(fmt, shared_data, tmp_path):
     """Real SROIE receipts (JPEG, about 600 x 1200) through the flow and the runtime."""
