@@ -216,8 +216,8 @@ def check_format(specs: Sequence[ImageSpec], fmt: str) -> None:
 def _add_litert_metadata(path: Path, data: bytes) -> None:
     """Add a ``kerasdoc`` metadata entry (the flatbuffer's standard ``metadata`` table)."""
     import flatbuffers
-    from ai_edge_litert import schema_py_generated as schema
 
+    schema = _litert_schema()
     model = schema.ModelT.InitFromPackedBuf(bytearray(path.read_bytes()), 0)
     buf = schema.BufferT()
     buf.data = np.frombuffer(data, np.uint8)
@@ -229,6 +229,15 @@ def _add_litert_metadata(path: Path, data: bytes) -> None:
     builder = flatbuffers.Builder(1024)
     builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
     path.write_bytes(bytes(builder.Output()))
+
+
+def _litert_schema():
+    """The LiteRT flatbuffer schema's Python classes (ai-edge-litert's, else TensorFlow's)."""
+    try:
+        from ai_edge_litert import schema_py_generated
+    except ImportError:
+        from tensorflow.lite.python import schema_py_generated
+    return schema_py_generated
 
 
 def _add_onnx_metadata(path: Path, data: bytes) -> None:
@@ -251,8 +260,7 @@ def read_model_metadata(path: str | Path) -> dict[str, Any]:
         if METADATA_KEY in props:
             return json.loads(props[METADATA_KEY])
     elif path.suffix == ".tflite":
-        from ai_edge_litert import schema_py_generated as schema
-
+        schema = _litert_schema()
         raw = bytearray(path.read_bytes())
         model = schema.Model.GetRootAs(raw, 0)
         for i in range(model.MetadataLength()):
@@ -463,17 +471,21 @@ def export_portable(
         path = out_dir / FILE_NAMES[format]
         _convert(wrapper, format, path)
         meta = _metadata(wrapper, name, format)
-        check = None
+        blob = json.dumps({k: meta[k] for k in ("class_names", "image_spec", "inputs",
+                                                "outputs")}).encode("utf-8")
+        (_add_onnx_metadata if format == "onnx" else _add_litert_metadata)(path, blob)
+        check = None  # the file as published (metadata included) is what is checked
         if verify and runtime_available(format):
             check = _verify(wrapper, format, path)
         elif format == "onnx":  # no runtime here: at least the ONNX checker
             import onnx
 
-            onnx.checker.check_model(str(path))
+            try:
+                onnx.checker.check_model(str(path))
+            except onnx.checker.ValidationError as e:
+                raise ValueError(f"onnx cannot hold this pipeline: the converted model is "
+                                 f"invalid: {_refusal_reason(e)}") from e
         meta["verified"] = check
-        blob = json.dumps({k: meta[k] for k in ("class_names", "image_spec", "inputs",
-                                                "outputs")}).encode("utf-8")
-        (_add_onnx_metadata if format == "onnx" else _add_litert_metadata)(path, blob)
         meta["bytes"] = path.stat().st_size
         final = publish_version(out_dir, model_dir, version, auto, meta)
     finally:

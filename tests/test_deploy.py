@@ -24,6 +24,8 @@ from kerasdoc.export import export_model
 from kerasdoc.generators import ImageDataGenerator
 from kerasdoc.generators.spec import ImageSpec
 
+# keras' tf2onnx shim probes np.object (numpy 2 FutureWarning)
+pytestmark = pytest.mark.filterwarnings("ignore:In the future `np.object`:FutureWarning")
 CLASSES = ["invoice", "letter"]
 RUNTIMES = {"litert": "ai_edge_litert", "onnx": "onnxruntime"}
 CONVERTERS = {"litert": "tensorflow", "onnx": "tf2onnx"}
@@ -120,6 +122,7 @@ def test_cli_export_matches_the_training_flow(fmt, pages, tmp_path):
     assert sorted(p.name for p in (base / "docs" / fmt).iterdir()) == ["1"]
 
 
+@pytest.mark.data
 @pytest.mark.parametrize("fmt", ["litert", "onnx"])
 def test_real_receipts_through_the_flow(fmt, shared_data, tmp_path):
     """Real SROIE receipts (JPEG, about 600 x 1200) through the flow and the runtime."""
@@ -138,29 +141,6 @@ def test_real_receipts_through_the_flow(fmt, shared_data, tmp_path):
                         class_names=classes, spec=spec)
     worst, same, n = _flow_parity(model, spec, tmp_path / "data", deploy.PortableModel(path))
     assert worst <= 1e-4 and same == n == 6, (worst, same, n)
-
-
-@pytest.mark.parametrize("fmt", ["litert", "onnx"])
-def test_stacked_ensemble_of_two_specs(fmt, tmp_path):
-    """Two members with their own resize (crop / stretch, nearest / bilinear) and a stacker."""
-    _need(fmt)
-    specs = [ImageSpec((20, 16), "grayscale", resize_mode="crop", interpolation="nearest"),
-             ImageSpec((16, 16), "grayscale", rescale=None, mean=128.0, std=64.0)]
-    members = [_model(sp.input_shape, k=3, name=f"m{i}", seed=i) for i, sp in enumerate(specs)]
-    keras.utils.set_random_seed(5)
-    stacker = keras.Sequential([keras.Input((2, 3)), keras.layers.Flatten(),
-                                keras.layers.Dense(3, activation="softmax")], name="stack")
-    path = deploy.export_portable(members, "ens", tmp_path, format=fmt, spec=specs,
-                                  stacker=stacker, class_names=["a", "b", "c"])
-    wrapper = deploy.build_pixel_classifier(members, spec=specs, stacker=stacker,
-                                            class_names=["a", "b", "c"])
-    rng = np.random.default_rng(0)
-    batches = [rng.integers(0, 256, (b, h, w, 1), dtype=np.uint8)
-               for b, h, w in [(1, 9, 40), (5, 33, 21), (2, 16, 16)]]
-    runtime = deploy.PortableModel(path)
-    result = deploy.compare(wrapper, runtime, batches)
-    assert result["max_abs_difference"] <= 1e-4 and result["same_class"] == 8, result
-    assert runtime(batches[1])["member_probabilities"].shape == (5, 2, 3)
 
 
 def test_refusals_say_why(tmp_path):
@@ -183,3 +163,39 @@ def test_saved_model_format_is_the_serving_export(tmp_path):
     model = _model((16, 16, 1))
     path = export_model(model, "serve", tmp_path, class_names=CLASSES)
     assert (path / "saved_model.pb").is_file() and path.name == "1"
+
+
+@pytest.mark.parametrize("fmt", ["litert", "onnx"])
+def test_stacked_pipeline_file_matches_its_flows(fmt, pages, tmp_path):
+    """A pipeline.json (the rvl-cdip recipe's output: region-crop members, meta-classifier)
+    exported by the CLI, against StackedPipeline.predict_files (the members' training flows)."""
+    _need(fmt)
+    from kerasdoc.stacking import StackedPipeline, write_pipeline
+
+    specs = {"top": ImageSpec((256, 256), "grayscale", crop="top"),
+             "full": ImageSpec((20, 16), "grayscale", resize_mode="crop", interpolation="nearest",
+                               rescale=None, mean=128.0, std=64.0)}
+    members = {}
+    for i, (region, sp) in enumerate(specs.items()):
+        f = tmp_path / f"{region}.keras"
+        _model(sp.input_shape, name=region, seed=i).save(f)
+        write_card(f, CLASSES, sp)
+        members[region] = f
+    keras.utils.set_random_seed(7)
+    stacker = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, activation="softmax")],
+                               name="meta")
+    stacker.save(tmp_path / "stacker.keras")
+    pipe = write_pipeline(tmp_path / "pipeline.json", members, tmp_path / "stacker.keras",
+                          CLASSES)
+    base = tmp_path / "models"
+    assert main(["export", str(pipe), "--name", "stack", "--base-dir", str(base),
+                 "--format", fmt]) == 0
+    runtime = deploy.PortableModel(base / "stack" / fmt / "1")
+    paths = sorted(str(p) for p in pages.rglob("*.*"))
+    ref = StackedPipeline(pipe).predict_files(paths, batch_size=4)["probabilities"]
+    got = np.concatenate([runtime(_pixels(p, specs["top"])[None])["probabilities"]
+                          for p in paths])
+    assert np.max(np.abs(got - ref)) <= 1e-4
+    assert (got.argmax(-1) == ref.argmax(-1)).all()
+    batch = np.zeros((3, 33, 21, 1), np.uint8)
+    assert runtime(batch)["member_probabilities"].shape == (3, 2, 2)
