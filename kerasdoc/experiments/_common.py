@@ -295,8 +295,8 @@ def plan(args: argparse.Namespace, name: str, *, data: str, stages: Sequence[dic
         ["stage", "what", "epochs", "input", "training samples", "batch per replica",
          "global batch", "steps per epoch"],
         [[r["stage"], r.get("what", ""), r.get("epochs", ""), r.get("input", ""),
-          r.get("samples", ""), r.get("batch") or "all", r["global_batch"] or "all",
-          r["steps_per_epoch"] or ""] for r in rows]), flush=True)
+          "" if r.get("samples") is None else r["samples"], r.get("batch") or "all",
+          r["global_batch"] or "all", r["steps_per_epoch"] or ""] for r in rows]), flush=True)
     for n in notes:
         print(f"- {n}", flush=True)
     args.mark_read(*[k for k in vars(args) if not k.startswith("_")])

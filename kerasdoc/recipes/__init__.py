@@ -338,6 +338,11 @@ def pair(text: str) -> tuple[float, float] | None:
     return (parts[0], parts[1])
 
 
+def float_or_pair(text: str) -> float | tuple[float, float]:
+    """``"0.1"`` -> 0.1; ``"0.9091,1"`` -> ``(0.9091, 1.0)``."""
+    return pair(text) if "," in str(text) else float(text)
+
+
 def per_key(keys: tuple[str, ...]) -> Callable[[str], dict[str, int]]:
     """``"5"`` -> every key 5; ``"dnn=20,cnn=15"`` -> those keys (the others must follow)."""
     def parse(text: str) -> dict[str, int]:

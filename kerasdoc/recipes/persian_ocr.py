@@ -14,7 +14,16 @@ slice(3e-3)`` and ``defaults.wd = 1e-2`` (fastai/basic_train.py), ``bs=64``
 
 from __future__ import annotations
 
-from kerasdoc.recipes import Field, derive, not_stated, optional, pair, paper, stand_in
+from kerasdoc.recipes import (
+    Field,
+    derive,
+    float_or_pair,
+    not_stated,
+    optional,
+    pair,
+    paper,
+    stand_in,
+)
 from kerasdoc.training.rates import parse_lr
 
 DOCUMENT = "Kendal (2019), MSc report, Persian OCR with fastai (seeds/004_e655ca137db8da10.txt)"
@@ -33,7 +42,8 @@ FIELDS = {
                          str, choices=("stretch", "pad", "crop")),
     "augment": Field("augment the training images (the transforms below)"),
     "rotation": Field("augmentation: rotation range in degrees", float),
-    "zoom": Field("augmentation: zoom factors LOW,HIGH (below 1 zooms in)", pair),
+    "zoom": Field("augmentation: zoom range Z (factors 1 - Z .. 1 + Z) or factors LOW,HIGH "
+                  "(below 1 zooms in)", float_or_pair),
     "shift": Field("augmentation: width / height shift as a share of the side", float),
     "brightness": Field("augmentation: brightness factors LOW,HIGH, or none", pair),
     "contrast": Field("augmentation: contrast factors LOW,HIGH, or none", pair),
