@@ -697,8 +697,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         if not is_disk_full(e):
             raise
-        text = str(e) if isinstance(e, DiskFullError) else \
-            f"no space left on device ({(getattr(e, 'message', None) or str(e)).strip()})"
+        if isinstance(e, DiskFullError):
+            text = str(e)
+        elif getattr(e, "filename", None):
+            text = f"cannot write {e.filename}: no space left on device"
+        else:
+            text = f"no space left on device ({(getattr(e, 'message', None) or str(e)).strip()})"
         print(f"kerasdoc {args.command}: {text.splitlines()[0]}", file=sys.stderr)
         return 2
 

@@ -193,6 +193,14 @@ def test_cli_main_maps_any_full_disk_error_to_one_line(monkeypatch, capsys):
     assert err.startswith("kerasdoc report: no space left on device (Failed to write")
     assert len(err.strip().splitlines()) == 1
 
+    def full_named(*args, **kwargs):  # a plain OSError naming its file (matplotlib, json)
+        raise OSError(errno.ENOSPC, "No space left on device", "/out/plot.png")
+
+    monkeypatch.setattr(kerasdoc.report, "write_report", full_named)
+    assert main(["report", "x"]) == 2
+    assert capsys.readouterr().err == ("kerasdoc report: cannot write /out/plot.png: no space "
+                                       "left on device\n")
+
 
 TRAIN = ["train", "digits_dnn", "--epochs", "3", "--quiet"]
 
