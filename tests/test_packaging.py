@@ -153,8 +153,9 @@ def _fresh_env(root: Path) -> Path:
     purelib = subprocess.run([str(bin_dir / "python"), "-c",
                               "import sysconfig; print(sysconfig.get_path('purelib'))"],
                              capture_output=True, text=True, check=True).stdout.strip()
-    parents = [p for p in sys.path if ("site-packages" in p or "dist-packages" in p)
-               and Path(p).is_dir() and REPO not in Path(p).resolve().parents]
+    # installed packages only (CI's venv lies inside the repository): not the source tree
+    parents = [p for p in sys.path if Path(p).name in ("site-packages", "dist-packages")
+               and Path(p).is_dir()]
     (Path(purelib) / "kerasdoc_test_parent.pth").write_text("\n".join(parents) + "\n")
     return bin_dir
 
