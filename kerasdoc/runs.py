@@ -8,8 +8,8 @@ correct live once:
   the batch size given per replica becomes the global batch;
 * models are built and compiled in ``strategy.scope()``; under mixed precision a classifier's
   output is cast back to float32 by one rule (:func:`float32_outputs`);
-* ``fit`` runs with the resilient callbacks (atomic backup and resume, NaN guard, checkpoint)
-  when the run has a folder;
+* ``fit`` runs with the resilient callbacks (atomic backup and resume, NaN guard) when the
+  run has a folder;
 * :meth:`Run.finish` writes ``model.keras`` first, then the model card (class names and the
   training flow's own :class:`kerasdoc.generators.spec.ImageSpec`), then ``history.json``, and only
   then
@@ -164,15 +164,23 @@ class Run:
         return model
 
     # -- fit -----------------------------------------------------------------------------
-    def callbacks(self, folder: Path | None = None) -> list[keras.callbacks.Callback]:
-        """The resilient callbacks for ``folder`` (default: the run folder); none without one."""
+    def callbacks(self, folder: Path | None = None, backup_interval: float = 0.0
+                  ) -> list[keras.callbacks.Callback]:
+        """The resilient callbacks for ``folder`` (default: the run folder); none without one.
+
+        The backup (what a resumed run restarts from) is written after every epoch, or with
+        ``backup_interval`` seconds only after an epoch ending at least that long after the
+        previous backup (a kill then loses at most that much training). No per-epoch
+        ``checkpoint.keras``: the backup resumes a run, :meth:`finish` writes the model, and
+        nothing read the checkpoint (a whole ``.keras`` file every epoch)."""
         from kerasdoc.training.resilient import resilient_callbacks, tensorboard_callback
 
         folder = folder if folder is not None else self.out
         if folder is None:
             return [keras.callbacks.TerminateOnNaN()]
         # the backup is removed by finish(), after the final model is on disk
-        cbs = resilient_callbacks(folder, delete_backup=False)
+        cbs = resilient_callbacks(folder, delete_backup=False, checkpoint=False)
+        cbs[0].min_interval = float(backup_interval)
         self.backup = cbs[0]
         if self.tensorboard is True and distribute.is_chief():
             cbs.append(tensorboard_callback(folder / "logs"))
@@ -205,7 +213,8 @@ class Run:
     def fit(self, model: keras.Model, x: Any, y: Any = None, *, epochs: int,
             validation_data: Any = None, callbacks: Sequence[Any] = (),
             fit_fn: Callable[..., Any] | None = None, folder: str | Path | None = None,
-            verbose: int | str = 2, **fit_kwargs: Any) -> dict[str, list[float]]:
+            verbose: int | str = 2, backup_interval: float = 0.0,
+            **fit_kwargs: Any) -> dict[str, list[float]]:
         """Train with the resilient callbacks; resumes from the folder's backup.
 
         Args:
@@ -221,6 +230,9 @@ class Run:
             folder: where this fit's backup lives (default: the run folder); a multi-stage
                 recipe gives each stage its own.
             verbose: ``fit``'s verbosity.
+            backup_interval: seconds. 0: back up after every epoch; more: only after an epoch
+                ending at least that long after the previous backup (short fits whose
+                per-epoch backup costs more than the epochs a kill could lose).
 
         Returns:
             The history of every epoch, restored ones included.
@@ -233,7 +245,7 @@ class Run:
         if where is not None:
             self._lock(where)
             self._check_fingerprint(where, model, epochs, data=x)
-        cbs = self.callbacks(where) + list(callbacks)
+        cbs = self.callbacks(where, backup_interval) + list(callbacks)
         logger = self.tensorboard_logger(where, validation_data, epochs)
         if logger is not None:
             cbs.append(logger)

@@ -38,6 +38,7 @@ import io
 import json
 import os
 import tempfile
+import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -171,6 +172,10 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
         super().__init__(backup_dir, save_freq=save_freq, double_checkpoint=False,
                          delete_checkpoint=delete_checkpoint)
         self._meta_path = os.path.join(backup_dir, METADATA)
+        #: seconds: an epoch ending sooner than this after the previous backup is not backed
+        #: up (0: every epoch; :meth:`kerasdoc.runs.Run.fit`'s ``backup_interval``)
+        self.min_interval = 0.0
+        self._backed_up_at = time.monotonic()
         self.restored_epoch = 0
         self.past_history: dict[str, list[float]] = {}
         self._history: dict[str, list[float]] = {}
@@ -183,6 +188,7 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
             return json.load(f)
 
     def on_train_begin(self, logs: dict | None = None) -> None:
+        self._backed_up_at = time.monotonic()
         self._load_model()
 
     def _load_model(self) -> None:
@@ -211,7 +217,11 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         for k, v in (logs or {}).items():
             self._history.setdefault(k, []).append(float(v))
+        if self.min_interval > 0 and time.monotonic() - self._backed_up_at < self.min_interval:
+            self._current_epoch, self._last_batch_seen = epoch + 1, 0  # not backed up yet
+            return
         super().on_epoch_end(epoch, logs)
+        self._backed_up_at = time.monotonic()
 
     def _save_model(self) -> None:
         if not weights_are_finite(self.model):
