@@ -255,8 +255,10 @@ def make_staging(model_dir: str | Path, version: int) -> Path:
 
     staging = Path(tempfile.mkdtemp(prefix=f".tmp-{version}-{_hostname()}-{os.getpid()}-",
                                     dir=model_dir))
-    fd = os.open(staging / ".lock", os.O_CREAT | os.O_RDWR, 0o644)
+    # locked under another name, then renamed: a `.lock` that exists is always locked
+    fd = os.open(staging / ".lock.new", os.O_CREAT | os.O_RDWR, 0o644)
     fcntl.flock(fd, fcntl.LOCK_EX)
+    os.rename(staging / ".lock.new", staging / ".lock")
     _STAGING_LOCKS[str(staging)] = fd
     return staging
 
