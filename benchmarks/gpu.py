@@ -168,11 +168,13 @@ def run_case(case: Case, mixed: bool, xla: bool, *, full: bool, steps: int, warm
         losses: list[float] = []
         record = keras.callbacks.LambdaCallback(
             on_train_batch_end=lambda b, logs: losses.append(float(logs["loss"])))
-        model.fit(ds, steps_per_epoch=warmup, epochs=1, verbose=0, callbacks=[record])
+        model.fit(ds, steps_per_epoch=warmup, epochs=1, verbose=0, callbacks=[record],
+                  shuffle=False)
         if device:
             tf.config.experimental.reset_memory_stats(device)
         start = time.perf_counter()
-        model.fit(ds, steps_per_epoch=steps, epochs=1, verbose=0, callbacks=[record])
+        model.fit(ds, steps_per_epoch=steps, epochs=1, verbose=0, callbacks=[record],
+                  shuffle=False)
         seconds = time.perf_counter() - start
         mem = _memory(device)
         out = model.predict_on_batch(x[: max(1, min(2, len(x)))])
