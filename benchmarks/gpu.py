@@ -69,6 +69,8 @@ CASES = (
     Case("robustness", "robust_cnn", (28, 28, 1), 10, 128),
     Case("robustness", "distortion_detector", (28, 28, 1), 16, 128),
     Case("robustness", "conv_denoiser", (28, 28, 1), 0, 128, "mse"),
+    Case("robustness", "svhn_cnn", (32, 32, 3), 10, 128),
+    Case("robustness", "svhn_denoising_cnn", (32, 32, 3), 10, 128),
     Case("persian-ocr", "resnet34", (224, 224, 3), 10, 64),
     Case("persian-ocr", "resnet50", (299, 299, 3), 10, 32),
 )
