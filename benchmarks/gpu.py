@@ -69,6 +69,8 @@ CASES = (
     Case("robustness", "robust_cnn", (28, 28, 1), 10, 128),
     Case("robustness", "distortion_detector", (28, 28, 1), 16, 128),
     Case("robustness", "conv_denoiser", (28, 28, 1), 0, 128, "mse"),
+    Case("robustness", "svhn_cnn", (32, 32, 3), 10, 128),
+    Case("robustness", "svhn_denoising_cnn", (32, 32, 3), 10, 128),
     Case("persian-ocr", "resnet34", (224, 224, 3), 10, 64),
     Case("persian-ocr", "resnet50", (299, 299, 3), 10, 32),
 )
@@ -168,11 +170,13 @@ def run_case(case: Case, mixed: bool, xla: bool, *, full: bool, steps: int, warm
         losses: list[float] = []
         record = keras.callbacks.LambdaCallback(
             on_train_batch_end=lambda b, logs: losses.append(float(logs["loss"])))
-        model.fit(ds, steps_per_epoch=warmup, epochs=1, verbose=0, callbacks=[record])
+        model.fit(ds, steps_per_epoch=warmup, epochs=1, verbose=0, callbacks=[record],
+                  shuffle=False)
         if device:
             tf.config.experimental.reset_memory_stats(device)
         start = time.perf_counter()
-        model.fit(ds, steps_per_epoch=steps, epochs=1, verbose=0, callbacks=[record])
+        model.fit(ds, steps_per_epoch=steps, epochs=1, verbose=0, callbacks=[record],
+                  shuffle=False)
         seconds = time.perf_counter() - start
         mem = _memory(device)
         out = model.predict_on_batch(x[: max(1, min(2, len(x)))])
