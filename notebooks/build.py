@@ -193,7 +193,7 @@ real set is ICDAR-2019 SROIE: receipts and tax invoices of three issuers, as cla
                            "sroie-vendors/train", "KERASDOC_INVOICE_DATA",
                            "../shared/data/sroie-vendors/train", ', "--resize-mode", "pad"')
         + '''
-QUICK_ARGS = ["--quick", "--models", "invoice_resnet,alexnet"]
+QUICK_ARGS = ["--quick", "--models", "invoice_resnet", "--epochs", "1"]  # smallest: CI
 FULL_ARGS: list[str] = []  # every Table 1 model, 40 epochs, 64x64
 EXPORT_ARGS = ["--export", "--export-dir", str(OUT / "saved_models")]''',
         "look": '''data = experiment.load_data(args, args.seed, 16)
@@ -299,7 +299,7 @@ no download. `USE_FULL_DATA` reads MNIST from TensorFlow Datasets, downloaded on
         "data": '''DATA_ARGS: list[str] = []  # embedded: scikit-learn's real handwritten digits
 if USE_FULL_DATA:
     DATA_ARGS = ["--data", "mnist"]  # TensorFlow Datasets downloads MNIST on first use
-QUICK_ARGS = ["--quick", "--models", "cnn"]
+QUICK_ARGS = ["--quick", "--models", "cnn", "--trials", "1"]  # smallest: CI
 FULL_ARGS = ["--trials", "3"]
 EXPORT_ARGS: list[str] = []  # the experiment keeps metrics, not models: one is trained below''',
         "look": '''data = experiment.load_data(args)
