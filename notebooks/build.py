@@ -280,7 +280,7 @@ real set is ICDAR-2019 SROIE: receipts and tax invoices of three issuers, as cla
                            "sroie-vendors/train", "KERASDOC_INVOICE_DATA",
                            "../shared/data/sroie-vendors/train", ', "--resize-mode", "pad"')
         + '''
-QUICK_ARGS = ["--models", "invoice_resnet,alexnet"]
+QUICK_ARGS = ["--models", "invoice_resnet", "--epochs", "1"]  # smallest: CI
 FULL_ARGS: list[str] = []  # the paper recipe: every Table 1 model (40 epochs, 64x64: ours)
 EXPORT_ARGS = ["--export", "--export-dir", str(OUT / "saved_models")]''',
         "look": '''data = experiment.load_data(args, args.seed, 16)
@@ -388,7 +388,7 @@ no download. `USE_FULL_DATA` reads MNIST from TensorFlow Datasets, downloaded on
         "data": '''DATA_ARGS: list[str] = []  # embedded: scikit-learn's real handwritten digits
 if USE_FULL_DATA:
     DATA_ARGS = ["--data", "mnist"]  # TensorFlow Datasets downloads MNIST on first use
-QUICK_ARGS = ["--models", "cnn"]
+QUICK_ARGS = ["--models", "cnn", "--trials", "1"]  # smallest: CI
 FULL_ARGS: list[str] = []  # the paper recipe: DNN, CNN, RNN, 3 trials
 EXPORT_ARGS: list[str] = []  # the experiment keeps metrics, not models: one is trained below''',
         "look": '''data = experiment.load_data(args)
