@@ -48,10 +48,9 @@ import tensorflow as tf
 from kerasdoc.generators import crops as crops_lib
 from kerasdoc.generators.array_flow import array_flow, tfds_flow
 from kerasdoc.generators.augment import Augmentation
-from kerasdoc.generators.file_flow import PIL_NAMES, file_flow
+from kerasdoc.generators.file_flow import file_flow
 from kerasdoc.generators.file_table import (
     CLASS_MODES,
-    DATAFRAME_FORMATS,
     FileFlowOptions,
     FileTable,
     dataframe_table,
@@ -65,15 +64,11 @@ from kerasdoc.generators.files import (
     resolve_under,
 )
 from kerasdoc.generators.flow import DataFrameIterator, DirectoryIterator, Flow, NumpyArrayIterator
-from kerasdoc.generators.pipeline import finish_image, gray_to_rgb
-from kerasdoc.generators.spec import COLOR_MODES, FILE_COLOR_MODES, ImageSpec, as_spec
+from kerasdoc.generators.pipeline import finish_image
+from kerasdoc.generators.spec import FILE_COLOR_MODES, ImageSpec, as_spec
 from kerasdoc.generators.splits import stratified_split
 
-# names other modules and tests import from here
-WHITE_LIST = DATAFRAME_FORMATS
-_gray_to_rgb = gray_to_rgb
-__all__ = ["CLASS_MODES", "COLOR_MODES", "FILE_COLOR_MODES", "PIL_NAMES", "WHITE_LIST",
-           "DataFrameIterator", "DirectoryIterator", "Flow", "ImageDataGenerator",
+__all__ = ["DataFrameIterator", "DirectoryIterator", "Flow", "ImageDataGenerator",
            "NumpyArrayIterator"]
 
 
