@@ -35,6 +35,15 @@ interpolation, and the training overhead: one epoch of a small CNN fed by the ge
 from tensors already in memory (epochs after the first, streaming from disk and with
 ``cache=True``; target within 10%).
 
+``--fit``: ``model.fit(flow)`` against ``model.fit(flow.dataset)`` for each flow kind
+(``flow_from_directory`` seeded and unseeded, ``flow_from_labelfile``, ``flow_from_dataframe``,
+``flow(x, y)``), ``evaluate`` / ``predict`` and a ``MirroredStrategy`` for the directory flow,
+and the same tiny model fed by ``image_dataset_from_directory`` and by Keras 3's legacy
+``ImageDataGenerator``: one epoch after a warm-up epoch, 224 x 224 RGB, rescale 1/255, shuffled.
+``--pace``: the CPU recipes' models (rvl-cdip's ``rvl_small_resnet``, the invoice paper's
+``invoice_resnet`` with its augmenting generator) fed by their file flow against the same images
+from tensors in memory (median epoch after the first; target within 10%).
+
 Run from the repository root::
 
     python -m benchmarks.generators --data ../shared/data/rvl-cdip-mini \\
@@ -294,6 +303,162 @@ def training_overhead(lf: Path, root: Path, batch: int, epochs: int) -> dict:
     return res
 
 
+# ---------------------------------------------------------------------- model.fit(flow) rates
+def _tiny_model(shape: tuple, num_classes: int = 16) -> keras.Model:
+    """The issue's tiny model: a strided convolution, global pooling, a softmax layer."""
+    keras.utils.set_random_seed(0)
+    inp = keras.Input(shape)
+    x = keras.layers.Conv2D(8, 5, strides=4, activation="relu")(inp)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    model = keras.Model(inp, keras.layers.Dense(num_classes, activation="softmax")(x))
+    model.compile("adam", "categorical_crossentropy")
+    return model
+
+
+def _timed(fn, n: int) -> dict:
+    """``fn()`` once to warm up (tracing, first pass), then once timed: images per wall / CPU s."""
+    fn()
+    t, c = time.perf_counter(), time.process_time()
+    fn()
+    dt, dc = time.perf_counter() - t, time.process_time() - c
+    return {"images_per_s": round(n / dt, 1), "images_per_cpu_s": round(n / max(dc, 1e-9), 1)}
+
+
+def _fit_feeds(root: Path, lf: Path, batch: int, size: int) -> dict:
+    """The flows of each kind (same files, 224 x 224 RGB, rescale 1/255, shuffled, seed 0) and
+    the references: ``image_dataset_from_directory`` and Keras 3's legacy generator."""
+    images = root / "images"
+    gen = ImageDataGenerator(rescale=1 / 255)
+    kw = dict(target_size=(size, size), batch_size=batch, seed=0)
+    d = gen.flow_from_directory(images, **kw)
+    import pandas as pd
+
+    df = pd.DataFrame({"filename": d.filepaths,
+                       "class": [str(c) for c in d.classes]})
+    x = np.concatenate([b[0] for b in ImageDataGenerator().flow_from_directory(
+        images, target_size=(size, size), batch_size=batch, shuffle=False).as_numpy_iterator()])
+    y = keras.utils.to_categorical(d.classes, 16)  # the unshuffled flow's order is d's order
+    feeds = {"flow_from_directory": d,
+             "flow_from_directory (unseeded)": gen.flow_from_directory(
+                 images, target_size=(size, size), batch_size=batch),
+             "flow_from_labelfile": gen.flow_from_labelfile(lf, root, num_classes=16, **kw),
+             "flow_from_dataframe": gen.flow_from_dataframe(df, None, **kw),
+             "flow(x, y)": gen.flow(x.astype(np.uint8), y, batch_size=batch, seed=0)}
+    refs = {"image_dataset_from_directory": keras.utils.image_dataset_from_directory(
+        images, label_mode="categorical", image_size=(size, size), batch_size=batch,
+        shuffle=True, seed=0, verbose=False).map(
+        lambda a, b: (a / 255.0, b), num_parallel_calls=AUTOTUNE).prefetch(AUTOTUNE)}
+    legacy = getattr(getattr(tf.keras, "preprocessing", None), "image", None)
+    if legacy is not None and hasattr(legacy, "ImageDataGenerator"):
+        refs["Keras 3 legacy ImageDataGenerator"] = legacy.ImageDataGenerator(
+            rescale=1 / 255).flow_from_directory(str(images), target_size=(size, size),
+                                                 batch_size=batch, seed=0)
+    return {"flows": feeds, "references": refs, "samples": d.samples}
+
+
+def fit_rates(root: Path, lf: Path, batch: int, size: int = 224) -> dict:
+    """``model.fit(flow)`` against ``model.fit(flow.dataset)`` per flow kind, ``evaluate`` /
+    ``predict`` / a ``tf.distribute`` strategy for the directory flow, and the references, one
+    epoch of the tiny model after a warm-up epoch (images per wall second and per CPU second)."""
+    feeds = _fit_feeds(root, lf, batch, size)
+    n, shape = feeds["samples"], (size, size, 3)
+    out: dict = {"fit": {}, "references": {}}
+    for kind, flow in feeds["flows"].items():
+        row = {}
+        for name, data in (("fit(flow)", flow), ("fit(flow.dataset)", flow.dataset)):
+            model = _tiny_model(shape)
+            row[name] = _timed(lambda m=model, d=data: m.fit(d, epochs=1, verbose=0), n)
+        row["ratio"] = round(row["fit(flow)"]["images_per_s"]
+                             / row["fit(flow.dataset)"]["images_per_s"], 3)
+        out["fit"][kind] = row
+        print(f"  {kind}: fit(flow) {row['fit(flow)']['images_per_s']}, fit(flow.dataset) "
+              f"{row['fit(flow.dataset)']['images_per_s']} images/s (ratio {row['ratio']})",
+              flush=True)
+    for name, data in feeds["references"].items():
+        model = _tiny_model(shape)
+        out["references"][name] = _timed(lambda m=model, d=data: m.fit(d, epochs=1, verbose=0),
+                                         n)
+        print(f"  {name}: {out['references'][name]['images_per_s']} images/s", flush=True)
+    flow = feeds["flows"]["flow_from_directory"]
+    model = _tiny_model(shape)
+    for name, call in (("evaluate", model.evaluate), ("predict", model.predict)):
+        out[name] = {k: _timed(lambda c=call, d=d: c(d, verbose=0), n)
+                     for k, d in (("flow", flow), ("flow.dataset", flow.dataset))}
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0"])
+    with strategy.scope():
+        out["MirroredStrategy fit"] = {
+            k: _timed(lambda m=_tiny_model(shape), d=d: m.fit(d, epochs=1, verbose=0), n)
+            for k, d in (("flow", flow), ("flow.dataset", flow.dataset))}
+    for name in ("evaluate", "predict", "MirroredStrategy fit"):
+        r = out[name]
+        r["ratio"] = round(r["flow"]["images_per_s"] / r["flow.dataset"]["images_per_s"], 3)
+        print(f"  {name}: flow {r['flow']['images_per_s']}, flow.dataset "
+              f"{r['flow.dataset']['images_per_s']} images/s (ratio {r['ratio']})", flush=True)
+    return out
+
+
+def _epochs(model: keras.Model, data, epochs: int) -> tuple[list[float], list[float]]:
+    wall, cpu = [], []
+    for _ in range(epochs):
+        t, c = time.perf_counter(), time.process_time()
+        model.fit(data, epochs=1, verbose=0)
+        wall.append(time.perf_counter() - t)
+        cpu.append(time.process_time() - c)
+    return wall, cpu
+
+
+def recipe_pace(root: Path, lf: Path, invoice_root: Path | None, epochs: int) -> dict:
+    """Training at the input pipeline's pace: each CPU recipe's model fed by its file flow
+    (the recipe's generator) vs the same model fed the same images from tensors in memory;
+    median epoch after the first (wall and CPU seconds)."""
+    from kerasdoc.models import get_model
+
+    recipes = {"rvl-cdip (rvl_small_resnet, 128 x 128 RGB, batch 32)": (
+        lambda: ImageDataGenerator(rescale=1 / 255).flow_from_labelfile(
+            lf, root, target_size=(128, 128), num_classes=16, batch_size=32, seed=0),
+        lambda: get_model("rvl_small_resnet", input_shape=(128, 128, 3), num_classes=16))}
+    if invoice_root is not None and invoice_root.is_dir():
+        from kerasdoc.experiments.invoice import make_generators
+        from kerasdoc.generators.spec import ImageSpec
+
+        spec = ImageSpec((64, 64), "grayscale", rescale=1 / 255)
+        recipes["invoice (invoice_resnet, 64 x 64 gray, batch 16, augmented)"] = (
+            lambda: make_generators(0.0, 0)[0].flow_from_directory(
+                invoice_root, spec=spec, batch_size=16, seed=0),
+            lambda: get_model("invoice_resnet", input_shape=(64, 64, 1),
+                              num_classes=len([p for p in invoice_root.iterdir()
+                                               if p.is_dir()])))
+    out = {}
+    for name, (make_flow, make_model) in recipes.items():
+        flow = make_flow()
+        xs, ys = [], []
+        for b in flow.as_numpy_iterator():
+            xs.append(b[0])
+            ys.append(b[1])
+        x, y = np.concatenate(xs), np.concatenate(ys)
+        memory = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(len(x), seed=0).batch(
+            flow.batch_size).prefetch(AUTOTUNE)
+        res = {}
+        for feed, data in (("flow", flow), ("memory", memory)):
+            keras.utils.set_random_seed(0)
+            model = make_model()
+            loss = ("categorical_crossentropy" if y.ndim == 2
+                    else "sparse_categorical_crossentropy")
+            model.compile("adam", loss)
+            wall, cpu = _epochs(model, data, epochs)
+            res[feed] = {"epoch_s": [round(v, 2) for v in wall],
+                         "after_first": round(float(np.median(wall[1:])), 3),
+                         "cpu_after_first": round(float(np.median(cpu[1:])), 3)}
+        res["overhead"] = round(res["flow"]["after_first"] / res["memory"]["after_first"] - 1, 3)
+        res["cpu_overhead"] = round(res["flow"]["cpu_after_first"]
+                                    / res["memory"]["cpu_after_first"] - 1, 3)
+        out[name] = res
+        print(f"  {name}: flow {res['flow']['after_first']}s, memory "
+              f"{res['memory']['after_first']}s per epoch after the first: "
+              f"{res['overhead']:+.1%} wall, {res['cpu_overhead']:+.1%} CPU", flush=True)
+    return out
+
+
 def main(argv: list[str] | None = None) -> dict:
     p = argparse.ArgumentParser(prog="python -m benchmarks.generators", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -303,6 +468,14 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--repeats", type=int, default=5, help="timed passes per pipeline (best)")
     p.add_argument("--epochs", type=int, default=5, help="epochs per training-overhead run")
     p.add_argument("--skip-training", action="store_true")
+    p.add_argument("--fit", action="store_true",
+                   help="also model.fit(flow) rates per flow kind against fit(flow.dataset), "
+                        "image_dataset_from_directory and Keras 3's legacy generator")
+    p.add_argument("--pace", action="store_true",
+                   help="also the CPU recipes' models fed by flows vs tensors in memory")
+    p.add_argument("--invoice-data", default="../shared/data/sroie-vendors/train",
+                   help="invoice folder (one sub-folder per class) for --pace")
+    p.add_argument("--skip-passes", action="store_true", help="skip the pass benchmarks")
     p.add_argument("--out", default=None, help="folder for results.json / results.md")
     args = p.parse_args(argv)
     root = Path(args.data)
@@ -316,6 +489,19 @@ def main(argv: list[str] | None = None) -> dict:
           f"{os.cpu_count()} cores visible, best of {args.repeats} passes", flush=True)
     results: dict = {"images": n, "batch_size": args.batch_size, "cores": os.cpu_count(),
                      "load_average_at_start": [round(v, 2) for v in os.getloadavg()]}
+    if args.fit:
+        print("\nmodel.fit(flow) vs fit(flow.dataset), per flow kind (224 x 224 RGB, 1/255, "
+              f"batch {args.batch_size}, shuffled; images/s):", flush=True)
+        results["fit_rates"] = fit_rates(root, lf, args.batch_size)
+    if args.pace:
+        print(f"\ntraining at the input pipeline's pace ({args.epochs} epochs):", flush=True)
+        results["recipe_pace"] = recipe_pace(root, lf, Path(args.invoice_data), args.epochs)
+    if args.skip_passes:
+        if args.out:
+            from kerasdoc.reporting import write_json
+
+            write_json(Path(args.out) / "results.json", results)
+        return results
     fns = {"a": lambda: bench_a(lf, root, args.batch_size),
            "a0": lambda: bench_a(lf, root, args.batch_size, check="header"),
            "b": lambda: bench_b(root, rel, args.batch_size),

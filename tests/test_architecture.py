@@ -133,3 +133,54 @@ def test_a_users_generators_and_experiments_do_not_shadow_kerasdoc(tmp_path):
                           cwd=tmp_path, timeout=120, env=env)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.split()[-1] == "invoice"
+
+
+# Size: no module over 800 lines, no function over 80 lines of code (blank lines, comments and
+# docstrings not counted; a nested function counts in its parent too). Checked for the packages
+# below; `python tests/test_architecture.py` lists the largest modules and functions everywhere.
+MAX_MODULE_LINES = 800
+MAX_FUNCTION_CODE_LINES = 80
+SIZE_CHECKED = ("kerasdoc/generators",)
+
+
+def _code_lines(node: ast.AST, lines: list[str]) -> int:
+    """Lines of code of a function: its lines minus blank lines, comments and its docstring."""
+    skip: set[int] = set()
+    body = getattr(node, "body", [])
+    if (body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
+            and isinstance(body[0].value.value, str)):
+        skip.update(range(body[0].lineno, body[0].end_lineno + 1))
+    first = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+    return sum(1 for i in range(first, node.end_lineno + 1)
+               if i not in skip and lines[i - 1].strip()
+               and not lines[i - 1].strip().startswith("#"))
+
+
+def sizes(folder: str) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
+    """``(modules, functions)`` under ``folder``: ``(lines, name)``, largest first."""
+    modules, functions = [], []
+    for path in sorted((REPO / folder).rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        lines = text.splitlines()
+        rel = path.relative_to(REPO).as_posix()
+        modules.append((len(lines), rel))
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                functions.append((_code_lines(node, lines), f"{rel}:{node.lineno} {node.name}"))
+    return sorted(modules, reverse=True), sorted(functions, reverse=True)
+
+
+@pytest.mark.parametrize("folder", SIZE_CHECKED)
+def test_no_module_over_800_lines_and_no_function_over_80_lines_of_code(folder):
+    modules, functions = sizes(folder)
+    big = [m for m in modules if m[0] > MAX_MODULE_LINES]
+    long = [f for f in functions if f[0] > MAX_FUNCTION_CODE_LINES]
+    assert not big, f"modules over {MAX_MODULE_LINES} lines: {big}"
+    assert not long, f"functions over {MAX_FUNCTION_CODE_LINES} lines of code: {long}"
+
+
+if __name__ == "__main__":  # the largest modules and functions of the whole package
+    mods, funcs = sizes("kerasdoc")
+    print("modules over 800 lines:", *[f"{n:5d} {m}" for n, m in mods if n > 800], sep="\n  ")
+    print("functions over 80 lines of code:",
+          *[f"{n:5d} {f}" for n, f in funcs if n > 80], sep="\n  ")

@@ -140,7 +140,7 @@ def test_nearest_on_the_8_bit_page_is_the_same():
 def test_gray_to_rgb_copies_each_value_exactly(dtype):
     """The batch-level gray -> RGB copy (a product with ones, for speed) equals tf.tile bit for
     bit, at any magnitude."""
-    from kerasdoc.generators.image_generator import _gray_to_rgb
+    from kerasdoc.generators.pipeline import gray_to_rgb as _gray_to_rgb
 
     x = tf.cast(tf.random.stateless_uniform([3, 5, 7, 1], [1, 2], 0, 255), dtype)
     if dtype == "float32":

@@ -33,10 +33,10 @@ from kerasdoc.generators.files import (
     save_file_list,
     sniff_image,
 )
+from kerasdoc.generators.flow import Flow
 from kerasdoc.generators.image_generator import (
     DataFrameIterator,
     DirectoryIterator,
-    Flow,
     ImageDataGenerator,
     NumpyArrayIterator,
 )

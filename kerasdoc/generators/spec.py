@@ -44,6 +44,8 @@ from kerasdoc.generators.ops import (
 )
 
 COLOR_MODES = {"grayscale": 1, "rgb": 3}
+#: ``color_mode`` values of a file flow (RGBA pages keep their alpha channel).
+FILE_COLOR_MODES = {**COLOR_MODES, "rgba": 4}
 
 
 def _per_channel(values: Any, name: str) -> tuple[float, ...] | None:
@@ -329,5 +331,5 @@ def as_spec(spec: ImageSpec | dict | None) -> ImageSpec | None:
     raise ValueError(f"spec must be an ImageSpec or its config dict. Received: {spec!r}")
 
 
-__all__ = ["COLOR_MODES", "ImageSpec", "apply_geometry", "as_spec", "crop_name"]
+__all__ = ["COLOR_MODES", "FILE_COLOR_MODES", "ImageSpec", "apply_geometry", "as_spec", "crop_name"]
 

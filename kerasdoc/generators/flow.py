@@ -1,0 +1,378 @@
+"""The :class:`Flow` object: Keras 2's iterator, a Keras 3 data adapter and a ``tf.data.Dataset``
+over one pipeline, and every seed a flow draws (:func:`flow_seed`).
+
+Example:
+    >>> import numpy as np
+    >>> from kerasdoc.generators import ImageDataGenerator
+    >>> flow = ImageDataGenerator().flow(np.zeros((5, 4, 4, 1)), np.arange(5), batch_size=2,
+    ...                                  shuffle=False)
+    >>> isinstance(flow, Flow), len(flow), [int(b[1].shape[0]) for b in flow.dataset]
+    (True, 3, [2, 2, 1])
+    >>> int(flow_seed(3, "augment", 2)), flow_seed(3, "pull", 5)
+    (3000014, 3000014)
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+
+from kerasdoc.generators.file_table import CLASS_MODES
+from kerasdoc.generators.keras2 import Iterator
+from kerasdoc.generators.keras_adapter import (
+    DataAdapter,
+    NotForTfKeras,
+    caller_is_tf_keras,
+    class_weight_map_fn,
+    fit_options,
+    torch_dataloader,
+)
+from kerasdoc.generators.spec import ImageSpec
+
+AUTOTUNE = tf.data.AUTOTUNE
+
+#: The streams a flow draws random numbers from (:func:`flow_seed`).
+SEED_STREAMS = ("shuffle", "augment", "pull")
+
+
+def flow_seed(seed: int, stream: str, counter: Any) -> Any:
+    """Every seed a flow with ``seed=`` uses, as a pure function of ``(seed, stream, counter)``.
+
+    - ``"shuffle"``: the ``index_shuffle`` key (int64 ``[2]``) of epoch ``counter``'s pass order
+      (``counter`` an int64 scalar tensor; see :func:`permute`);
+    - ``"augment"``: the int64 seed of epoch ``counter``'s augmentation draws (one stateless
+      draw per image position);
+    - ``"pull"``: the seed (a Python int) of the ``counter``-th hand-pulled batch (``next(flow)``,
+      ``flow[i]``).
+
+    Keras 3 ``fit`` reads epoch ``k``'s pass in epoch ``k`` (:meth:`Flow.get_tf_dataset`), so a
+    run resumed at epoch ``k`` replays the data of an uninterrupted one.
+    """
+    if stream == "pull":
+        return (int(seed) * 1000003 + int(counter)) % (2 ** 31 - 1)
+    salt = SEED_STREAMS.index(stream)
+    value = (tf.constant(int(seed) % (1 << 31), tf.int64) * 1_000_003
+             + tf.cast(counter, tf.int64) * 2 + salt)
+    return shuffle_key(value) if stream == "shuffle" else value
+
+
+def at_pass_start(fn: Callable) -> tf.data.Dataset:
+    """A one-element dataset whose element ``fn()`` is computed when an iteration of the pass
+    begins, not when the pipeline is built: an epoch's keys read the flow's epoch variable then
+    (:meth:`Flow.get_tf_dataset`), so one pipeline serves every epoch, with ``tf.data``'s
+    parallelism intact (no ``flat_map`` around the decoding)."""
+    return tf.data.Dataset.from_tensors(tf.constant(0, tf.int64)).map(lambda _: fn())
+
+
+def shuffle_key(value: tf.Tensor) -> tf.Tensor:
+    """The ``index_shuffle`` key of a pass from an int64 scalar (see :func:`permute`)."""
+    return tf.stack([value, tf.constant(7, tf.int64)])
+
+
+def permute(pos: tf.Tensor, key: tf.Tensor, n: int) -> tf.Tensor:
+    """Pass position(s) ``pos`` -> element index(es): a stateless permutation of ``range(n)``."""
+    return tf.random.experimental.index_shuffle(pos, key, tf.constant(n - 1, tf.int64))
+
+
+class Flow(Iterator, tf.data.Dataset, DataAdapter):
+    """Keras 2's flow iterator over a ``tf.data`` pipeline: ``next(flow)``, ``flow[i]``, and
+    ``model.fit(flow)`` at ``tf.data`` speed.
+
+    Built by :class:`ImageDataGenerator`'s ``flow*`` methods. Three views of the same batches:
+
+    - **Keras 2 iterator** (hand-pulled batches, NumPy arrays with Keras 2's dtypes):
+      ``next(flow)`` / ``flow.next()``, ``for batch in flow`` (endless, pass after pass, as Keras
+      2), ``flow[i]``, ``len(flow)``, ``reset()``, ``on_epoch_end()``, ``batch_index``,
+      ``total_batches_seen``, ``index_array``.
+    - **Keras 3 data adapter**: ``model.fit`` / ``evaluate`` / ``predict`` read the ``tf.data``
+      pipeline directly (tensors, prefetched). Without ``steps_per_epoch`` an epoch is one pass
+      (``len(flow)`` batches, reshuffled each pass); with ``steps_per_epoch=k`` the batches run on
+      across epochs, k per epoch, as Keras 2's ``fit_generator`` did (so ``k < len(flow)`` gives k
+      full batches every epoch). ``class_weight`` is honoured.
+    - **tf.data.Dataset**: ``flow.dataset`` (also ``flow.map``, ``flow.take`` ..., and
+      ``strategy.experimental_distribute_dataset(flow)``) is one pass of ``(x, y[, w])`` tensors,
+      for custom loops. ``tf_keras`` models take the flow itself as a dataset (``fit`` without
+      ``steps_per_epoch``: one pass per epoch; with it, the passes run on).
+
+    Attributes:
+        samples, n: int. Number of images.
+        batch_size: int. Images per batch.
+        class_indices: dict. Class name -> index (empty when there are no classes).
+        classes, labels: np.ndarray or None. Integer label of each image, in the flow's file
+            order (the order of a non-shuffled pass), or None without labels.
+        filenames: list of str. Paths relative to ``directory``, in the same order.
+        filepaths: list of str. Absolute paths, in the same order.
+        directory: str or None. The data root of a file flow.
+        target_size: (height, width) or None.
+        num_classes: int. Number of classes.
+        image_shape: tuple. ``(height, width, channels)`` of one image.
+        shuffle: bool. Whether each pass reshuffles.
+        skipped: list of ``(path, reason)`` skipped with ``on_bad="skip"``: found by the file
+            checks when the flow is made, and (file flows) images that fail to decode, added
+            when a pass first reaches them.
+        spec: :class:`kerasdoc.generators.spec.ImageSpec` or None. What an image file goes through
+        to
+            become one of this flow's images (size, colour, crop, resize mode, scaling); the
+            run recipe stores it in the model card so that export and predict replay it. None
+            when the flow is not over files or uses a step a spec cannot express
+            (``preprocessing_function``, ``grayscale=True``, a custom crop function).
+    """
+
+    batch_size = 0  # an instance attribute (shadows the adapter's read-only property)
+
+    def __init__(self, dataset: tf.data.Dataset, *, samples: int, batch_size: int,
+                 class_indices: dict[str, int] | None = None, classes: np.ndarray | None = None,
+                 filenames: Sequence[str] = (), filepaths: Sequence[str] = (),
+                 class_mode: str | None = None, image_shape: tuple = (), shuffle: bool = False,
+                 seed: int | None = None, skipped: Sequence[tuple] = (),
+                 spec: ImageSpec | None = None, pull: Callable | None = None,
+                 directory: str | None = None, target_size: tuple | None = None,
+                 color_mode: str | None = None, dtype: str = "float32",
+                 image_data_generator: Any = None,
+                 save: dict | None = None, interpolation: str | None = None,
+                 pass_fn: Callable | None = None):
+        Iterator.__init__(self, samples, batch_size, shuffle, seed)
+        self._dataset = dataset
+        # pass_fn(epoch) -> that epoch's pass (seeded flows): Keras 3 fit reads pass k in
+        # epoch k, so a run resumed at epoch k (Run.fit sets start_epoch) replays it
+        self._pass_fn = pass_fn
+        self.start_epoch = 0
+        self._epochs_begun = 0
+        self._epoch_var: tf.Variable | None = None
+        self._epoch_pass: tf.data.Dataset | None = None
+        self._known_size: bool | None = None
+        self._pull = pull
+        self._save = save or {}
+        self.samples = int(samples)
+        self.class_indices = dict(class_indices or {})
+        self.classes = classes
+        self.filenames = list(filenames)
+        self._filepaths = list(filepaths)
+        self.class_mode = class_mode
+        self.image_shape = tuple(image_shape)
+        # a file flow's list object itself: images that fail to decode during a pass are
+        # appended to it then (on_bad="skip")
+        self.skipped = skipped if isinstance(skipped, list) else list(skipped)
+        self.spec = spec
+        self.directory = directory
+        self.target_size = None if target_size is None else tuple(target_size)
+        self.color_mode = color_mode
+        self.dtype = dtype
+        self.interpolation = interpolation
+        self.image_data_generator = image_data_generator
+        self.data_format = "channels_last"
+        self._seq_iter = None
+        tf.data.Dataset.__init__(self, dataset._variant_tensor)
+
+    # ------------------------------------------------------------------ iteration
+    def __iter__(self):
+        """Keras 2: the flow is its own endless iterator (NumPy batches). For tf_keras (which
+        iterates a dataset inside its ``tf.function``): passes of tensors, one after another."""
+        if caller_is_tf_keras():
+            return iter(self._dataset.repeat())
+        return self
+
+    __next__ = NotForTfKeras(Iterator.__next__)
+    next = NotForTfKeras(Iterator.next)
+
+    # ------------------------------------------------------------------ tf.data.Dataset
+    def _inputs(self):
+        return [self._dataset]
+
+    @property
+    def element_spec(self):
+        return self._dataset.element_spec
+
+    @property
+    def dataset(self) -> tf.data.Dataset:
+        """One pass of batches as a plain ``tf.data.Dataset`` (tensors; same as
+        :meth:`as_dataset`)."""
+        return self._dataset
+
+    def as_dataset(self) -> tf.data.Dataset:
+        """The plain ``tf.data.Dataset`` of ``(images, targets)`` batches (images only without
+        targets), one pass."""
+        return self._dataset
+
+    def as_numpy_iterator(self):
+        """One pass as NumPy batches (``tf.data.Dataset.as_numpy_iterator`` of :attr:`dataset`)."""
+        return self._dataset.as_numpy_iterator()
+
+    # ------------------------------------------------------------------ Keras 2 attributes
+    @property
+    def num_classes(self) -> int:
+        """Number of classes (from ``class_indices``, else from ``classes``)."""
+        if self.class_indices:
+            return len(self.class_indices)
+        if self.classes is not None and len(self.classes) and np.issubdtype(
+                np.asarray(self.classes).dtype, np.integer):
+            return int(np.max(self.classes)) + 1
+        return 0
+
+    @property
+    def labels(self) -> np.ndarray | None:
+        """Alias of ``classes``."""
+        return self.classes
+
+    @property
+    def filepaths(self) -> list[str]:
+        """Absolute paths, in the flow's order."""
+        return self._filepaths
+
+    @filepaths.setter
+    def filepaths(self, value):
+        self._filepaths = list(value)
+
+    @property
+    def allowed_class_modes(self) -> set:
+        return set(CLASS_MODES)
+
+    def _get_batches_of_transformed_samples(self, index_array: np.ndarray):
+        index_array = np.asarray(index_array, np.int64)
+        if self._pull is None:  # a source without random access (tfds): the next batch
+            if self._seq_iter is None:
+                self._seq_iter = iter(self._dataset.repeat())
+            batch = next(self._seq_iter)
+            return tf.nest.map_structure(lambda t: t.numpy(), batch)
+        seed = self._hand_seed()
+        batch = self._pull(index_array, seed)
+        if self._save.get("save_to_dir"):
+            self._save_batch(batch[0] if isinstance(batch, tuple) else batch, index_array)
+        return batch
+
+    def _hand_seed(self) -> int:
+        if self.seed is None:
+            return int(np.random.randint(0, 2 ** 31 - 1))
+        return flow_seed(self.seed, "pull", self.total_batches_seen)
+
+    def _save_batch(self, x: np.ndarray, index_array: np.ndarray) -> None:
+        from kerasdoc.generators.keras2 import array_to_img
+
+        d, prefix = self._save["save_to_dir"], self._save.get("save_prefix", "")
+        fmt = self._save.get("save_format", "png")
+        for i, j in enumerate(index_array):
+            img = array_to_img(x[i], scale=True)
+            if img.mode == "RGBA" and fmt in ("jpg", "jpeg"):
+                img = img.convert("RGB")
+            name = f"{prefix}_{int(j)}_{np.random.randint(10000)}.{fmt}"
+            img.save(os.path.join(d, name))
+
+    # ------------------------------------------------------------------ Keras 3 data adapter
+    def get_tf_dataset(self) -> tf.data.Dataset:
+        """The batches Keras 3 reads: the flow's own ``tf.data`` pipeline, as ``fit(flow.dataset)``
+        reads it (Keras makes a new iterator each epoch: one pass per epoch, reshuffled).
+
+        A seeded flow (``seed=``) gives epoch ``k`` of a ``fit`` its own pass, shuffled and
+        augmented as a pure function of ``(seed, k)`` (``k`` counts from :attr:`start_epoch`,
+        which :meth:`kerasdoc.runs.Run.fit` sets to the epoch a resumed run restarts at), so a
+        run killed after any epoch and resumed sees the same data as an uninterrupted one: the
+        same pipeline, its keys read from an epoch variable when each pass begins. With
+        ``steps_per_epoch`` the passes run on across epochs as in Keras 2.
+        """
+        options = fit_options()
+        if options.get("steps_per_epoch"):
+            ds = self._dataset.repeat()
+        elif self._pass_fn is not None:
+            if self._epoch_var is None:
+                with tf.init_scope(), tf.device("/cpu:0"):
+                    self._epoch_var = tf.Variable(0, dtype=tf.int64, trainable=False,
+                                                  name="flow_epoch")
+                self._epoch_pass = self._pass_fn(self._epoch_var)
+            self._epochs_begun = 0
+            ds = self._epoch_pass
+        else:
+            ds = self._dataset
+        if options.get("class_weight"):
+            ds = ds.map(class_weight_map_fn(options["class_weight"]),
+                        num_parallel_calls=AUTOTUNE)
+        return ds
+
+    def get_numpy_iterator(self):
+        for batch in self.get_tf_dataset():
+            yield tf.nest.map_structure(lambda t: t.numpy(), batch)
+
+    def get_jax_iterator(self):
+        return self.get_numpy_iterator()
+
+    def get_torch_dataloader(self):
+        return torch_dataloader(self.get_tf_dataset())
+
+    @property
+    def num_batches(self) -> int | None:
+        """Batches per Keras epoch: a pass; None (Keras counts them) under ``steps_per_epoch``
+        (endless) or when a pass may drop images that fail to decode (``on_bad="skip"``)."""
+        if fit_options().get("steps_per_epoch"):
+            return None
+        if self._known_size is None:
+            self._known_size = int(self._dataset.cardinality()) >= 0
+        return len(self) if self._known_size else None
+
+    @property
+    def has_partial_batch(self) -> bool:
+        return self.batch_size > 0 and self.n % self.batch_size != 0
+
+    @property
+    def partial_batch_size(self) -> int | None:
+        return (self.n % self.batch_size) or None if self.batch_size else None
+
+    def on_epoch_begin(self) -> None:
+        """Keras 3 calls this before each epoch's iterator: the next pass is epoch
+        ``start_epoch + epochs begun``."""
+        if self._epoch_var is not None:
+            self._epoch_var.assign(self.start_epoch + self._epochs_begun)
+            self._epochs_begun += 1
+
+    def __bool__(self) -> bool:
+        return True
+
+    def __repr__(self) -> str:
+        return (f"Flow(samples={self.samples}, batch_size={self.batch_size}, "
+                f"num_classes={self.num_classes}, image_shape={self.image_shape}, "
+                f"shuffle={self.shuffle})")
+
+
+class NumpyArrayIterator(Flow):
+    """Keras 2's constructor form ``NumpyArrayIterator(x, y, image_data_generator, ...)``: the
+    same as ``image_data_generator.flow(x, y, ...)`` (returns a :class:`Flow`)."""
+
+    def __new__(cls, x: Any, y: Any, image_data_generator: Any,
+                batch_size: int = 32, shuffle: bool = False, sample_weight: Any = None,
+                seed: int | None = None, data_format: str | None = None,
+                save_to_dir: str | None = None, save_prefix: str = "",
+                save_format: str = "png", subset: str | None = None,
+                ignore_class_split: bool = False, dtype: str | None = None) -> Flow:
+        return image_data_generator.flow(
+            x, y, batch_size=batch_size, shuffle=shuffle, sample_weight=sample_weight,
+            seed=seed, save_to_dir=save_to_dir, save_prefix=save_prefix,
+            save_format=save_format, ignore_class_split=ignore_class_split, subset=subset)
+
+
+class DirectoryIterator(Flow):
+    """Keras 2's ``DirectoryIterator(directory, image_data_generator, ...)``: the same as
+    ``image_data_generator.flow_from_directory(directory, ...)``."""
+
+    def __new__(cls, directory: Any, image_data_generator: Any = None,
+                *args: Any, data_format: str | None = None, dtype: str | None = None,
+                **kwargs: Any) -> Flow:
+        from kerasdoc.generators.image_generator import ImageDataGenerator
+
+        gen = image_data_generator or ImageDataGenerator()
+        return gen.flow_from_directory(directory, *args, **kwargs)
+
+
+class DataFrameIterator(Flow):
+    """Keras 2's ``DataFrameIterator(dataframe, directory, image_data_generator, ...)``: the
+    same as ``image_data_generator.flow_from_dataframe(dataframe, directory, ...)``."""
+
+    def __new__(cls, dataframe: Any, directory: Any = None,
+                image_data_generator: Any = None, *args: Any,
+                data_format: str | None = None, dtype: str | None = None,
+                **kwargs: Any) -> Flow:
+        from kerasdoc.generators.image_generator import ImageDataGenerator
+
+        gen = image_data_generator or ImageDataGenerator()
+        return gen.flow_from_dataframe(dataframe, directory, *args, **kwargs)

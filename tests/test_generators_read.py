@@ -1,0 +1,70 @@
+"""The read paths of a file flow, each on its own (kerasdoc.generators.read)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+
+from kerasdoc.generators import crops
+from kerasdoc.generators.read import (
+    plan_read,
+    read_band,
+    read_full,
+    read_image,
+    read_reduced,
+    read_rgba,
+)
+
+
+def _page(tmp_path, name, mode="L", size=(40, 64)):
+    rng = np.random.default_rng(0)
+    arr = rng.integers(0, 255, (size[1], size[0]) + ((3,) if mode == "RGB" else
+                                                       (4,) if mode == "RGBA" else ()))
+    p = tmp_path / name
+    img = Image.fromarray(arr.astype(np.uint8), mode if mode != "P" else "L")
+    if mode == "P":
+        img = img.convert("P")
+    img.save(p)
+    return str(p)
+
+
+def _plan(paths, fmt, **kw):
+    base = dict(target_size=(16, 16), channels=3, crop=None, resize_mode="stretch",
+                padding_mode="zeros", interpolation="bilinear")
+    return plan_read(paths, [fmt] * len(paths), **{**base, **kw})
+
+
+def test_band_read_gives_the_full_decodes_pixels(tmp_path):
+    p = _page(tmp_path, "a.jpg")
+    band = _plan([p], "jpeg", crop=crops.get("top"), target_size=(8, 16))
+    assert band.band is not None
+    got = read_band(tf.constant(p), tf.constant(False), band)
+    want = read_full(tf.constant(p), tf.constant(False), dataclasses.replace(band, band=None))
+    np.testing.assert_array_equal(got.numpy(), want.numpy())
+
+
+def test_reduced_read_and_dispatch(tmp_path):
+    p = _page(tmp_path, "a.jpg", size=(400, 600))
+    plan = _plan([p], "jpeg", reduced_decode=True, channels=1)
+    assert plan.need == (16, 16) and plan.ratio == 8
+    img = read_reduced(tf.constant(p), tf.constant(False), plan)
+    assert img.shape == (16, 16, 1)
+    np.testing.assert_array_equal(read_image(tf.constant(p), tf.constant(False), plan), img)
+
+
+@pytest.mark.parametrize("mode,fmt", [("RGB", "png"), ("P", "bmp"), ("L", "bmp")])
+def test_full_read_of_other_formats(tmp_path, mode, fmt):
+    p = _page(tmp_path, f"a.{fmt}", mode=mode)
+    plan = _plan([p], fmt)
+    img = read_full(tf.constant(p), tf.constant(False), plan)
+    assert img.shape == (16, 16, 3) and float(tf.reduce_max(img)) > 0
+
+
+def test_rgba_read_keeps_alpha(tmp_path):
+    p = _page(tmp_path, "a.png", mode="RGBA")
+    plan = _plan([p], "png", channels=4)
+    assert read_rgba(tf.constant(p), plan).shape == (16, 16, 4)
