@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import json
 import os
 import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 #: ``errno`` values meaning the file system (or the user's quota) is full.
 DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
@@ -96,3 +98,31 @@ def atomic_write_text(path: str | Path, text: str, hint: str = "") -> None:
 def atomic_write_bytes(path: str | Path, data: bytes, hint: str = "") -> None:
     """:func:`atomic_write_text` for bytes."""
     _atomic_write(Path(path), lambda f: f.write(data), hint, len(data))
+
+
+def _json_default(obj: Any) -> Any:
+    """NumPy scalars and arrays (anything with ``tolist``), paths, sets and tuples as JSON."""
+    if hasattr(obj, "tolist"):
+        return obj.tolist()
+    if isinstance(obj, os.PathLike):
+        return os.fspath(obj)
+    if isinstance(obj, set | tuple | range):
+        return list(obj)
+    return str(obj)
+
+
+def write_json(path: str | Path, data: Any, hint: str = "") -> Path:
+    """Write ``data`` as indented JSON, atomically (:func:`atomic_write_text`), creating the
+    folder; NumPy values, paths and sets are converted. The one JSON writer of the package.
+
+    Example:
+        >>> import numpy as np, tempfile
+        >>> p = write_json(Path(tempfile.mkdtemp()) / "a" / "r.json", {"acc": np.float32(0.5)})
+        >>> json.loads(p.read_text())
+        {'acc': 0.5}
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, json.dumps(data, indent=2, default=_json_default, allow_nan=True)
+                      + "\n", hint)
+    return path

@@ -54,6 +54,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from kerasdoc.diskio import write_json
 from kerasdoc.generators.spec import ImageSpec
 
 METADATA_FILE = "kerasdoc.json"
@@ -343,7 +344,7 @@ def publish_version(out_dir: str | Path, model_dir: str | Path, version: int, au
     for _ in range(1000):
         final = model_dir / str(version)
         metadata["version"] = version
-        (extra / METADATA_FILE).write_text(json.dumps(metadata, indent=2), encoding="utf-8")
+        write_json(extra / METADATA_FILE, metadata)
         try:
             os.rename(out_dir, final)
             return final

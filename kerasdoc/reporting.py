@@ -12,7 +12,6 @@ Example:
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import platform
@@ -23,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from kerasdoc.diskio import write_json  # noqa: F401 - the one JSON writer, re-exported
 
 
 def mean_std(values: Sequence[float]) -> tuple[float, float]:
@@ -62,28 +63,6 @@ def environment() -> dict[str, Any]:
         "gpus": [d.name for d in tf.config.list_physical_devices("GPU")],
         "time_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-
-
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, Path):
-        return str(obj)
-    if isinstance(obj, (set, tuple, range)):
-        return list(obj)
-    return str(obj)
-
-
-def write_json(path: str | Path, data: Any) -> Path:
-    """Write ``data`` as indented JSON (atomically: temp file, then rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=_json_default, allow_nan=True) + "\n")
-    os.replace(tmp, path)
-    return path
 
 
 def write_results(out_dir: str | Path, results: dict[str, Any], config: dict[str, Any],

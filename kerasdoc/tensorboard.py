@@ -140,10 +140,9 @@ def write_confusion_image(log_dir: str | Path, y_true: Sequence[int], y_pred: Se
     """
     import tensorflow as tf
 
-    n = len(class_names)
-    cm = np.zeros((n, n), dtype=np.int64)
-    for t, p in zip(np.asarray(y_true, int), np.asarray(y_pred, int), strict=True):
-        cm[t, p] += 1
+    from kerasdoc.reporting import confusion_matrix
+
+    cm = confusion_matrix(y_true, y_pred, len(class_names))
     png, _, _ = confusion_png(cm, class_names)
     writer = tf.summary.create_file_writer(str(log_dir))
     try:

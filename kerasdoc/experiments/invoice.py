@@ -162,11 +162,9 @@ def load_data(args, seed: int, batch_size: int) -> dict[str, Any]:
 def run(args, data: dict[str, Any], run_ctx, models: Sequence[str], *, epochs: int,
         folder: Path, out: Path) -> dict[str, dict[str, Any]]:
     """Train and evaluate each model of Table 1 on one trial's data."""
-    from sklearn.metrics import confusion_matrix
-
     from kerasdoc.models.invoice import PAPER_ACCURACY, PAPER_PARAMS
     from kerasdoc.models.weights import trainable_param_count
-    from kerasdoc.reporting import plot_history
+    from kerasdoc.reporting import confusion_matrix, plot_history
 
     size, names = data["size"], data["class_names"]
     channels = data["spec"].input_shape[-1]
@@ -218,7 +216,7 @@ def run(args, data: dict[str, Any], run_ctx, models: Sequence[str], *, epochs: i
             "paper_accuracy": PAPER_ACCURACY[name] / 100,
             "paper_parameters": PAPER_PARAMS[name],
             "train_seconds": round(t.seconds, 1), "train_cpu_seconds": round(t.cpu_seconds, 1),
-            "confusion_matrix": confusion_matrix(y_true, y_pred, labels=range(len(names))),
+            "confusion_matrix": confusion_matrix(y_true, y_pred, len(names)),
             "history": history, "model_file": str(model_file), **refit,
         }
         plot_history(val_history, out / f"history_{name}.png",

@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from kerasdoc.diskio import write_json
 from kerasdoc.experiments._common import (
     Timer,
     base_parser,
@@ -203,7 +204,7 @@ def run_trial(model_name: str, method: str, data: dict[str, Any], run_ctx, *, ep
     }
     if done is not None:
         run_ctx.discard(folder)
-        done.write_text(json.dumps(result))
+        write_json(done, result)
     return result
 
 

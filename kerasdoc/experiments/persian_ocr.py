@@ -57,6 +57,7 @@ from typing import Any
 
 import numpy as np
 
+from kerasdoc.diskio import write_json
 from kerasdoc.experiments._common import (
     Timer,
     base_parser,
@@ -312,7 +313,7 @@ def train_source(args, run_ctx, spec, model_name: str, out: Path, log) -> tuple[
     path = run_ctx.finish(src, [str(i) for i in range(n_classes)], spec, hist, folder=folder,
                           model=model_name, role="source model", data=args.source_idx[0])
     acc = float(hist["accuracy"][-1])
-    (folder / "source.json").write_text(json.dumps({"train_accuracy": acc}))
+    write_json(folder / "source.json", {"train_accuracy": acc})
     return path, acc
 
 
@@ -345,7 +346,7 @@ def run_stage(run_ctx, model, stage: str, flows: dict[str, Any], *, epochs: int,
     rec.update({"val_accuracy": acc, "error_rate": 1.0 - acc, "wall_s": round(t.seconds, 1),
                 "cpu_s": round(t.cpu_seconds, 1), "model_file": str(model_file),
                 "history": history})
-    record_file.write_text(json.dumps(rec, default=float))
+    write_json(record_file, rec)
     log(f"[{NAME}] {stage}: validation accuracy {acc:.4f} ({t.seconds:.0f} s wall, "
         f"{t.cpu_seconds:.0f} s CPU)")
     return rec
@@ -423,8 +424,7 @@ def run(args, data: FolderData, run_ctx, out: Path, log) -> dict[str, Any]:
                           plot_path=out / "lr_find.png")
         finder = {"suggestions": res.suggestions, "wall_s": round(t_lr.seconds, 1),
                   "plot": str(res.plot_path)}
-        lr_file.parent.mkdir(parents=True, exist_ok=True)
-        lr_file.write_text(json.dumps(finder))
+        write_json(lr_file, finder)
     log(f"[{NAME}] lr_find suggestions: "
         + ", ".join(f"{k}={v:.2e}" for k, v in finder["suggestions"].items()))
     if args.lr2 is not None:

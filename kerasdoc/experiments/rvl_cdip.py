@@ -723,9 +723,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
 
     names = data["class_names"]
     x_te, y_te, p_stack = stacked["meta_test"]
-    from sklearn.metrics import confusion_matrix
+    from kerasdoc.reporting import confusion_matrix
 
-    cm = confusion_matrix(y_te, p_stack.argmax(-1), labels=range(len(names)))
+    cm = confusion_matrix(y_te, p_stack.argmax(-1), len(names))
     plot_confusion_matrix(cm, names, out / "confusion_matrix.png",
                           title="stack, meta-test pages")
     rows = summarise(data, stacked)
