@@ -228,6 +228,35 @@ def resolve_out(args: argparse.Namespace, name: str) -> Path:
     return out
 
 
+def finished_stage(record: Path | None) -> dict[str, Any] | None:
+    """The record a finished stage (a trial, a training stage) left at ``record``, or None.
+
+    Every experiment marks a stage finished the same way: the stage's last step writes its
+    record with :func:`finish_stage` (atomically), so a re-run with the same flags reads it
+    here and skips the stage; an interrupted stage has no record and resumes its training.
+
+    Example:
+        >>> import tempfile
+        >>> rec = Path(tempfile.mkdtemp()) / "stage.json"
+        >>> finished_stage(rec) is None
+        True
+        >>> finish_stage(rec, {"accuracy": 0.5}) and finished_stage(rec)
+        {'accuracy': 0.5}
+    """
+    if record is None or not Path(record).is_file():
+        return None
+    return json.loads(Path(record).read_text())
+
+
+def finish_stage(record: Path | None, result: dict[str, Any]) -> dict[str, Any]:
+    """Write a finished stage's ``result`` to ``record`` (no-op for None); returns ``result``."""
+    if record is not None:
+        from kerasdoc.diskio import write_json
+
+        write_json(record, result)
+    return result
+
+
 class Timer:
     """Context manager measuring wall and CPU time in seconds (``.seconds``, ``.cpu_seconds``)."""
 

@@ -29,18 +29,18 @@ Run::
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from kerasdoc.diskio import write_json
 from kerasdoc.experiments._common import (
     Timer,
     base_parser,
     config_of,
+    finish_stage,
+    finished_stage,
     parse,
     plan,
     recipe_markdown,
@@ -176,8 +176,8 @@ def run_trial(model_name: str, method: str, data: dict[str, Any], run_ctx, *, ep
     )
 
     done = folder / "trial.json" if folder is not None else None
-    if done is not None and done.is_file():
-        return json.loads(done.read_text())
+    if (earlier := finished_stage(done)) is not None:
+        return earlier
     x, y = data["x_train"], data["y_train"]
     run_ctx.seed = seed
     model = run_ctx.build(f"digits_{model_name}", input_shape=x.shape[1:], num_classes=10)
@@ -204,8 +204,7 @@ def run_trial(model_name: str, method: str, data: dict[str, Any], run_ctx, *, ep
     }
     if done is not None:
         run_ctx.discard(folder)
-        write_json(done, result)
-    return result
+    return finish_stage(done, result)
 
 
 def run(args, data: dict[str, Any], run_ctx, models: list[str], epochs: dict[str, int],

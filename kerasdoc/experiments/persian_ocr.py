@@ -62,6 +62,8 @@ from kerasdoc.experiments._common import (
     Timer,
     base_parser,
     config_of,
+    finish_stage,
+    finished_stage,
     fit_verbosity,
     parse,
     plan,
@@ -326,8 +328,7 @@ def run_stage(run_ctx, model, stage: str, flows: dict[str, Any], *, epochs: int,
 
     folder = out / "runs" / stage
     record_file = folder / "stage.json"
-    if record_file.is_file():
-        rec = json.loads(record_file.read_text())
+    if (rec := finished_stage(record_file)) is not None:
         model.set_weights(load_keras_model(rec["model_file"], compile=False).get_weights())
         log(f"[{NAME}] {stage}: finished earlier, loaded {rec['model_file']} "
             f"(validation accuracy {rec['val_accuracy']:.4f})")
@@ -346,7 +347,7 @@ def run_stage(run_ctx, model, stage: str, flows: dict[str, Any], *, epochs: int,
     rec.update({"val_accuracy": acc, "error_rate": 1.0 - acc, "wall_s": round(t.seconds, 1),
                 "cpu_s": round(t.cpu_seconds, 1), "model_file": str(model_file),
                 "history": history})
-    write_json(record_file, rec)
+    finish_stage(record_file, rec)
     log(f"[{NAME}] {stage}: validation accuracy {acc:.4f} ({t.seconds:.0f} s wall, "
         f"{t.cpu_seconds:.0f} s CPU)")
     return rec
