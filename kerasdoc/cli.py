@@ -136,8 +136,14 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from kerasdoc.diskio import saving
+
     try:
-        _export(args)
+        with saving(Path(args.base_dir) / args.name, "; nothing was published and the "
+                    "staging folder is removed: free some space and export again"):
+            _export(args)
     except (ValueError, OSError) as e:
         return _fail("export", e)
     return 0
@@ -300,18 +306,12 @@ def _evaluate(args: argparse.Namespace) -> None:
 
 
 def _export(args: argparse.Namespace) -> None:
-    from pathlib import Path
-
-    from kerasdoc.diskio import saving
     from kerasdoc.runs import export_model_file
 
     _check_writable(args.base_dir, "--base-dir")
     kwargs = {} if args.top_k is None else {"top_k": args.top_k}
-    with saving(Path(args.base_dir) / args.name, "; nothing was published and the staging "
-                "folder is removed: free some space and export again"):
-        path = export_model_file(args.model_files, args.name, args.base_dir, args.version,
-                                 card_flags=_card_flags(args), **kwargs)
-    print(path)
+    print(export_model_file(args.model_files, args.name, args.base_dir, args.version,
+                            card_flags=_card_flags(args), **kwargs))
 
 
 def _predict_each(predict_batch, paths: list[str], data: list[bytes], batch_size: int
@@ -550,11 +550,11 @@ def _add_train_parsers(sub) -> None:
     p.add_argument("model_files", nargs="+",
                    help=".keras file(s), or one pipeline.json / results folder")
     p.add_argument("--name", required=True, help="model name (TF Serving's model_name)")
+    _add_card_flags(p)
     p.add_argument("--version", type=_positive_int, default=None)
     p.add_argument("--base-dir", default="saved_models")
     p.add_argument("--top-k", type=_positive_int, default=None,
                    help="also output the k best classes (a stacked pipeline: 3 unless given)")
-    _add_card_flags(p)
     p.set_defaults(func=_cmd_export)
 
     p = sub.add_parser(
