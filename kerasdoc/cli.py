@@ -164,8 +164,14 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from kerasdoc.diskio import saving
+
     try:
-        _export(args)
+        with saving(Path(args.base_dir) / args.name, "; nothing was published and the "
+                    "staging folder is removed: free some space and export again"):
+            _export(args)
     except (ValueError, OSError) as e:
         return _fail("export", e)
     return 0
@@ -326,9 +332,6 @@ def _evaluate(args: argparse.Namespace) -> None:
 
 
 def _export(args: argparse.Namespace) -> None:
-    from pathlib import Path
-
-    from kerasdoc.diskio import saving
     from kerasdoc.runs import export_model_file
 
     _check_writable(args.base_dir, "--base-dir")
@@ -337,11 +340,8 @@ def _export(args: argparse.Namespace) -> None:
         from kerasdoc.deploy import export_model_files as export_model_file  # LiteRT / ONNX
 
         kwargs["format"] = args.format
-    with saving(Path(args.base_dir) / args.name, "; nothing was published and the staging "
-                "folder is removed: free some space and export again"):
-        path = export_model_file(args.model_files, args.name, args.base_dir, args.version,
-                                 card_flags=_card_flags(args), **kwargs)
-    print(path)
+    print(export_model_file(args.model_files, args.name, args.base_dir, args.version,
+                            card_flags=_card_flags(args), **kwargs))
 
 
 def _predict_each(predict_batch, paths: list[str], data: list[bytes], batch_size: int
@@ -572,6 +572,7 @@ def _add_train_parsers(sub) -> None:
     p.add_argument("model_files", nargs="+",
                    help=".keras file(s), or one pipeline.json / results folder")
     p.add_argument("--name", required=True, help="model name (TF Serving's model_name)")
+    _add_card_flags(p)
     p.add_argument("--version", type=_positive_int, default=None)
     p.add_argument("--base-dir", default="saved_models")
     p.add_argument("--top-k", type=_positive_int, default=None,
@@ -580,8 +581,6 @@ def _add_train_parsers(sub) -> None:
                    help="litert / onnx: a model for phones and ONNX runtimes taking decoded uint8 "
                         "pixels (any size, the card's colour mode) with the preprocessing inside, "
                         "in BASE_DIR/NAME/<format>/<version>/")
-
-    _add_card_flags(p)
     p.set_defaults(func=_cmd_export)
 
     p = sub.add_parser(

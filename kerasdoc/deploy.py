@@ -537,10 +537,15 @@ def _versions(fmt: str) -> dict[str, str]:
 
 def export_model_files(model_files: str | Path | Sequence[str | Path], name: str,
                        base_dir: str | Path = "saved_models", version: int | None = None, *,
-                       format: str = "litert", **kwargs: Any) -> Path:  # noqa: A002
+                       format: str = "litert", card_flags: dict[str, Any] | None = None,
+                       **kwargs: Any) -> Path:  # noqa: A002
     """:func:`export_portable` for ``.keras`` file(s) with their model cards, or a stacked
-    pipeline (``pipeline.json`` or its folder), as ``kerasdoc export --format`` does."""
-    from kerasdoc.card import read_card
+    pipeline (``pipeline.json`` or its folder), as ``kerasdoc export --format`` does.
+
+    ``card_flags`` (``card=``, ``class_names=``, ``image_spec=``, the CLI flags' text) stand in
+    for or correct a missing card (:func:`kerasdoc.card.resolve_card`); a model without a card
+    and without them is refused, never exported with numbered classes."""
+    from kerasdoc.card import resolve_card
     from kerasdoc.models.weights import load_keras_model
 
     files = [model_files] if isinstance(model_files, str | Path) else list(model_files)
@@ -559,7 +564,7 @@ def export_model_files(model_files: str | Path | Sequence[str | Path], name: str
     models, specs, names = [], [], None
     for f in files:
         m = load_keras_model(f, compile=False)
-        card = read_card(f, m)
+        card = resolve_card(f, m, **(card_flags or {}))
         if names is not None and card.class_names != names:
             raise ValueError(f"{f} has classes {card.class_names}, unlike {files[0]} ({names}).")
         names = card.class_names

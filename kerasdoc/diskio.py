@@ -79,6 +79,7 @@ def _atomic_write(path: Path, write, hint: str = "", needed: int | None = None) 
     with saving(path, hint, needed):
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         try:
+            os.chmod(tmp, 0o666 & ~_umask())  # as open() would make it: not mkstemp's 0600
             with os.fdopen(fd, "wb") as f:
                 write(f)
                 f.flush()
@@ -87,6 +88,12 @@ def _atomic_write(path: Path, write, hint: str = "", needed: int | None = None) 
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def atomic_write_text(path: str | Path, text: str, hint: str = "") -> None:

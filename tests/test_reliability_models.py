@@ -242,3 +242,19 @@ def test_write_card_keeps_working(tmp_path):
     """The card API the runs use is unchanged (atomic, no temporary file left)."""
     write_card(tmp_path / "m.keras", ["a", "b"], ImageSpec((4, 4)))
     assert [p.name for p in tmp_path.iterdir()] == ["m.kerasdoc.json"]
+
+
+def test_loading_with_the_optimizer_names_the_unregistered_class(shipped):
+    """`load_keras_model(compile=True)` of the flagship model in a process that never imported
+    `kerasdoc.training`: a ValueError naming the file, the class and the two ways out."""
+    _, models = shipped
+    path = models["persian-ocr"][0]
+    code = ("import sys\nfrom kerasdoc.models.weights import load_keras_model\n"
+            "load_keras_model(sys.argv[1], compile=False)\n"
+            "try:\n    load_keras_model(sys.argv[1])\nexcept ValueError as e:\n    print(e)\n")
+    proc = subprocess.run([sys.executable, "-c", code, str(path)], cwd=REPO, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.startswith(f"Cannot load {path}: Could not locate class "
+                                  "'DiscriminativeAdam'")
+    assert "load with compile=False" in proc.stdout and "import" in proc.stdout
