@@ -79,7 +79,7 @@ def _atomic_write(path: Path, write, hint: str = "", needed: int | None = None) 
     with saving(path, hint, needed):
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         try:
-            os.chmod(tmp, 0o666 & ~_umask())  # as open() would make it: not mkstemp's 0600
+            os.chmod(tmp, 0o666 & ~_UMASK)  # as open() would make it: not mkstemp's 0600
             with os.fdopen(fd, "wb") as f:
                 write(f)
                 f.flush()
@@ -91,9 +91,12 @@ def _atomic_write(path: Path, write, hint: str = "", needed: int | None = None) 
 
 
 def _umask() -> int:
-    mask = os.umask(0)
+    mask = os.umask(0o022)  # read once, at import (os.umask can only read by setting)
     os.umask(mask)
     return mask
+
+
+_UMASK = _umask()
 
 
 def atomic_write_text(path: str | Path, text: str, hint: str = "") -> None:
