@@ -267,7 +267,7 @@ def test_quick_run_ships_the_best_stage_and_serves_what_training_saw(tmp_path):
     model = load_keras_model(res["model_file"])
     spec = ImageSpec.from_config(res["image_spec"])
     assert spec.mean is not None and spec.image_size == (shipped["image_size"],) * 2
-    args = build_parser().parse_args(argv)
+    args = parse(build_parser(), argv)
     flow = load_data(args).flows(spec)["test"]  # the experiment's own pipeline
     want = model.predict(flow, verbose=0)
     served = tf.saved_model.load(res["exported"]).signatures["serving_default"]

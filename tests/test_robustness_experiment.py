@@ -66,6 +66,7 @@ def test_summary_and_markdown_name_the_classifier_the_paper_and_the_oracle():
 @pytest.mark.slow
 def test_quick_run_writes_tables_and_figures(tmp_path):
     res = E.main(["--quick", "--out", str(tmp_path), "--svhn"])
+    assert res["recipe"] == "quick" and res["unread_flags"] == []  # every setting read
     for f in ("results.json", "results.md", "config.json", "fig2_gallery.png",
               "fig5_reconstructions.png", "fig6_denoiser_loss.png", "tables_cnn.png",
               "fig7_svhn_curves.png", "fig8_svhn_probabilities.png", "fig9_svhn_scores.png"):

@@ -174,6 +174,7 @@ def test_quick_experiment_end_to_end(tmp_path):
     out = tmp_path / "run"
     argv = ["--quick", "--out", str(out), "--export", "--export-dir", str(tmp_path / "sm")]
     res = rvl_cdip.main(argv)
+    assert res["recipe"] == "quick" and res["unread_flags"] == []  # every setting read
     assert set(res["stage_seconds_wall_cpu"]) >= {"survey", "holistic_small", "holistic", "top",
                                                   "bottom", "left", "right", "stack", "export"}
     assert res["export"]["class_agreement"] == 1.0

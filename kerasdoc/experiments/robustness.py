@@ -407,7 +407,7 @@ def dry_run(args) -> dict[str, Any]:
 
 def off_path_flags(args, kinds: list[str]) -> set[str]:
     """Settings that apply only on a path this run did not take (not counted as unread)."""
-    off = set()
+    off = set() if args.data in ("kannada", "hoda") else {"train"}
     if not (args.svhn or args.svhn_only):
         off |= {"svhn_train", "svhn_test", "svhn_epochs", "svhn_batch_size", "trials"}
     if "vit" not in kinds:
@@ -420,7 +420,11 @@ def off_path_flags(args, kinds: list[str]) -> set[str]:
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Run the experiment; returns the results dict also written to ``results.json``."""
     from kerasdoc import robustness as R
-    args = parse(build_parser(), argv)
+    parser = build_parser()
+    args = parse(parser, argv)
+    if args.test:
+        parser.error("--test is not used here: the breakouts come from the data's own test "
+                     "part (--data, --train)")
     if args.dry_run:
         return dry_run(args)
     start = time.perf_counter()
