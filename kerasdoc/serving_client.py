@@ -437,6 +437,16 @@ def _grpc_modules():
     return grpc, predict_pb2, prediction_service_pb2_grpc
 
 
+def _accepts(address: str, seconds: float = 0.5) -> bool:
+    """Whether ``host:port`` accepts a TCP connection within ``seconds``."""
+    host, _, port = address.rpartition(":")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=seconds):
+            return True
+    except OSError:
+        return False
+
+
 def _grpc_error(e, server: str, deadline: _Deadline, ready: bool) -> Exception:
     grpc = _grpc_modules()[0]
     code, details = e.code(), (e.details() or "").strip()[:500]
@@ -525,20 +535,16 @@ def predict_grpc(server: str, model_name: str, images: Sequence[bytes], *,
         request.model_spec.version.value = int(version)
     request.inputs["images"].CopyFrom(
         tf.make_tensor_proto([bytes(b) for b in images], dtype=tf.string, shape=[len(images)]))
-    states = set()
-    channel = grpc.insecure_channel(grpc_address(server), options=[
+    address = grpc_address(server)
+    channel = grpc.insecure_channel(address, options=[
         ("grpc.max_send_message_length", -1), ("grpc.max_receive_message_length", -1)])
-    channel.subscribe(states.add, try_to_connect=False)
     try:
         reply = service.PredictionServiceStub(channel).Predict(request, timeout=deadline.left())
     except grpc.RpcError as e:
-        ready = grpc.ChannelConnectivity.READY in states
-        if not ready:  # the state callback runs on another thread: ask the channel itself
-            try:
-                grpc.channel_ready_future(channel).result(timeout=0.05)
-                ready = True
-            except grpc.FutureTimeoutError:
-                pass
+        # UNAVAILABLE / DEADLINE_EXCEEDED: was the server there at all? (A TCP probe: gRPC's
+        # connectivity watchers run on threads that outlive channel.close().)
+        ready = e.code() not in (grpc.StatusCode.UNAVAILABLE,
+                                 grpc.StatusCode.DEADLINE_EXCEEDED) or _accepts(address)
         raise _grpc_error(e, server, deadline, ready) from None
     finally:
         channel.close()

@@ -38,6 +38,8 @@ from kerasdoc.serving_client import (  # noqa: E402
 )
 
 CLASSES = ["invoice", "receipt, \"scanned\"", "letter\tfax"]
+# gRPC's connectivity watchers run on threads that can outlive channel.close(): none may fail.
+pytestmark = pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning")
 
 
 def _model():
