@@ -664,10 +664,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def import_tensorflow_quietly() -> None:
-    """Import TensorFlow without its start-up lines (:mod:`kerasdoc.tfstartup`)."""
+    """Import TensorFlow without its start-up lines (:mod:`kerasdoc.tfstartup`); exit with one
+    line when it is not installed."""
     from kerasdoc.tfstartup import import_tensorflow_quietly as quietly
 
-    quietly()
+    try:
+        quietly()
+    except ModuleNotFoundError as e:
+        if e.name != "tensorflow":
+            raise
+        raise SystemExit("kerasdoc: TensorFlow is not installed; install it with pip install "
+                         '"kerasdoc[tensorflow]" (or "kerasdoc[cpu]" for tensorflow-cpu).'
+                         ) from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -675,15 +683,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     asks_help = args.command == "reproduce" and ({"-h", "--help"} & set(args.rest))
     if args.command not in ("list", "report", "recipe") and not asks_help:
-        try:
-            import_tensorflow_quietly()
-        except ModuleNotFoundError as e:
-            if e.name != "tensorflow":
-                raise
-            print(f"kerasdoc {args.command}: TensorFlow is not installed; install it with "
-                  'pip install "kerasdoc[tensorflow]" (or "kerasdoc[cpu]" for tensorflow-cpu).',
-                  file=sys.stderr)
-            return 1
+        import_tensorflow_quietly()
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:  # Ctrl-C / SIGINT: one line, the shell's 128 + SIGINT status

@@ -108,3 +108,14 @@ def test_commands_print_no_tensorflow_startup_lines(python, image_folder):
     assert proc.returncode != 0
     assert proc.stderr.splitlines() == [
         f"kerasdoc evaluate: Model file {run / 'missing.keras'} does not exist."], proc.stderr
+
+
+def test_a_missing_tensorflow_is_one_line(tmp_path):
+    # -S: no site-packages, so no TensorFlow (kerasdoc itself comes from PYTHONPATH)
+    proc = subprocess.run([sys.executable, "-S", "-m", "kerasdoc", "train", "digits_dnn",
+                           "--data", str(tmp_path)], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=120, env=_env())
+    assert proc.returncode == 1
+    assert proc.stderr.splitlines() == [
+        'kerasdoc: TensorFlow is not installed; install it with pip install '
+        '"kerasdoc[tensorflow]" (or "kerasdoc[cpu]" for tensorflow-cpu).'], proc.stderr
