@@ -77,26 +77,13 @@ def test_quick_experiment_on_generated_demo_data(tmp_path):
     assert (tmp_path / "confusion_matrix.png").exists() and (tmp_path / "accuracy.png").exists()
 
 
-def test_experiment_on_a_folder_with_test_set_and_export(tmp_path):
-    from kerasdoc.experiments.invoice import main
-
-    root = make_invoice_demo(tmp_path / "data", per_class=5, test_per_class=2, size=(48, 40))
-    res = main(["--data", str(root / "train"), "--test", str(root / "test"), "--models",
-                "invoice_resnet", "--epochs", "1", "--image-size", "32", "--out",
-                str(tmp_path / "out"), "--export", "--export-dir", str(tmp_path / "models")])
-    assert res["data"].startswith("real data: ") and "test set" in res["evaluated_on"]
-    assert res["image_size"] == 32
-    exported = Path(res["exported"])
-    assert exported.parent.name == "invoice_invoice_resnet" and exported.name == "1"
-    assert (exported / "saved_model.pb").exists()
-
-
 @pytest.mark.parametrize("resize_mode", ["stretch", "pad", "crop"])
 def test_exported_model_serves_what_training_saw(tmp_path, resize_mode):
     """The SavedModel's serving_default on the raw files equals the trained model on the
     experiment's own pipeline batches, for every --resize-mode the experiment offers (the bug
-    this guards against: --resize-mode pad trained on padded pages but served stretched ones)."""
-
+    this guards against: --resize-mode pad trained on padded pages but served stretched ones).
+    Also the experiment on a folder with a separate test set and --export (one training serves
+    both checks: the suite's time, issue 24)."""
     import tensorflow as tf
 
     from kerasdoc.experiments.invoice import build_parser, load_data, main
@@ -110,6 +97,11 @@ def test_exported_model_serves_what_training_saw(tmp_path, resize_mode):
     res = main(argv)
     assert res["unread_flags"] == []
     assert res["image_spec"]["resize_mode"] == resize_mode
+    assert res["data"].startswith("real data: ") and "test set" in res["evaluated_on"]
+    assert res["image_size"] == 32
+    exported = Path(res["exported"])
+    assert exported.parent.name == "invoice_invoice_resnet" and exported.name == "1"
+    assert (exported / "saved_model.pb").exists()
     model = load_keras_model(res["models"]["invoice_resnet"]["model_file"])
     args = parse(build_parser(), argv)
     flow = load_data(args, seed=0, batch_size=4)["test"]  # the experiment's own pipeline

@@ -43,6 +43,36 @@ def test_a_kill_after_the_last_epoch_loses_nothing(tmp_path):
     assert json.loads((tmp_path / "history.json").read_text())["loss"] == hist["loss"]
 
 
+def test_backup_interval_backs_up_less_often_and_still_resumes(tmp_path):
+    """backup_interval (numeric-loss trials, issue 24): an epoch ending sooner than the interval
+    after the last backup is not backed up; a run killed then resumes from the last backup.
+    No per-epoch checkpoint.keras is written."""
+    import time
+
+    from kerasdoc.training.resilient import METADATA
+
+    x, y = _data()
+
+    class Slow(keras.callbacks.Callback):  # epoch 1 ends "late": its backup is due
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 0:
+                time.sleep(0.3)
+
+    with Run(tmp_path, batch_size=16, tensorboard=False) as run:
+        run.fit(_model(run), x, y, epochs=3, verbose=0, backup_interval=3600)
+    assert not (tmp_path / "backup" / METADATA).exists()  # none due within the hour
+    assert not (tmp_path / "checkpoint.keras").exists()
+    with Run(tmp_path / "b", batch_size=16, tensorboard=False) as run:
+        run.fit(_model(run), x, y, epochs=3, verbose=0, backup_interval=0.25,
+                callbacks=[Slow()])
+    # the Slow callback runs after the backup's on_epoch_end: epoch 1 was not due, epoch 2 was
+    meta = json.loads((tmp_path / "b" / "backup" / METADATA).read_text())
+    assert meta["epoch"] in (2, 3)
+    with Run(tmp_path / "b", batch_size=16, tensorboard=False) as run:
+        hist = run.fit(_model(run), x, y, epochs=4, verbose=0, backup_interval=0.25)
+        assert run.backup.restored_epoch == meta["epoch"] and len(hist["loss"]) == 4
+
+
 def test_finish_refuses_a_spec_the_model_cannot_take(tmp_path):
     with Run(tmp_path, batch_size=8, tensorboard=False) as run:
         model = _model(run)
