@@ -184,3 +184,27 @@ if __name__ == "__main__":  # the largest modules and functions of the whole pac
     print("modules over 800 lines:", *[f"{n:5d} {m}" for n, m in mods if n > 800], sep="\n  ")
     print("functions over 80 lines of code:",
           *[f"{n:5d} {f}" for n, f in funcs if n > 80], sep="\n  ")
+
+
+# Inside kerasdoc.generators, bottom to top: a module imports only modules on lower floors
+# (the leaf modules — files, ops, spec, crops, keras2, ... — import no flow machinery).
+GENERATOR_FLOORS = (
+    ("keras_adapter", "file_table"),
+    ("flow",),
+    ("pipeline", "read"),
+    ("guard",),
+    ("file_flow", "array_flow"),
+    ("image_generator",),
+    ("iterators",),
+)
+
+
+def test_generators_modules_import_only_lower_floors():
+    floor = {m: i for i, ms in enumerate(GENERATOR_FLOORS) for m in ms}
+    bad = []
+    for name, i in floor.items():
+        for m in _imports(REPO / "kerasdoc" / "generators" / f"{name}.py"):
+            other = m.removeprefix("kerasdoc.generators.")
+            if other in floor and floor[other] >= i:
+                bad.append((name, other))
+    assert not bad, f"generators modules importing a module on their floor or above: {bad}"

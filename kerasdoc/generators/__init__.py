@@ -34,12 +34,8 @@ from kerasdoc.generators.files import (
     sniff_image,
 )
 from kerasdoc.generators.flow import Flow
-from kerasdoc.generators.image_generator import (
-    DataFrameIterator,
-    DirectoryIterator,
-    ImageDataGenerator,
-    NumpyArrayIterator,
-)
+from kerasdoc.generators.image_generator import ImageDataGenerator
+from kerasdoc.generators.iterators import DataFrameIterator, DirectoryIterator, NumpyArrayIterator
 from kerasdoc.generators.keras2 import (
     Iterator,
     apply_affine_transform,

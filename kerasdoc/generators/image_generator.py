@@ -63,13 +63,12 @@ from kerasdoc.generators.files import (
     resolve_archive_path,
     resolve_under,
 )
-from kerasdoc.generators.flow import DataFrameIterator, DirectoryIterator, Flow, NumpyArrayIterator
+from kerasdoc.generators.flow import Flow
 from kerasdoc.generators.pipeline import finish_image
 from kerasdoc.generators.spec import FILE_COLOR_MODES, ImageSpec, as_spec
 from kerasdoc.generators.splits import stratified_split
 
-__all__ = ["DataFrameIterator", "DirectoryIterator", "Flow", "ImageDataGenerator",
-           "NumpyArrayIterator"]
+__all__ = ["Flow", "ImageDataGenerator"]
 
 
 def _zoom_range(zoom_range) -> list:

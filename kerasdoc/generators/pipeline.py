@@ -137,9 +137,12 @@ def _shuffled(ds: tf.data.Dataset, n: int, seed: int | None, epoch: Any,
     if epoch is not None and seed is not None:  # no op-seed plumbing
         table = ds.batch(n).get_single_element()
         keys = at_pass_start(lambda: flow_seed(seed, "shuffle", epoch))
-        order = keys.flat_map(lambda key: tf.data.Dataset.range(n).map(
-            lambda i: permute(i, key, n)))
-        return order.map(lambda j: tf.nest.map_structure(lambda t: tf.gather(t, j), table))
+        order = keys.flat_map(lambda key: tf.data.Dataset.from_tensor_slices(
+            permute(tf.range(n, dtype=tf.int64), key, n)))  # the whole order at once
+        # gathered 256 rows at a time: a map call per element would cost more than the rows
+        return order.batch(256).map(
+            lambda j: tf.nest.map_structure(lambda t: tf.gather(t, j), table),
+            num_parallel_calls=AUTOTUNE, deterministic=True).unbatch()
     return ds.shuffle(buffer or n, seed=seed, reshuffle_each_iteration=True)
 
 
@@ -153,8 +156,10 @@ def _random_stream(n: Any, seed: int | None, epoch: Any, hand_seed: Any) -> tf.d
     if epoch is not None and seed is not None:
         keys = at_pass_start(lambda: flow_seed(seed, "augment", epoch))
         return keys.flat_map(lambda key: tf.data.Dataset.range(1 << 62).map(
-            lambda i: tf.random.stateless_uniform([], tf.stack([key, i]), minval=None,
-                                                  maxval=None, dtype=tf.int64)))
+            lambda i: tf.stack([key, i]))).map(
+            lambda s: tf.random.stateless_uniform([], s, minval=None, maxval=None,
+                                                  dtype=tf.int64),
+            num_parallel_calls=AUTOTUNE, deterministic=True)
     return tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
 
 
