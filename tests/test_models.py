@@ -53,3 +53,20 @@ def test_catalog_is_fresh_for_every_model():
                                         ("digits_rnn", 81_674)])
 def test_digit_model_parameter_counts(name, count):
     assert get_model(name).count_params() == count
+
+
+@pytest.mark.parametrize("output", ["linear", "sigmoid"])
+def test_denoiser_outputs_float32_under_mixed_precision(output):
+    """The loss is computed on float32 reconstructions under mixed precision (the GPU check
+    found ClipAtInference following the global bfloat16 policy)."""
+    import keras
+    import numpy as np
+
+    old = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        model = get_model("conv_denoiser", output_activation=output)
+        y = model(np.zeros((1, *model.input_shape[1:]), "float32"))
+    finally:
+        keras.mixed_precision.set_global_policy(old)
+    assert keras.backend.standardize_dtype(y.dtype) == "float32", y.dtype

@@ -367,7 +367,7 @@ def build_conv_denoiser(
                                 name="reconstruction")(x)
     else:
         x = layers.Conv2D(c, 3, padding="same", dtype="float32", name="reconstruction_linear")(x)
-        outputs = ClipAtInference(name="reconstruction")(x)
+        outputs = ClipAtInference(dtype="float32", name="reconstruction")(x)
     return keras.Model(inputs, outputs, name=name)
 
 
