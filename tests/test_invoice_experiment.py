@@ -168,14 +168,15 @@ def test_benchmark_reports_ratios_to_resnet18():
 
 
 def test_sroie_vendors_split_is_seeded_and_stratified(shared_data):
-    from kerasdoc.experiments.invoice import make_generators
+    from kerasdoc.experiments.invoice import build_parser, make_generators
 
     folder = shared_data / "sroie-vendors" / "train"
     if not folder.is_dir():
         pytest.skip(f"{folder} is absent")
     from kerasdoc.generators.spec import ImageSpec
 
-    gen, _ = make_generators(0.3, seed=0)
+    args = parse(build_parser(), [])  # the cpu recipe's augmentation strengths
+    gen, _ = make_generators(args, 0.3, seed=0)
     kw = dict(spec=ImageSpec((64, 64), "grayscale"), batch_size=8)
     train = gen.flow_from_directory(folder, subset="training", seed=0, **kw)
     val = gen.flow_from_directory(folder, subset="validation", shuffle=False, **kw)
