@@ -136,8 +136,9 @@ def test_a_users_generators_and_experiments_do_not_shadow_kerasdoc(tmp_path):
 
 
 # Size: no module over 800 lines, no function over 80 lines of code (blank lines, comments and
-# docstrings not counted; a nested function counts in its parent too). Checked for the packages
-# below; `python tests/test_architecture.py` lists the largest modules and functions everywhere.
+# docstrings not counted; a nested function counts in its parent too). Modules: the whole
+# package; functions: the packages below. `python tests/test_architecture.py` lists the largest
+# modules and functions everywhere.
 MAX_MODULE_LINES = 800
 MAX_FUNCTION_CODE_LINES = 80
 SIZE_CHECKED = ("kerasdoc/generators",)
@@ -177,6 +178,12 @@ def test_no_module_over_800_lines_and_no_function_over_80_lines_of_code(folder):
     long = [f for f in functions if f[0] > MAX_FUNCTION_CODE_LINES]
     assert not big, f"modules over {MAX_MODULE_LINES} lines: {big}"
     assert not long, f"functions over {MAX_FUNCTION_CODE_LINES} lines of code: {long}"
+
+
+def test_no_module_of_the_package_over_800_lines():
+    modules, _ = sizes("kerasdoc")
+    big = [m for m in modules if m[0] > MAX_MODULE_LINES]
+    assert not big, f"modules over {MAX_MODULE_LINES} lines: {big}"
 
 
 if __name__ == "__main__":  # the largest modules and functions of the whole package
