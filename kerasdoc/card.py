@@ -245,3 +245,38 @@ def resolve_card(model_file: str | Path, model: Any, *, card: str | Path | None 
         raise ValueError(f"{where} names {len(names)} classes but {model_file} has {outputs} "
                          "outputs.")
     return ModelCard(list(names), spec, dict(base.extra) if base else {})
+
+
+def split_pipeline(model_files: str | Path | Sequence[str | Path]) -> tuple[list, Path | None]:
+    """``(files, pipeline)``: the files as a list, and the stacked pipeline (a ``pipeline.json``
+    or its run folder) when that is what was given, alone.
+
+    Raises:
+        ValueError: a pipeline given together with other files.
+    """
+    files = [model_files] if isinstance(model_files, str | Path) else list(model_files)
+    if not any(Path(f).is_dir() or Path(f).suffix == ".json" for f in files):
+        return files, None
+    if len(files) != 1:
+        raise ValueError(f"Export one stacked pipeline (pipeline.json or its run folder) "
+                         f"or .keras files, not both. Received: {[str(f) for f in files]}")
+    return files, Path(files[0])
+
+
+def load_members(files: Sequence[str | Path], card_flags: dict[str, Any] | None = None
+                 ) -> tuple[list, list[ImageSpec], list[str]]:
+    """``(models, specs, class_names)`` of ``.keras`` files read with their cards
+    (:func:`resolve_card`, with the CLI's ``card_flags``); the members must share their classes.
+    """
+    from kerasdoc.models.weights import load_keras_model
+
+    models, specs, names = [], [], None
+    for f in files:
+        m = load_keras_model(f, compile=False)
+        card = resolve_card(f, m, **(card_flags or {}))
+        if names is not None and card.class_names != names:
+            raise ValueError(f"{f} has classes {card.class_names}, unlike {files[0]} ({names}).")
+        names = card.class_names
+        models.append(m)
+        specs.append(card.spec)
+    return models, specs, names

@@ -51,7 +51,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from kerasdoc.export import _check_model, claim_version, publish_version
+from kerasdoc.export import _check_model, claim_version, member_specs, publish_version
 from kerasdoc.generators.spec import ImageSpec
 
 FORMATS = ("saved_model", "litert", "onnx")
@@ -359,18 +359,7 @@ def compare(wrapper: PixelClassifier, runtime: PortableModel,
 # --------------------------------------------------------------------------------------------
 
 def _specs_for(models: list[keras.Model], spec: Any) -> list[ImageSpec]:
-    if spec is None:
-        specs = [ImageSpec.for_model(m) for m in models]
-    elif isinstance(spec, ImageSpec):
-        specs = [spec] * len(models)
-    else:
-        specs = list(spec)
-    if len(specs) != len(models):
-        raise ValueError(f"Got {len(specs)} image specs for {len(models)} models.")
-    for m, sp in zip(models, specs):
-        if not isinstance(sp, ImageSpec):
-            raise ValueError(f"spec must be a kerasdoc.generators.spec.ImageSpec. Received: {sp!r}")
-        sp.check_model(m)
+    specs = member_specs(models, spec)
     if len({sp.channels for sp in specs}) != 1:
         raise ValueError("The members read different colour modes "
                          f"({sorted({sp.color_mode for sp in specs})}); a pixels-in model takes "
@@ -545,31 +534,18 @@ def export_model_files(model_files: str | Path | Sequence[str | Path], name: str
     ``card_flags`` (``card=``, ``class_names=``, ``image_spec=``, the CLI flags' text) stand in
     for or correct a missing card (:func:`kerasdoc.card.resolve_card`); a model without a card
     and without them is refused, never exported with numbered classes."""
-    from kerasdoc.card import resolve_card
-    from kerasdoc.models.weights import load_keras_model
+    from kerasdoc.card import load_members, split_pipeline
 
-    files = [model_files] if isinstance(model_files, str | Path) else list(model_files)
-    pipelines = [f for f in files if Path(f).is_dir() or Path(f).suffix == ".json"]
-    if pipelines:
-        if len(files) != 1:
-            raise ValueError(f"Export one stacked pipeline (pipeline.json or its run folder) "
-                             f"or .keras files, not both. Received: {[str(f) for f in files]}")
+    files, pipeline = split_pipeline(model_files)
+    if pipeline is not None:
         from kerasdoc.stacking import StackedPipeline
 
-        p = StackedPipeline(files[0])
+        p = StackedPipeline(pipeline)
         kwargs.setdefault("top_k", 3)
         return export_portable(p.models, name, base_dir, version, format=format,
                                class_names=p.class_names, spec=p.specs, stacker=p.stacker,
                                **kwargs)
-    models, specs, names = [], [], None
-    for f in files:
-        m = load_keras_model(f, compile=False)
-        card = resolve_card(f, m, **(card_flags or {}))
-        if names is not None and card.class_names != names:
-            raise ValueError(f"{f} has classes {card.class_names}, unlike {files[0]} ({names}).")
-        names = card.class_names
-        models.append(m)
-        specs.append(card.spec)
+    models, specs, names = load_members(files, card_flags)
     return export_portable(models, name, base_dir, version, format=format, class_names=names,
                            spec=specs, **kwargs)
 

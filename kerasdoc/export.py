@@ -356,6 +356,24 @@ def publish_version(out_dir: str | Path, model_dir: str | Path, version: int, au
     raise FileExistsError(f"{model_dir}: no free version after 1000 tries")
 
 
+def member_specs(models: Sequence[Any], spec: Any) -> list[ImageSpec]:
+    """One :class:`ImageSpec` per member: ``spec`` (one for all, or one each), else each model's
+    own; each checked against its model (what every export of ``models`` does first)."""
+    if spec is None:
+        specs = [ImageSpec.for_model(m) for m in models]
+    elif isinstance(spec, ImageSpec):
+        specs = [spec] * len(models)
+    else:
+        specs = list(spec)
+    if len(specs) != len(models):
+        raise ValueError(f"Got {len(specs)} image specs for {len(models)} models.")
+    for m, sp in zip(models, specs):
+        if not isinstance(sp, ImageSpec):
+            raise ValueError(f"spec must be a kerasdoc.generators.spec.ImageSpec. Received: {sp!r}")
+        sp.check_model(m)
+    return specs
+
+
 def export_for_serving(
     model: keras.Model | Sequence[keras.Model],
     name: str,
@@ -429,18 +447,7 @@ def export_for_serving(
         raise ValueError(f"Got {len(class_names)} class names for a model with {k} outputs.")
     if any("\n" in c or "\r" in c or not c for c in class_names):
         raise ValueError(f"Class names must be non-empty single lines. Received: {class_names}")
-    if spec is None:
-        specs = [ImageSpec.for_model(m) for m in models]
-    elif isinstance(spec, ImageSpec):
-        specs = [spec] * len(models)
-    else:
-        specs = list(spec)
-    if len(specs) != len(models):
-        raise ValueError(f"Got {len(specs)} image specs for {len(models)} models.")
-    for m, sp in zip(models, specs):
-        if not isinstance(sp, ImageSpec):
-            raise ValueError(f"spec must be a kerasdoc.generators.spec.ImageSpec. Received: {sp!r}")
-        sp.check_model(m)
+    specs = member_specs(models, spec)
     if ensemble_weights is not None and (len(ensemble_weights) != len(models)
                                          or min(ensemble_weights) < 0
                                          or sum(ensemble_weights) <= 0):

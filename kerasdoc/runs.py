@@ -428,27 +428,14 @@ def export_model_file(model_files: str | Path | Sequence[str | Path], name: str,
         FileExistsError: the version exists.
         ValueError: the members disagree on the classes; a pipeline given with other files.
     """
-    from kerasdoc.card import resolve_card
+    from kerasdoc.card import load_members, split_pipeline
     from kerasdoc.export import export_for_serving
-    from kerasdoc.models.weights import load_keras_model
 
-    files = [model_files] if isinstance(model_files, str | Path) else list(model_files)
-    pipelines = [f for f in files if Path(f).is_dir() or Path(f).suffix == ".json"]
-    if pipelines:
-        if len(files) != 1:
-            raise ValueError(f"Export one stacked pipeline (pipeline.json or its run folder) "
-                             f"or .keras files, not both. Received: {[str(f) for f in files]}")
+    files, pipeline = split_pipeline(model_files)
+    if pipeline is not None:
         from kerasdoc.stacking import export_pipeline
 
-        return export_pipeline(files[0], name, base_dir, version, **kwargs)
-    models, specs, names = [], [], None
-    for f in files:
-        m = load_keras_model(f, compile=False)
-        card = resolve_card(f, m, **(card_flags or {}))
-        if names is not None and card.class_names != names:
-            raise ValueError(f"{f} has classes {card.class_names}, unlike {files[0]} ({names}).")
-        names = card.class_names
-        models.append(m)
-        specs.append(card.spec)
+        return export_pipeline(pipeline, name, base_dir, version, **kwargs)
+    models, specs, names = load_members(files, card_flags)
     return export_for_serving(models, name, base_dir, version, class_names=names, spec=specs,
                               **kwargs)
