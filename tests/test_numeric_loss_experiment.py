@@ -182,3 +182,19 @@ def test_same_command_and_seed_give_the_same_tables_twice(tmp_path):
     assert rows[0] == rows[1]
     tables = [(tmp_path / d / "results.md").read_text().split("## The paper")[0] for d in "ab"]
     assert tables[0] == tables[1]
+
+
+def test_trial_predictions_raise_no_retracing_warning(caplog):
+    """Each trial builds a new model; predicting through ``model.predict`` traced one function
+    per model and TensorFlow printed "triggered tf.function retracing" from the fifth trial on.
+    ``predict_probs`` calls the model directly: same outputs, no warning."""
+    import keras
+
+    x = np.random.default_rng(0).random((7, 4)).astype("float32")
+    for _ in range(7):
+        m = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")])
+        probs = exp.predict_probs(m, x, batch_size=3)
+        np.testing.assert_allclose(probs, m.predict(x, verbose=0) if _ == 0 else probs,
+                                   atol=1e-6)
+        assert probs.shape == (7, 3)
+    assert not [r for r in caplog.records if "retracing" in r.getMessage()]
