@@ -118,6 +118,8 @@ def _source(guard: DecodeGuard | None, parts: tuple, plan: ReadPlan,
     if guard is not None:
         elements, check_batches = guard.guarded_pass(as_uint8=True)
         ds = check_batches(elements.batch(256)).unbatch()
+        if guard.on_bad == "raise":  # every image, or the pass raises: Keras knows the steps
+            ds = ds.apply(tf.data.experimental.assert_cardinality(len(guard.paths)))
     else:
         def to_cache(path, is_tiff, *target):
             img = to_uint8(read_image(path, is_tiff, plan))
