@@ -51,7 +51,13 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from kerasdoc.export import _check_model, claim_version, member_specs, publish_version
+from kerasdoc.export import (
+    check_ensemble,
+    check_members,
+    claim_version,
+    member_specs,
+    publish_version,
+)
 from kerasdoc.generators.spec import ImageSpec
 
 FORMATS = ("saved_model", "litert", "onnx")
@@ -376,30 +382,12 @@ def build_pixel_classifier(model: keras.Model | Sequence[keras.Model], *,
                            stacker: keras.Model | None = None) -> PixelClassifier:
     """Check the arguments (as :func:`kerasdoc.export.export_for_serving` does) and build the
     :class:`PixelClassifier` that the portable formats convert."""
-    models = list(model) if isinstance(model, list | tuple) else [model]
-    if not models:
-        raise ValueError("Export needs at least one model. Received: []")
-    for m in models:
-        _check_model(m)
-    ks = {m.output_shape[-1] for m in models}
-    if len(ks) != 1:
-        raise ValueError(f"Ensemble members disagree on the number of classes: {sorted(ks)}.")
-    k = ks.pop()
+    models, k = check_members(model)
     names = [str(c) for c in (class_names if class_names is not None else range(k))]
     if len(names) != k or any(not c for c in names):
         raise ValueError(f"Need {k} non-empty class names. Received: {names}")
     specs = _specs_for(models, spec)
-    if top_k is not None and top_k < 1:
-        raise ValueError(f"top_k must be a positive integer. Received: top_k={top_k}")
-    if ensemble_weights is not None and (len(ensemble_weights) != len(models)
-                                         or min(ensemble_weights) < 0
-                                         or sum(ensemble_weights) <= 0):
-        raise ValueError(f"ensemble_weights must be {len(models)} non-negative numbers with a "
-                         f"positive sum. Received: {ensemble_weights}")
-    if stacker is not None:
-        if ensemble_weights is not None:
-            raise ValueError("Pass ensemble_weights or a stacker, not both.")
-        _check_model(stacker)
+    check_ensemble(models, k, top_k=top_k, ensemble_weights=ensemble_weights, stacker=stacker)
     wrapper = PixelClassifier(models, specs, names, ensemble_weights, stacker, logits, top_k)
     wrapper(tf.zeros([1, *specs[0].input_shape], tf.uint8))  # build: Keras exports built models
     return wrapper
