@@ -42,7 +42,6 @@ import contextlib
 import json
 import shutil
 import tempfile
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -73,40 +72,11 @@ TOLERANCE = 1e-4
 INTERPOLATIONS = {"litert": ("bilinear", "nearest"), "onnx": ("bilinear", "nearest", "bicubic")}
 _RUNTIME_PACKAGES = {"litert": "ai-edge-litert", "onnx": "onnxruntime"}
 _CONVERTER_PACKAGES = {"litert": "tensorflow", "onnx": "tf2onnx"}
-_TRACE_LOCK = threading.Lock()
 
 
 # --------------------------------------------------------------------------------------------
 # The pixels-in model
 # --------------------------------------------------------------------------------------------
-
-@contextlib.contextmanager
-def _static_shape_checks():
-    """Trace ``tf.ensure_shape`` as the static shape it asserts (a ``Reshape`` to a fully known
-    shape, else an ``Identity`` carrying the merged shape).
-
-    ``EnsureShape`` is a TensorFlow-only op with no TFLite builtin, and the preprocessing's
-    resize / crop steps end with it; what it adds to the traced graph is the static shape, which
-    these equivalents keep (a wrong element count still fails in ``Reshape``).
-    """
-    original = tf.ensure_shape
-
-    def ensure_shape(x, shape, name=None):
-        x = tf.convert_to_tensor(x)
-        shape = tf.TensorShape(shape)
-        if shape.is_fully_defined():
-            return tf.reshape(x, shape.as_list(), name=name)
-        y = tf.identity(x, name=name)
-        y.set_shape(x.shape.merge_with(shape))
-        return y
-
-    with _TRACE_LOCK:
-        tf.ensure_shape = ensure_shape
-        try:
-            yield
-        finally:
-            tf.ensure_shape = original
-
 
 class PixelClassifier(keras.Model):
     """Decoded ``uint8`` pixels in, class probabilities / ids / names out; the image specs'
@@ -179,9 +149,8 @@ def _convert(wrapper: PixelClassifier, fmt: str, path: Path) -> None:
     if fmt == "litert":  # builtins only: the plain LiteRT runtime (phones) runs it
         kwargs["target_spec"] = {"supported_ops": [tf.lite.OpsSet.TFLITE_BUILTINS]}
     try:
-        with _static_shape_checks():
-            wrapper.export(str(path), format=fmt, input_signature=wrapper.input_signature(),
-                           verbose=False, **kwargs)
+        wrapper.export(str(path), format=fmt, input_signature=wrapper.input_signature(),
+                       verbose=False, **kwargs)
     except ImportError as e:
         raise ValueError(f"--format {fmt} needs the {_CONVERTER_PACKAGES[fmt]} package "
                          f"(pip install 'kerasdoc[deploy]'): {e}") from e
