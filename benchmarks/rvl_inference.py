@@ -25,7 +25,7 @@ import numpy as np
 import tensorflow as tf
 
 from kerasdoc.export import resolve_version_dir
-from kerasdoc.generators.files import parse_label_file, resolve_under
+from kerasdoc.generators.label_files import parse_label_file, resolve_under
 from kerasdoc.reporting import write_json
 from kerasdoc.stacking import StackedPipeline, member_probabilities, stack_predict
 

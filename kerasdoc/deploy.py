@@ -42,7 +42,6 @@ import contextlib
 import json
 import shutil
 import tempfile
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -51,7 +50,13 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from kerasdoc.export import _check_model, claim_version, member_specs, publish_version
+from kerasdoc.export import (
+    check_ensemble,
+    check_members,
+    claim_version,
+    member_specs,
+    publish_version,
+)
 from kerasdoc.generators.spec import ImageSpec
 
 FORMATS = ("saved_model", "litert", "onnx")
@@ -67,40 +72,11 @@ TOLERANCE = 1e-4
 INTERPOLATIONS = {"litert": ("bilinear", "nearest"), "onnx": ("bilinear", "nearest", "bicubic")}
 _RUNTIME_PACKAGES = {"litert": "ai-edge-litert", "onnx": "onnxruntime"}
 _CONVERTER_PACKAGES = {"litert": "tensorflow", "onnx": "tf2onnx"}
-_TRACE_LOCK = threading.Lock()
 
 
 # --------------------------------------------------------------------------------------------
 # The pixels-in model
 # --------------------------------------------------------------------------------------------
-
-@contextlib.contextmanager
-def _static_shape_checks():
-    """Trace ``tf.ensure_shape`` as the static shape it asserts (a ``Reshape`` to a fully known
-    shape, else an ``Identity`` carrying the merged shape).
-
-    ``EnsureShape`` is a TensorFlow-only op with no TFLite builtin, and the preprocessing's
-    resize / crop steps end with it; what it adds to the traced graph is the static shape, which
-    these equivalents keep (a wrong element count still fails in ``Reshape``).
-    """
-    original = tf.ensure_shape
-
-    def ensure_shape(x, shape, name=None):
-        x = tf.convert_to_tensor(x)
-        shape = tf.TensorShape(shape)
-        if shape.is_fully_defined():
-            return tf.reshape(x, shape.as_list(), name=name)
-        y = tf.identity(x, name=name)
-        y.set_shape(x.shape.merge_with(shape))
-        return y
-
-    with _TRACE_LOCK:
-        tf.ensure_shape = ensure_shape
-        try:
-            yield
-        finally:
-            tf.ensure_shape = original
-
 
 class PixelClassifier(keras.Model):
     """Decoded ``uint8`` pixels in, class probabilities / ids / names out; the image specs'
@@ -173,9 +149,8 @@ def _convert(wrapper: PixelClassifier, fmt: str, path: Path) -> None:
     if fmt == "litert":  # builtins only: the plain LiteRT runtime (phones) runs it
         kwargs["target_spec"] = {"supported_ops": [tf.lite.OpsSet.TFLITE_BUILTINS]}
     try:
-        with _static_shape_checks():
-            wrapper.export(str(path), format=fmt, input_signature=wrapper.input_signature(),
-                           verbose=False, **kwargs)
+        wrapper.export(str(path), format=fmt, input_signature=wrapper.input_signature(),
+                       verbose=False, **kwargs)
     except ImportError as e:
         raise ValueError(f"--format {fmt} needs the {_CONVERTER_PACKAGES[fmt]} package "
                          f"(pip install 'kerasdoc[deploy]'): {e}") from e
@@ -376,30 +351,12 @@ def build_pixel_classifier(model: keras.Model | Sequence[keras.Model], *,
                            stacker: keras.Model | None = None) -> PixelClassifier:
     """Check the arguments (as :func:`kerasdoc.export.export_for_serving` does) and build the
     :class:`PixelClassifier` that the portable formats convert."""
-    models = list(model) if isinstance(model, list | tuple) else [model]
-    if not models:
-        raise ValueError("Export needs at least one model. Received: []")
-    for m in models:
-        _check_model(m)
-    ks = {m.output_shape[-1] for m in models}
-    if len(ks) != 1:
-        raise ValueError(f"Ensemble members disagree on the number of classes: {sorted(ks)}.")
-    k = ks.pop()
+    models, k = check_members(model)
     names = [str(c) for c in (class_names if class_names is not None else range(k))]
     if len(names) != k or any(not c for c in names):
         raise ValueError(f"Need {k} non-empty class names. Received: {names}")
     specs = _specs_for(models, spec)
-    if top_k is not None and top_k < 1:
-        raise ValueError(f"top_k must be a positive integer. Received: top_k={top_k}")
-    if ensemble_weights is not None and (len(ensemble_weights) != len(models)
-                                         or min(ensemble_weights) < 0
-                                         or sum(ensemble_weights) <= 0):
-        raise ValueError(f"ensemble_weights must be {len(models)} non-negative numbers with a "
-                         f"positive sum. Received: {ensemble_weights}")
-    if stacker is not None:
-        if ensemble_weights is not None:
-            raise ValueError("Pass ensemble_weights or a stacker, not both.")
-        _check_model(stacker)
+    check_ensemble(models, k, top_k=top_k, ensemble_weights=ensemble_weights, stacker=stacker)
     wrapper = PixelClassifier(models, specs, names, ensemble_weights, stacker, logits, top_k)
     wrapper(tf.zeros([1, *specs[0].input_shape], tf.uint8))  # build: Keras exports built models
     return wrapper

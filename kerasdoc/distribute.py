@@ -27,6 +27,8 @@ from typing import Any
 import keras
 import tensorflow as tf
 
+from kerasdoc.keras_internals import patch_keras_multiworker_build
+
 STRATEGIES = ("auto", "one", "mirrored", "multiworker", "tpu")
 
 
@@ -87,58 +89,6 @@ def _tpu_strategy() -> tf.distribute.Strategy:
     return tf.distribute.TPUStrategy(resolver)
 
 
-def _patch_keras_multiworker_build() -> None:
-    """Work around keras-team/keras#20585: ``fit`` under ``MultiWorkerMirroredStrategy``.
-
-    Keras 3.15's TF trainer fails twice there (checked with TF 2.21):
-
-    1. before building it reduces the first (x, y) batch with one ``strategy.reduce`` call on
-       the whole tuple; the collective strategy's ``reduce`` takes one tensor at a time
-       ("Attempt to convert a value (PerReplica ...)"). The replacement reduces element by
-       element and is otherwise Keras' own method;
-    2. it averages the per-step logs across workers with ``reduce("MEAN", v, axis=0)``, which
-       fails on scalar logs ("Invalid reduction dimension 0"). The replacement averages them
-       with ``axis=None`` (the mean over workers) and leaves every other case to Keras.
-
-    Both are installed once, when :func:`get_strategy` creates a multi-worker strategy.
-    """
-    from keras.src import tree
-    from keras.src.backend.tensorflow import trainer as tf_trainer
-    from keras.src.backend.tensorflow.trainer import TensorFlowTrainer
-
-    if getattr(TensorFlowTrainer._maybe_symbolic_build, "_kerasdoc_patched", False):
-        return
-    keras_reduce = tf_trainer.reduce_per_replica
-
-    def reduce_per_replica(values, strategy, reduction):
-        if (reduction in ("auto", "mean")
-                and tf_trainer._collective_all_reduce_multi_worker(strategy)):
-            return tree.map_structure(lambda v: strategy.reduce("MEAN", v, axis=None), values)
-        return keras_reduce(values, strategy, reduction)
-
-    tf_trainer.reduce_per_replica = reduce_per_replica
-
-    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
-        if self._distribute_strategy is None:
-            return
-        if iterator is not None:
-            for _, _, it in iterator:
-                batch = next(it)
-                distributed = tree.map_structure(
-                    lambda x: isinstance(x, tf.distribute.DistributedValues), batch)
-                if all(tree.flatten(distributed)):
-                    data_batch = tree.map_structure(
-                        lambda x: self.distribute_strategy.reduce("MEAN", x, axis=None), batch)
-                else:
-                    data_batch = batch
-                break
-        with self.distribute_strategy.scope():
-            self._symbolic_build(data_batch=data_batch)
-
-    _maybe_symbolic_build._kerasdoc_patched = True
-    TensorFlowTrainer._maybe_symbolic_build = _maybe_symbolic_build
-
-
 def get_strategy(name: str = "auto") -> tf.distribute.Strategy:
     """The ``tf.distribute.Strategy`` for ``name``.
 
@@ -166,7 +116,7 @@ def get_strategy(name: str = "auto") -> tf.distribute.Strategy:
                              '{"cluster": {"worker": ["host1:port", "host2:port"]}, '
                              '"task": {"type": "worker", "index": 0}}. Received: TF_CONFIG unset.')
         strategy = tf.distribute.MultiWorkerMirroredStrategy()
-        _patch_keras_multiworker_build()
+        patch_keras_multiworker_build()  # keras-team/keras#20585
         return strategy
     if name == "tpu" or (name == "auto" and _tpu_present()):
         return _tpu_strategy()

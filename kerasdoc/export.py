@@ -123,7 +123,9 @@ def read_image_file(path: str | Path, *, max_bytes: int = MAX_FILE_BYTES,
 # The serving module
 # --------------------------------------------------------------------------------------------
 
-def _check_model(model: keras.Model) -> None:
+def check_model(model: keras.Model) -> None:
+    """Raise ``ValueError`` unless ``model`` is a single-output Keras classifier returning
+    ``(batch, classes)`` (what every export takes: SavedModel, LiteRT, ONNX)."""
     if not isinstance(model, keras.Model):
         raise ValueError(f"Expected a keras.Model. Received: {type(model).__name__}")
     if len(model.outputs) != 1:
@@ -374,6 +376,78 @@ def member_specs(models: Sequence[Any], spec: Any) -> list[ImageSpec]:
     return specs
 
 
+def check_members(model: keras.Model | Sequence[keras.Model],
+                  what: str = "Export") -> tuple[list[keras.Model], int]:
+    """The member list of ``model`` (one model or a sequence: an ensemble), each checked with
+    :func:`check_model`, and their common number of classes."""
+    models = list(model) if isinstance(model, list | tuple) else [model]
+    if not models:
+        raise ValueError(f"{what} needs at least one model. Received: []")
+    for m in models:
+        check_model(m)
+    num_classes = {m.output_shape[-1] for m in models}
+    if len(num_classes) != 1:
+        raise ValueError(f"Ensemble members disagree on the number of classes: "
+                         f"{sorted(num_classes)}.")
+    return models, num_classes.pop()
+
+
+def check_ensemble(models: Sequence[keras.Model], k: int, *, top_k: int | None = None,
+                   ensemble_weights: Sequence[float] | None = None,
+                   stacker: keras.Model | None = None) -> None:
+    """Check how ``models`` (``k`` classes each) are combined: ``top_k``, the ensemble weights,
+    or a stacker taking their ``len(models) x k`` probabilities and returning ``k``."""
+    if ensemble_weights is not None and (len(ensemble_weights) != len(models)
+                                         or min(ensemble_weights) < 0
+                                         or sum(ensemble_weights) <= 0):
+        raise ValueError(f"ensemble_weights must be {len(models)} non-negative numbers with a "
+                         f"positive sum. Received: {ensemble_weights}")
+    if top_k is not None and top_k < 1:
+        raise ValueError(f"top_k must be a positive integer. Received: top_k={top_k}")
+    if stacker is None:
+        return
+    if ensemble_weights is not None:
+        raise ValueError("Pass ensemble_weights or a stacker, not both.")
+    check_model(stacker)
+    n_in = int(np.prod([d or 0 for d in stacker.input_shape[1:]]))
+    if n_in != len(models) * k or stacker.output_shape[-1] != k:
+        raise ValueError(f"The stacker {stacker.name!r} takes {stacker.input_shape[1:]} and "
+                         f"returns {stacker.output_shape[-1]} classes; expected "
+                         f"{len(models)} x {k} member probabilities in and {k} out.")
+
+
+def _check_name_and_classes(name: str, class_names: Sequence[str] | None, k: int) -> list[str]:
+    """The class names (default ``"0" .. "K-1"``) after checking them and the model name."""
+    if not name or not all(ch.isalnum() or ch in "-_." for ch in name) or name.startswith("."):
+        raise ValueError(f"Model name must be letters, digits, '-', '_' or '.'. "
+                         f"Received: name={name!r}")
+    class_names = [str(c) for c in (class_names if class_names is not None else range(k))]
+    if len(class_names) != k:
+        raise ValueError(f"Got {len(class_names)} class names for a model with {k} outputs.")
+    if any("\n" in c or "\r" in c or not c for c in class_names):
+        raise ValueError(f"Class names must be non-empty single lines. Received: {class_names}")
+    return class_names
+
+
+def _write_archive(serving: _Serving, models: list[keras.Model], stacker: keras.Model | None,
+                   out_dir: Path, verbose: bool) -> None:
+    """The SavedModel of ``serving``'s three signatures (bytes, float and uint8 tensors)."""
+    archive = keras.export.ExportArchive()
+    for m in models + ([stacker] if stacker is not None else []):
+        archive.track(m)
+    archive.track(serving.table)
+    archive.add_endpoint(
+        "serving_default", serving.serve_bytes,
+        input_signature=[tf.TensorSpec([None], tf.string, name="images")])
+    archive.add_endpoint(
+        "predict_tensor", serving.serve_tensor,
+        input_signature=[tf.TensorSpec([None, None, None, None], tf.float32, name="images")])
+    archive.add_endpoint(
+        "predict_tensor_uint8", serving.serve_tensor,
+        input_signature=[tf.TensorSpec([None, None, None, None], tf.uint8, name="images")])
+    archive.write_out(str(out_dir), verbose=verbose)
+
+
 def export_for_serving(
     model: keras.Model | Sequence[keras.Model],
     name: str,
@@ -429,41 +503,10 @@ def export_for_serving(
         >>> p.name
         '1'
     """
-    models = list(model) if isinstance(model, (list, tuple)) else [model]
-    if not models:
-        raise ValueError("export_for_serving needs at least one model. Received: []")
-    for m in models:
-        _check_model(m)
-    num_classes = {m.output_shape[-1] for m in models}
-    if len(num_classes) != 1:
-        raise ValueError(f"Ensemble members disagree on the number of classes: "
-                         f"{sorted(num_classes)}.")
-    k = num_classes.pop()
-    if not name or not all(ch.isalnum() or ch in "-_." for ch in name) or name.startswith("."):
-        raise ValueError(f"Model name must be letters, digits, '-', '_' or '.'. "
-                         f"Received: name={name!r}")
-    class_names = [str(c) for c in (class_names if class_names is not None else range(k))]
-    if len(class_names) != k:
-        raise ValueError(f"Got {len(class_names)} class names for a model with {k} outputs.")
-    if any("\n" in c or "\r" in c or not c for c in class_names):
-        raise ValueError(f"Class names must be non-empty single lines. Received: {class_names}")
+    models, k = check_members(model, "export_for_serving")
+    class_names = _check_name_and_classes(name, class_names, k)
     specs = member_specs(models, spec)
-    if ensemble_weights is not None and (len(ensemble_weights) != len(models)
-                                         or min(ensemble_weights) < 0
-                                         or sum(ensemble_weights) <= 0):
-        raise ValueError(f"ensemble_weights must be {len(models)} non-negative numbers with a "
-                         f"positive sum. Received: {ensemble_weights}")
-    if top_k is not None and top_k < 1:
-        raise ValueError(f"top_k must be a positive integer. Received: top_k={top_k}")
-    if stacker is not None:
-        if ensemble_weights is not None:
-            raise ValueError("Pass ensemble_weights or a stacker, not both.")
-        _check_model(stacker)
-        n_in = int(np.prod([d or 0 for d in stacker.input_shape[1:]]))
-        if n_in != len(models) * k or stacker.output_shape[-1] != k:
-            raise ValueError(f"The stacker {stacker.name!r} takes {stacker.input_shape[1:]} and "
-                             f"returns {stacker.output_shape[-1]} classes; expected "
-                             f"{len(models)} x {k} member probabilities in and {k} out.")
+    check_ensemble(models, k, top_k=top_k, ensemble_weights=ensemble_weights, stacker=stacker)
 
     model_dir = Path(base_dir) / name
     version, auto_version = claim_version(model_dir, version)
@@ -475,21 +518,8 @@ def export_for_serving(
         serving = _Serving(models, specs, class_names, str(names_src),
                            list(ensemble_weights) if ensemble_weights else None, top_k, logits,
                            stacker)
-        archive = keras.export.ExportArchive()
-        for m in models + ([stacker] if stacker is not None else []):
-            archive.track(m)
-        archive.track(serving.table)
-        archive.add_endpoint(
-            "serving_default", serving.serve_bytes,
-            input_signature=[tf.TensorSpec([None], tf.string, name="images")])
-        archive.add_endpoint(
-            "predict_tensor", serving.serve_tensor,
-            input_signature=[tf.TensorSpec([None, None, None, None], tf.float32, name="images")])
-        archive.add_endpoint(
-            "predict_tensor_uint8", serving.serve_tensor,
-            input_signature=[tf.TensorSpec([None, None, None, None], tf.uint8, name="images")])
         out_dir = staging / "model"
-        archive.write_out(str(out_dir), verbose=verbose)
+        _write_archive(serving, models, stacker, out_dir, verbose)
         meta = {"name": name, "version": version, "class_names": class_names,
                 "image_spec": [sp.get_config() for sp in specs],
                 "models": [m.name for m in models], "top_k": top_k, "logits": logits,

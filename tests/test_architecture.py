@@ -106,6 +106,19 @@ def test_cli_prints_no_tensorflow_startup_lines(tmp_path):
     assert "x.png" in proc.stderr  # the real error still gets through
 
 
+# Keras internals: only the two adapter modules import ``keras.src`` (each has a check that
+# names what a new Keras release changed, run by its own test file).
+KERAS_INTERNALS_ADAPTERS = ("kerasdoc/generators/keras_adapter.py", "kerasdoc/keras_internals.py")
+
+
+def test_only_the_adapter_modules_import_keras_internals():
+    found = sorted({f.relative_to(REPO).as_posix() for f in _files("kerasdoc")
+                    for m in _imports(f) if m.startswith(("keras.src", "tf_keras.src"))})
+    assert found == sorted(KERAS_INTERNALS_ADAPTERS), (
+        f"modules importing keras.src outside {KERAS_INTERNALS_ADAPTERS}: "
+        f"{sorted(set(found) - set(KERAS_INTERNALS_ADAPTERS))}")
+
+
 # Import names: kerasdoc installs one top-level name, its own. A user's `generators.py` or
 # `experiments/` folder beside a notebook must not shadow any part of the package.
 TOP_LEVEL_NAMES_OTHERS_OWN = ("generators", "experiments")

@@ -15,7 +15,7 @@ from PIL import Image
 
 from kerasdoc.cli import main
 from kerasdoc.generators import ImageDataGenerator
-from kerasdoc.generators.files import resolve_under
+from kerasdoc.generators.label_files import resolve_under
 
 GEN = ImageDataGenerator(rescale=1 / 255)
 

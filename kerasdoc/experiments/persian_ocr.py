@@ -192,7 +192,7 @@ def load_data(args) -> FolderData:
     """The workflow's data: ``--data`` (an archive such as hoda-digits.tgz, or a folder with
     ``train/`` and ``valid/``), or generated demo digits written as such folders."""
     from kerasdoc.generators import extract_archive
-    from kerasdoc.generators.files import is_archive
+    from kerasdoc.generators.archives import is_archive
 
     test_dir = Path(args.test) if args.test else None
     if test_dir is not None and not test_dir.is_dir():

@@ -95,7 +95,7 @@ def load_data(args) -> dict[str, Any]:
         split = (f"seeded stratified {_pct(args.test_fraction)} split (seed {args.seed}); "
                  f"breakouts from the {100 * args.test_fraction:g}%")
     elif source == "hoda":
-        from kerasdoc.generators.files import extract_archive
+        from kerasdoc.generators.archives import extract_archive
 
         path = Path(args.train or DEFAULT_DATA["hoda"])
         root = extract_archive(path) if path.is_file() else path

@@ -166,7 +166,7 @@ def load_data(args: argparse.Namespace, out: Path) -> dict[str, Any]:
         load_file_list,
         save_file_list,
     )
-    from kerasdoc.generators.files import parse_label_file, resolve_under
+    from kerasdoc.generators.label_files import parse_label_file, resolve_under
 
     if args.data:
         root = Path(args.data)

@@ -19,18 +19,13 @@ Example:
 """
 
 from kerasdoc.generators import crops
+from kerasdoc.generators.archives import extract_archive, resolve_archive_path
 from kerasdoc.generators.augment import Augmentation
 from kerasdoc.generators.files import (
-    RVL_CDIP_CLASSES,
     BadImageFile,
     check_files,
-    extract_archive,
     image_size,
     list_image_folder,
-    load_file_list,
-    parse_label_file,
-    resolve_archive_path,
-    save_file_list,
     sniff_image,
 )
 from kerasdoc.generators.flow import Flow
@@ -55,6 +50,12 @@ from kerasdoc.generators.keras2 import (
     save_img,
     transform_matrix_offset_center,
     validate_filename,
+)
+from kerasdoc.generators.label_files import (
+    RVL_CDIP_CLASSES,
+    load_file_list,
+    parse_label_file,
+    save_file_list,
 )
 from kerasdoc.generators.ops import decode_image, resize_image, to_grayscale
 from kerasdoc.generators.sources import MNIST_C_CORRUPTIONS, load_idx, load_tfds

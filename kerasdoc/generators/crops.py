@@ -31,6 +31,8 @@ from dataclasses import dataclass
 
 import tensorflow as tf
 
+from kerasdoc.generators.ops import with_static_shape
+
 SIDES = ("top", "bottom", "left", "right")
 
 
@@ -58,7 +60,7 @@ class Crop:
                              f"Received shape {image.shape}")
         out = self.fn(image)
         if self.output_size is not None:
-            out = tf.ensure_shape(out, [*self.output_size, image.shape[-1]])
+            out = with_static_shape(out, [*self.output_size, image.shape[-1]])
         return out
 
 

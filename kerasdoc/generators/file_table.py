@@ -26,8 +26,10 @@ from typing import Any
 
 import numpy as np
 
-from kerasdoc.generators.files import check_files, resolve_archive_path, resolve_under
+from kerasdoc.generators.archives import resolve_archive_path
+from kerasdoc.generators.files import check_files
 from kerasdoc.generators.keras2 import WHITE_LIST_FORMATS
+from kerasdoc.generators.label_files import resolve_under
 
 #: ``class_mode`` values, as Keras 2 spells them.
 CLASS_MODES = ("categorical", "sparse", "binary", "raw", "input", "multi_output", None)

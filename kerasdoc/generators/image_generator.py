@@ -46,6 +46,7 @@ import numpy as np
 import tensorflow as tf
 
 from kerasdoc.generators import crops as crops_lib
+from kerasdoc.generators.archives import resolve_archive_path
 from kerasdoc.generators.array_flow import array_flow, tfds_flow
 from kerasdoc.generators.augment import Augmentation
 from kerasdoc.generators.file_flow import file_flow
@@ -56,14 +57,9 @@ from kerasdoc.generators.file_table import (
     dataframe_table,
     label_targets,
 )
-from kerasdoc.generators.files import (
-    check_label_range,
-    list_image_folder,
-    read_label_file,
-    resolve_archive_path,
-    resolve_under,
-)
+from kerasdoc.generators.files import list_image_folder
 from kerasdoc.generators.flow import Flow
+from kerasdoc.generators.label_files import check_label_range, read_label_file, resolve_under
 from kerasdoc.generators.pipeline import finish_image
 from kerasdoc.generators.spec import FILE_COLOR_MODES, ImageSpec, as_spec
 from kerasdoc.generators.splits import stratified_split

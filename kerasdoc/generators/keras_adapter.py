@@ -6,9 +6,9 @@ Keras 3 has no public way for an input object to be told the ``steps_per_epoch``
 when an epoch begins (a seeded flow's epoch ``k`` is a pure function of ``(seed, k)``, so that a
 resumed run replays it). Its data-adapter protocol (``keras.src...DataAdapter``: a custom adapter
 passed as ``x`` is used as it is) gives both; this module is the only one of kerasdoc that
-imports ``keras.src`` or looks at Keras' frames. :func:`check_keras_internals` says, in one
-sentence per item, what a new Keras release changed (``tests/test_generators_keras_adapter.py``
-runs it).
+imports ``keras.src`` or looks at Keras' frames, beside :mod:`kerasdoc.keras_internals` (training
+and ``tf.distribute``'s part). :func:`check_keras_internals` says, in one sentence per item,
+what a new Keras release changed (``tests/test_generators_keras_adapter.py`` runs it).
 
 Example:
     >>> check_keras_internals()

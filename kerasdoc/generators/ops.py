@@ -236,6 +236,23 @@ def decode_image(contents: tf.Tensor, channels: int,
     return tf.ensure_shape(img, [None, None, None if native else channels])
 
 
+def with_static_shape(x: tf.Tensor, shape) -> tf.Tensor:
+    """``x`` given the static ``shape`` it has by construction: a ``Reshape`` where ``shape``
+    is fully known (a builtin op of every converter, LiteRT and ONNX included, where
+    ``EnsureShape`` is TensorFlow-only), else ``tf.ensure_shape`` (a run-time check that keeps
+    the known dimensions).
+
+    Example:
+        >>> import tensorflow as tf
+        >>> with_static_shape(tf.zeros([2, 3]), [2, 3]).shape
+        TensorShape([2, 3])
+    """
+    shape = tf.TensorShape(shape)
+    if shape.is_fully_defined():
+        return tf.reshape(x, shape.as_list())
+    return tf.ensure_shape(x, shape)
+
+
 def match_channels(image: tf.Tensor, channels: int) -> tf.Tensor:
     """Give an image of 1 or 3 channels (possibly unknown statically) ``channels`` channels:
     gray is replicated to RGB, RGB becomes luminance.
@@ -257,7 +274,7 @@ def match_channels(image: tf.Tensor, channels: int) -> tf.Tensor:
             return tf.image.rgb_to_grayscale(image)
         out = tf.cond(tf.shape(image)[-1] == 1, lambda: image[..., :1],
                       lambda: tf.image.rgb_to_grayscale(image[..., :3]))
-    return tf.ensure_shape(out, [*image.shape[:-1], channels])
+    return with_static_shape(out, [*image.shape[:-1], channels])
 
 
 def _reflect_index(n_out: tf.Tensor, n_in: tf.Tensor, before: tf.Tensor) -> tf.Tensor:
@@ -304,7 +321,8 @@ def resize_image(image: tf.Tensor, size: tuple[int, int], *, mode: str = "stretc
     if image.shape[0] == th and image.shape[1] == tw:
         return image
     if mode == "stretch":
-        return tf.ensure_shape(_resize(image, (th, tw), interpolation), [th, tw, image.shape[-1]])
+        return with_static_shape(_resize(image, (th, tw), interpolation),
+                                 [th, tw, image.shape[-1]])
     h = tf.cast(tf.shape(image)[0], tf.float32)
     w = tf.cast(tf.shape(image)[1], tf.float32)
     scale = (tf.minimum if mode == "pad" else tf.maximum)(th / h, tw / w)
@@ -316,7 +334,7 @@ def resize_image(image: tf.Tensor, size: tuple[int, int], *, mode: str = "stretc
     if mode == "crop":
         top, left = (nh - th) // 2, (nw - tw) // 2
         out = resized[top:top + th, left:left + tw]
-        return tf.ensure_shape(out, [th, tw, image.shape[-1]])
+        return with_static_shape(out, [th, tw, image.shape[-1]])
     top, left = (th - nh) // 2, (tw - nw) // 2
     if padding_mode == "zeros":
         out = tf.image.pad_to_bounding_box(resized, top, left, th, tw)
@@ -324,7 +342,7 @@ def resize_image(image: tf.Tensor, size: tuple[int, int], *, mode: str = "stretc
         rows = _reflect_index(th, nh, top)
         cols = _reflect_index(tw, nw, left)
         out = tf.gather(tf.gather(resized, rows, axis=0), cols, axis=1)
-    return tf.ensure_shape(out, [th, tw, image.shape[-1]])
+    return with_static_shape(out, [th, tw, image.shape[-1]])
 
 
 def to_grayscale(image: tf.Tensor, keep_channels: bool = True) -> tf.Tensor:

@@ -41,6 +41,7 @@ from kerasdoc.generators.ops import (
     decode_image,
     match_channels,
     resize_image,
+    with_static_shape,
 )
 
 COLOR_MODES = {"grayscale": 1, "rgb": 3}
@@ -296,7 +297,7 @@ def apply_geometry(image: tf.Tensor, crop: Any, size: Sequence[int], channels: i
                          interpolation=interpolation)  # resized pixels are clipped to 0-255
     if crop is not None:  # a crop's own resize (a band, the full page) may overshoot too
         image = tf.clip_by_value(image, 0.0, 255.0)
-    return tf.ensure_shape(match_channels(image, channels), [*size, channels])
+    return with_static_shape(match_channels(image, channels), [*size, channels])
 
 
 def _drop_alpha(image: tf.Tensor) -> tf.Tensor:

@@ -24,7 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from kerasdoc.generators.files import image_size, parse_label_file, resolve_under
+from kerasdoc.generators.files import image_size
+from kerasdoc.generators.label_files import parse_label_file, resolve_under
 
 
 def _stats(v: np.ndarray) -> dict:

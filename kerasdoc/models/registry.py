@@ -27,6 +27,8 @@ from typing import Any
 
 import keras
 
+from kerasdoc.generators.spec import FILE_COLOR_MODES
+
 #: Layer-name prefixes of a classifier head when a model declares none (kerasdoc's builders name
 #: their heads ``head_*`` and end in ``logits`` / ``predictions``).
 DEFAULT_HEAD = ("head_", "logits", "predictions")
@@ -124,10 +126,10 @@ def register_model(
         raise ValueError(f"register_model({name!r}): input_shape must be (height, width, "
                          f"channels) with known channels. Received: input_shape={input_shape}")
     if color_mode is None:
-        color_mode = {1: "grayscale", 3: "rgb", 4: "rgba"}.get(shape[-1], "")
-    if color_mode not in ("grayscale", "rgb", "rgba"):
-        raise ValueError(f"register_model({name!r}): color_mode must be grayscale, rgb or rgba. "
-                         f"Received: color_mode={color_mode!r}")
+        color_mode = {c: m for m, c in FILE_COLOR_MODES.items()}.get(shape[-1], "")
+    if color_mode not in FILE_COLOR_MODES:
+        raise ValueError(f"register_model({name!r}): color_mode must be "
+                         f"{', '.join(FILE_COLOR_MODES)}. Received: color_mode={color_mode!r}")
     if task not in ("classification", "image-to-image"):
         raise ValueError(f"register_model({name!r}): task must be 'classification' or "
                          f"'image-to-image'. Received: task={task!r}")

@@ -34,7 +34,6 @@ Example:
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import tempfile
@@ -55,27 +54,9 @@ from kerasdoc.diskio import (  # noqa: F401 - re-exported
     saving,
 )
 from kerasdoc.distribute import is_chief, task_id, tf_config
+from kerasdoc.keras_internals import weights_h5_bytes
 
 METADATA = "training_metadata.json"
-
-
-def weights_h5_bytes(model: keras.Model) -> bytes | None:
-    """``model.save_weights`` (model and optimizer state) as the bytes of a ``.weights.h5``
-    file, built in memory: HDF5 never writes to disk, so a full disk is a plain ``OSError`` of
-    the final write, where h5py writing a file on a full disk prints tracebacks and can end
-    the process with a segmentation fault at exit. None where this Keras lacks the API."""
-    try:
-        from keras.src.saving import saving_lib
-
-        store = saving_lib.H5IOStore(io.BytesIO(), mode="w")
-        save_state = saving_lib._save_state
-    except (ImportError, AttributeError, TypeError):
-        return None
-    buf = store.path_or_io
-    save_state(model, weights_store=store, assets_store=None, inner_path="",
-               visited_saveables=set())
-    store.close()
-    return buf.getvalue()
 
 
 def atomic_save_model(model: keras.Model, path: str | Path, hint: str = "") -> Path:
