@@ -93,7 +93,7 @@ def _cmd_recipe(args: argparse.Namespace) -> int:
 
 def _cmd_report(args: argparse.Namespace) -> int:
     # No TensorFlow: reads the files only.
-    from kerasdoc.report import write_report
+    from kerasdoc.reporting import write_report
 
     try:
         path, replaced = write_report(args.dir, args.out, overwrite=args.overwrite)
