@@ -98,22 +98,6 @@ def _find_split_root(path: Path) -> Path:
                             "valid/<class>/ (here or one level below)")
 
 
-def write_demo_folders(root: Path, n_train: int, n_valid: int, seed: int) -> Path:
-    """Generated rendered digits (``kerasdoc.demo.digits``) as ``root/{train,valid}/<d>/*.png``."""
-    import cv2
-
-    from kerasdoc.demo.digits import make_rendered_digits
-
-    (x, y), (xv, yv), names = make_rendered_digits(n_train, n_valid, size=48, channels=1,
-                                                   seed=seed)
-    for part, xs, ys in (("train", x, y), ("valid", xv, yv)):
-        for i, (img, label) in enumerate(zip(xs, ys)):
-            d = root / part / names[label]
-            d.mkdir(parents=True, exist_ok=True)
-            cv2.imwrite(str(d / f"{i}.png"), (img[..., 0] * 255).round().astype("uint8"))
-    return root
-
-
 class FolderData:
     """The flows of the workflow over ``root/{train,valid}/<class>/`` at any image spec.
 
@@ -211,11 +195,11 @@ def load_data(args) -> FolderData:
                                     "hoda-digits.tgz or a folder with train/ and valid/)")
         root = extract_archive(path) if path.is_file() and is_archive(path) else path
         return FolderData(Path(root), kind=f"real: {args.data}", **common)
-    n_train, n_valid = args.demo_train, args.demo_valid
-    root = write_demo_folders(Path(tempfile.mkdtemp(prefix="persian_demo_")), n_train, n_valid,
-                              args.seed)
-    return FolderData(root, kind="generated demo data (digits rendered with OpenCV fonts)",
-                      **common)
+    from kerasdoc.demo.digits import DATA_LABEL, write_digit_folders
+
+    root = write_digit_folders(Path(tempfile.mkdtemp(prefix="persian_demo_")), args.demo_train,
+                               args.demo_valid, args.seed)
+    return FolderData(root, kind=DATA_LABEL, **common)
 
 
 def _channel_stats(flow, n_batches: int = 20) -> tuple[list[float], list[float]]:

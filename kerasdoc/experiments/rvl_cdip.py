@@ -78,7 +78,6 @@ BLOG_ACCURACY = {"holistic_small": 85.0, "holistic": 89.37, "top": 85.6, "bottom
                  "left": 86.77, "right": 84.36, "stack": 90.5}
 DAS_ACCURACY = {"stack": 92.21}
 BLOG_BENCHMARK = 92.4
-DEMO_LABEL = "generated demo pages (16 classes; each page region carries one bit of the class)"
 
 
 # --------------------------------------------------------------------------------------------
@@ -95,46 +94,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-cache", action="store_true",
                    help="decode pages every epoch instead of caching them in memory")
     return p
-
-
-def make_demo_pages(root: str | Path, *, train_per_class: int = 4, val_per_class: int = 4,
-                    seed: int = 0) -> Path:
-    """Write an RVL-CDIP-style folder of generated pages (``labels/{train,val}.txt``).
-
-    Class ``c`` (0-15) sets 4 bits, one per region: a dark bar in the top band (bit 0), the
-    bottom band (bit 1), the left band (bit 2), the right band (bit 3), on a noisy page with
-    random text lines, so each region model sees one bit and the stack can combine them.
-    """
-    import cv2
-
-    root = Path(root)
-    rng = np.random.default_rng(seed)
-    from kerasdoc.generators import RVL_CDIP_CLASSES
-
-    for split, n in (("train", train_per_class), ("val", val_per_class)):
-        lines = []
-        for c, cname in enumerate(RVL_CDIP_CLASSES):
-            (root / "images" / cname).mkdir(parents=True, exist_ok=True)
-            for i in range(n):
-                h, w = int(rng.integers(150, 210)), int(rng.integers(110, 160))
-                page = np.clip(rng.normal(225, 12, (h, w)), 0, 255).astype(np.uint8)
-                for _ in range(8):
-                    y0, x0 = int(rng.integers(0, h - 4)), int(rng.integers(0, w // 2))
-                    page[y0:y0 + 2, x0:x0 + int(rng.integers(10, w // 2))] = 90
-                if c & 1:
-                    page[h // 16: h // 5, w // 5: 4 * w // 5] = 20
-                if c & 2:
-                    page[4 * h // 5: 15 * h // 16, w // 5: 4 * w // 5] = 20
-                if c & 4:
-                    page[h // 5: 4 * h // 5, w // 16: w // 5] = 20
-                if c & 8:
-                    page[h // 5: 4 * h // 5, 4 * w // 5: 15 * w // 16] = 20
-                rel = f"images/{cname}/{split}_{i}.jpg"
-                cv2.imwrite(str(root / rel), page)
-                lines.append(f"{rel} {c}")
-        (root / "labels").mkdir(parents=True, exist_ok=True)
-        (root / "labels" / f"{split}.txt").write_text("\n".join(lines) + "\n")
-    return root
 
 
 def cap_per_class(split: dict[str, Any], cap: int, seed: int) -> dict[str, Any]:
@@ -172,11 +131,13 @@ def load_data(args: argparse.Namespace, out: Path) -> dict[str, Any]:
         root = Path(args.data)
         label = f"real data: {root}"
     else:
+        from kerasdoc.demo.pages import DATA_LABEL, make_demo_pages
+
         root = out / "demo_data"
         if not (root / "labels" / "val.txt").is_file():
             make_demo_pages(root, train_per_class=args.demo_train_per_class,
                             val_per_class=args.demo_val_per_class, seed=args.seed)
-        label = DEMO_LABEL
+        label = DATA_LABEL
     if not (root / "labels").is_dir():
         raise FileNotFoundError(f"--data {root}: expected labels/train.txt and labels/val.txt "
                                 "(RVL-CDIP label files: '<path> <label>' per line)")
