@@ -225,31 +225,17 @@ def _train(args: argparse.Namespace) -> None:
              tensorboard=args.tensorboard or True, hparams=hparams) as run:
         import keras
 
-        from kerasdoc.generators import ImageDataGenerator
+        from kerasdoc.data import FolderData
         from kerasdoc.generators.spec import ImageSpec
 
         spec = ImageSpec(tuple(args.image_size or meta.input_shape[:2]),
                          args.color_mode or meta.color_mode, crop=args.crop,
                          resize_mode=args.resize_mode)
-        split = args.val_split if not args.val else 0.0
-        gen = ImageDataGenerator(validation_split=split, validation_seed=args.seed)
-        train_flow = gen.flow_from_directory(
-            args.data, spec=spec, class_mode="sparse", batch_size=run.batch_size, shuffle=True,
-            seed=args.seed, subset="training" if split else None)
-        class_names = sorted(train_flow.class_indices, key=train_flow.class_indices.get)
-        if len(class_names) < 2:
-            raise ValueError(f"{args.data} holds {len(class_names)} class folder(s) "
-                             f"{class_names}; a classifier needs at least two classes (one "
-                             "sub-folder of images per class).")
-        val_flow = None
-        if args.val:
-            val_flow = ImageDataGenerator().flow_from_directory(
-                args.val, spec=spec, classes=train_flow.class_indices, class_mode="sparse",
-                batch_size=run.batch_size, shuffle=False)
-        elif split:
-            val_flow = gen.flow_from_directory(args.data, spec=spec, class_mode="sparse",
-                                               batch_size=run.batch_size, shuffle=False,
-                                               subset="validation")
+        data = FolderData(args.data, valid_dir=args.val or None, val_split=0.0 if args.val else
+                          args.val_split, batch_size=run.batch_size, seed=args.seed,
+                          shuffle=True)
+        flows = data.flows(spec)  # checks for two classes or more
+        train_flow, val_flow, class_names = flows["train"], flows["select"], flows["class_names"]
         model = run.build(args.model, input_shape=spec.input_shape, num_classes=len(class_names))
         run.compile(model, keras.optimizers.Adam(args.learning_rate))
         info = run.describe()

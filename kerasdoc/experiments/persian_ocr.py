@@ -57,6 +57,7 @@ from typing import Any
 
 import numpy as np
 
+from kerasdoc.data import FolderData
 from kerasdoc.diskio import write_json
 from kerasdoc.experiments._common import (
     Timer,
@@ -89,89 +90,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # -- data ---------------------------------------------------------------------------------------
-def _find_split_root(path: Path) -> Path:
-    """The folder holding ``train/`` and ``valid/`` (the given one or one level below)."""
-    for cand in [path, *sorted(p for p in path.iterdir() if p.is_dir())]:
-        if (cand / "train").is_dir() and (cand / "valid").is_dir():
-            return cand
-    raise FileNotFoundError(f"{path}: expected ImageNet-style folders train/<class>/ and "
-                            "valid/<class>/ (here or one level below)")
-
-
-class FolderData:
-    """The flows of the workflow over ``root/{train,valid}/<class>/`` at any image spec.
-
-    ``flows(spec)`` gives ``train`` (augmenting unless ``augment=False``), ``select`` (the
-    validation images that choose: the whole validation folder with a separate ``test_dir``, else
-    its seeded stratified ``1 - holdout`` share) and ``test`` (``test_dir``, or the held-out rest
-    of the validation folder).
-    """
-
-    def __init__(self, root: Path, *, batch_size: int, seed: int, train_fraction: float = 1.0,
-                 holdout: float = 0.5, test_dir: Path | None = None, augment: bool = True,
-                 kind: str = "", transforms: dict[str, Any] | None = None):
-        if not 0.0 < train_fraction <= 1.0:
-            raise ValueError(f"--train-fraction must be in (0, 1]. Received: {train_fraction}")
-        if test_dir is None and not 0.0 < holdout < 1.0:
-            raise ValueError(f"--holdout-fraction must be in (0, 1) without --test. Received: "
-                             f"{holdout}")
-        self.root = _find_split_root(root)
-        self.batch_size, self.seed, self.augment = batch_size, seed, augment
-        self.transforms = dict(rotation_range=10, zoom_range=0.1, width_shift_range=0.08,
-                               height_shift_range=0.08) if transforms is None else transforms
-        self.train_fraction, self.holdout, self.test_dir = train_fraction, holdout, test_dir
-        self.kind = kind or f"real: {root}"
-
-    def describe_test(self, n: int) -> str:
-        if self.test_dir is not None:
-            return f"test set {self.test_dir} ({n} images)"
-        return (f"held-out {self.holdout:.0%} of the validation folder ({n} images, seeded "
-                f"stratified, seed {self.seed}; never trained or chosen on)")
-
-    def train_flow(self, spec, augment: bool | None = None):
-        """The training images (``--train-fraction`` of the folder), augmenting unless
-        ``augment=False``."""
-        from kerasdoc.generators import ImageDataGenerator
-
-        augment = self.augment if augment is None else augment
-        aug = self.transforms if augment else {}
-        frac = self.train_fraction
-        gen = ImageDataGenerator(validation_split=1.0 - frac if frac < 1.0 else 0.0,
-                                 validation_seed=self.seed, **aug)
-        return gen.flow_from_directory(self.root / "train", spec=spec, class_mode="sparse",
-                                       batch_size=self.batch_size, shuffle=augment,
-                                       seed=self.seed, subset="training" if frac < 1.0 else None,
-                                       augment=augment)
-
-    def flows(self, spec) -> dict[str, Any]:
-        """``{"train", "select", "test", "class_names"}`` for ``spec`` (made once per spec)."""
-        cache = self.__dict__.setdefault("_flows", {})
-        if spec not in cache:
-            cache[spec] = self._make_flows(spec)
-        return cache[spec]
-
-    def _make_flows(self, spec) -> dict[str, Any]:
-        from kerasdoc.generators import ImageDataGenerator
-
-        kw = dict(spec=spec, class_mode="sparse", batch_size=self.batch_size)
-        train = self.train_flow(spec)
-        classes = train.class_indices
-        if self.test_dir is not None:
-            plain = ImageDataGenerator()
-            select = plain.flow_from_directory(self.root / "valid", classes=classes,
-                                               shuffle=False, **kw)
-            test = plain.flow_from_directory(self.test_dir, classes=classes, shuffle=False, **kw)
-        else:
-            split = ImageDataGenerator(validation_split=self.holdout, validation_seed=self.seed)
-            select = split.flow_from_directory(self.root / "valid", classes=classes,
-                                               subset="training", shuffle=False,
-                                               augment=False, **kw)
-            test = split.flow_from_directory(self.root / "valid", classes=classes,
-                                             subset="validation", shuffle=False, **kw)
-        names = sorted(classes, key=classes.get)
-        return {"train": train, "select": select, "test": test, "class_names": names}
-
-
 def load_data(args) -> FolderData:
     """The workflow's data: ``--data`` (an archive such as hoda-digits.tgz, or a folder with
     ``train/`` and ``valid/``), or generated demo digits written as such folders."""
@@ -185,45 +103,42 @@ def load_data(args) -> FolderData:
     transforms = dict(rotation_range=args.rotation, zoom_range=args.zoom,
                       width_shift_range=args.shift, height_shift_range=args.shift,
                       brightness_range=args.brightness, contrast_range=args.contrast)
-    common = dict(batch_size=args.batch_size, seed=args.seed,
-                  train_fraction=args.train_fraction, holdout=args.holdout_fraction,
-                  test_dir=test_dir, augment=args.augment, transforms=transforms)
+    frac, holdout = args.train_fraction, args.holdout_fraction
+    if not 0.0 < frac <= 1.0:
+        raise ValueError(f"--train-fraction must be in (0, 1]. Received: {frac}")
+    if test_dir is None and not 0.0 < holdout < 1.0:
+        raise ValueError(f"--holdout-fraction must be in (0, 1) without --test. Received: "
+                         f"{holdout}")
+    common = dict(batch_size=args.batch_size, seed=args.seed, test_dir=test_dir,
+                  val_split=1.0 - frac if frac < 1.0 else 0.0,  # the rest of train/ is unused
+                  test_split=0.0 if test_dir is not None else holdout, augment=args.augment,
+                  transforms=transforms)
     if args.data:
         path = Path(args.data)
         if not path.exists():
             raise FileNotFoundError(f"--data not found: {path} (expected an archive such as "
                                     "hoda-digits.tgz or a folder with train/ and valid/)")
         root = extract_archive(path) if path.is_file() and is_archive(path) else path
-        return FolderData(Path(root), kind=f"real: {args.data}", **common)
+        return FolderData.from_split_root(Path(root), kind=f"real: {args.data}", **common)
     from kerasdoc.demo.digits import DATA_LABEL, write_digit_folders
 
     root = write_digit_folders(Path(tempfile.mkdtemp(prefix="persian_demo_")), args.demo_train,
                                args.demo_valid, args.seed)
-    return FolderData(root, kind=DATA_LABEL, **common)
-
-
-def _channel_stats(flow, n_batches: int = 20) -> tuple[list[float], list[float]]:
-    """Per-channel mean and std of the first batches (fastai ``normalize()``: data statistics)."""
-    xs = []
-    for i, (xb, _) in enumerate(flow):
-        xs.append(np.asarray(xb))
-        if i + 1 >= n_batches:
-            break
-    x = np.concatenate(xs)
-    return x.mean(axis=(0, 1, 2)).tolist(), np.maximum(x.std(axis=(0, 1, 2)), 1e-3).tolist()
+    return FolderData.from_split_root(root, kind=DATA_LABEL, **common)
 
 
 def make_spec(args, data: FolderData, model_name: str, size: int):
     """The image spec: size, ``--color-mode``, ``--resize-mode``, rescale 1/255, and data
     statistics (mean / std of ``--stats-batches`` training batches) unless the model brings its
     own input preprocessing (``resnet50`` with ImageNet weights)."""
+    from kerasdoc.data import channel_stats
     from kerasdoc.generators.spec import ImageSpec
 
     spec = ImageSpec((size, size), args.color_mode, rescale=1 / 255,
                      resize_mode=args.resize_mode)
     if args.weights == "imagenet":
         return spec
-    mean, std = _channel_stats(data.train_flow(spec, augment=False), args.stats_batches)
+    mean, std = channel_stats(data.train_flow(spec, augment=False), args.stats_batches)
     return spec.replace(mean=tuple(mean), std=tuple(std))
 
 
@@ -527,7 +442,7 @@ def render_markdown(result: dict[str, Any], summary: dict[str, Any], data: Folde
         "Validation: the images that choose (the stage shipped): "
         f"{summary['val_samples']} images"
         + (" (the validation folder)" if data.test_dir is not None else
-           f" ({1 - data.holdout:.0%} of the validation folder, seeded stratified)") + ".", "",
+           f" ({1 - data.test_split:.0%} of the validation folder, seeded stratified)") + ".", "",
         markdown_table(["stage", "what", "px", "epochs", "max LR", "val. accuracy",
                         "val. error rate", "error rate (report, 224 px, its 18 classes)",
                         "shipped", "wall / CPU s"], rows), "",
