@@ -26,6 +26,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from kerasdoc.constants import COLOR_MODES, RESIZE_MODES, STRATEGIES
+
 
 def _cmd_list(args: argparse.Namespace) -> int:
     # Answers from the catalog snapshot and the experiments' source: no TensorFlow import.
@@ -499,7 +501,7 @@ def _add_robust_parser(sub) -> None:
     p.set_defaults(func=_cmd_robust)
 
 
-def _add_train_parsers(sub) -> None:
+def _add_train_parser(sub) -> None:
     p = sub.add_parser(
         "train", help="train a registered model on a folder of class sub-folders",
         description="Train MODEL (see `kerasdoc list`) on DIR/<class>/<image> folders read by "
@@ -517,13 +519,12 @@ def _add_train_parsers(sub) -> None:
     p.add_argument("--batch-size", type=_positive_int, default=32, help="per replica")
     p.add_argument("--image-size", type=int, nargs=2, metavar=("H", "W"), default=None,
                    help="input size (default: the model's default input)")
-    p.add_argument("--color-mode", choices=("grayscale", "rgb"), default=None,
+    p.add_argument("--color-mode", choices=COLOR_MODES, default=None,
                    help="default: from the model's default input channels")
     p.add_argument("--crop", default=None, help="region crop (full, top, bottom, left, right)")
-    p.add_argument("--resize-mode", default="stretch", choices=("stretch", "pad", "crop"))
+    p.add_argument("--resize-mode", default="stretch", choices=RESIZE_MODES)
     p.add_argument("--learning-rate", type=float, default=1e-3, help="Adam learning rate")
-    p.add_argument("--strategy", default="auto",
-                   choices=("auto", "one", "mirrored", "multiworker", "tpu"))
+    p.add_argument("--strategy", default="auto", choices=STRATEGIES)
     p.add_argument("--mixed-precision", action="store_true",
                    help="mixed_float16 on GPU, mixed_bfloat16 elsewhere")
     p.add_argument("--seed", type=int, default=0)
@@ -536,6 +537,8 @@ def _add_train_parsers(sub) -> None:
                         "the validation confusion matrix image, the hyper-parameters")
     p.set_defaults(func=_cmd_train)
 
+
+def _add_evaluate_parser(sub) -> None:
     p = sub.add_parser("evaluate", help="accuracy and confusion matrix of a .keras model",
                        description="Evaluate MODEL_FILE on DIR/<class>/<image> with the "
                                    "preprocessing and class names of its training run.")
@@ -546,6 +549,8 @@ def _add_train_parsers(sub) -> None:
     _add_card_flags(p)
     p.set_defaults(func=_cmd_evaluate)
 
+
+def _add_export_parser(sub) -> None:
     p = sub.add_parser(
         "export", help="export .keras model(s) as a TF Serving SavedModel",
         description="Write BASE_DIR/NAME/<version>/ (next free version unless --version) with "
@@ -569,6 +574,8 @@ def _add_train_parsers(sub) -> None:
                         "in BASE_DIR/NAME/<format>/<version>/")
     p.set_defaults(func=_cmd_export)
 
+
+def _add_predict_parser(sub) -> None:
     p = sub.add_parser(
         "predict", help="classify images with a SavedModel, a .keras file or TF Serving",
         description="Print `path<TAB>class<TAB>probability` per image (--format csv / json: "
@@ -632,8 +639,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="paper (the document as written), cpu (the default: measured on two "
                         "cores) or quick (tests)")
     p.set_defaults(func=_cmd_recipe)
-    _add_train_parsers(sub)
-    _add_robust_parser(sub)
+    for add in (_add_train_parser, _add_evaluate_parser, _add_export_parser, _add_predict_parser,
+                _add_robust_parser):
+        add(sub)
 
     p = sub.add_parser(
         "report", help="render a results folder as one self-contained HTML page",

@@ -27,7 +27,7 @@ from typing import Any
 import keras
 import tensorflow as tf
 
-STRATEGIES = ("auto", "one", "mirrored", "multiworker", "tpu")
+from kerasdoc.constants import STRATEGIES
 
 
 def tf_config() -> dict[str, Any]:
