@@ -114,8 +114,16 @@ class FolderData:
     @classmethod
     def from_split_root(cls, path: str | Path, **kwargs: Any) -> FolderData:
         """The data of a folder holding ``train/`` and ``valid/`` (here or one level below:
-        :func:`find_split_root`); ``kwargs`` as for :class:`FolderData`."""
-        root = find_split_root(path)
+        :func:`find_split_root`), or of an archive of one (``.tgz``, ``.tar``, ``.zip``:
+        extracted once to the cache, :func:`kerasdoc.generators.extract_archive`); ``kwargs``
+        as for :class:`FolderData`."""
+        from kerasdoc.generators import extract_archive
+        from kerasdoc.generators.files import is_archive
+
+        folder = Path(path)
+        if folder.is_file() and is_archive(folder):
+            folder = Path(extract_archive(folder))
+        root = find_split_root(folder)
         kwargs.setdefault("kind", f"real: {path}")
         return cls(root / "train", valid_dir=root / "valid", **kwargs)
 

@@ -93,9 +93,6 @@ def build_parser() -> argparse.ArgumentParser:
 def load_data(args) -> FolderData:
     """The workflow's data: ``--data`` (an archive such as hoda-digits.tgz, or a folder with
     ``train/`` and ``valid/``), or generated demo digits written as such folders."""
-    from kerasdoc.generators import extract_archive
-    from kerasdoc.generators.files import is_archive
-
     test_dir = Path(args.test) if args.test else None
     if test_dir is not None and not test_dir.is_dir():
         raise FileNotFoundError(f"--test {test_dir} is not a folder; expected one sub-folder of "
@@ -118,8 +115,7 @@ def load_data(args) -> FolderData:
         if not path.exists():
             raise FileNotFoundError(f"--data not found: {path} (expected an archive such as "
                                     "hoda-digits.tgz or a folder with train/ and valid/)")
-        root = extract_archive(path) if path.is_file() and is_archive(path) else path
-        return FolderData.from_split_root(Path(root), kind=f"real: {args.data}", **common)
+        return FolderData.from_split_root(path, kind=f"real: {args.data}", **common)
     from kerasdoc.demo.digits import DATA_LABEL, write_digit_folders
 
     root = write_digit_folders(Path(tempfile.mkdtemp(prefix="persian_demo_")), args.demo_train,
@@ -272,17 +268,41 @@ def choose_stage(stages: list[dict[str, Any]]) -> int:
     return best
 
 
+def find_lr2(args, model, flows: dict[str, Any], out: Path, log) -> tuple[dict[str, Any], Any]:
+    """The LR finder on the unfrozen model (``--lr-find-iters``; its record
+    ``OUT/runs/lr_find.json`` is reused on a re-run) and stage 2's rates: ``--lr2``, else
+    ``slice(END / 100, END)`` with END the ``--lr2-from`` suggestion (at most stage 1's top
+    rate). Returns ``(finder record, lr2)``."""
+    from kerasdoc.training.schedule import lr_find
+
+    iters, lr_file = args.lr_find_iters, out / "runs" / "lr_find.json"
+    finder = finished_stage(lr_file)
+    if finder is None:
+        with Timer() as t_lr:
+            res = lr_find(model, flows["train"], num_iter=iters,
+                          plot_path=out / "lr_find.png")
+        finder = finish_stage(lr_file, {"suggestions": res.suggestions,
+                                        "wall_s": round(t_lr.seconds, 1),
+                                        "plot": str(res.plot_path)})
+    log(f"[{NAME}] lr_find suggestions: "
+        + ", ".join(f"{k}={v:.2e}" for k, v in finder["suggestions"].items()))
+    if args.lr2 is not None:
+        return finder, args.lr2
+    top = args.lr1.stop if isinstance(args.lr1, slice) else args.lr1
+    end = float(np.clip(finder["suggestions"][args.lr2_from], 1e-5, top))
+    return finder, slice(end / 100, end)
+
+
 def run(args, data: FolderData, run_ctx, out: Path, log) -> dict[str, Any]:
     """The workflow: (source model), build, freeze + stage 1, LR finder, unfreeze + stage 2,
     optional resizing stage 3; each stage evaluated on the validation images; the best one is
     the shipped model."""
     from kerasdoc.models.weights import load_keras_model, with_input_size
     from kerasdoc.training.groups import freeze, unfreeze
-    from kerasdoc.training.schedule import lr_find, lr_text
+    from kerasdoc.training.schedule import lr_text
 
     model_name, size, resize_to = args.model, args.image_size, args.resize_to
     epochs = stage_epochs(args)
-    lr_iters = args.lr_find_iters
     spec = make_spec(args, data, model_name, size)
     flows = data.flows(spec)
     names = flows["class_names"]
@@ -315,24 +335,7 @@ def run(args, data: FolderData, run_ctx, out: Path, log) -> dict[str, Any]:
     stages[-1]["what"] = "body frozen"
 
     unfreeze(model)
-    lr_file = out / "runs" / "lr_find.json"
-    if lr_file.is_file():
-        finder = json.loads(lr_file.read_text())
-    else:
-        with Timer() as t_lr:
-            res = lr_find(model, flows["train"], num_iter=lr_iters,
-                          plot_path=out / "lr_find.png")
-        finder = {"suggestions": res.suggestions, "wall_s": round(t_lr.seconds, 1),
-                  "plot": str(res.plot_path)}
-        write_json(lr_file, finder)
-    log(f"[{NAME}] lr_find suggestions: "
-        + ", ".join(f"{k}={v:.2e}" for k, v in finder["suggestions"].items()))
-    if args.lr2 is not None:
-        lr2 = args.lr2
-    else:
-        top = args.lr1.stop if isinstance(args.lr1, slice) else args.lr1
-        end = float(np.clip(finder["suggestions"][args.lr2_from], 1e-5, top))
-        lr2 = slice(end / 100, end)
+    finder, lr2 = find_lr2(args, model, flows, out, log)
     stages.append(run_stage(run_ctx, model, "stage2", flows, epochs=epochs[1], lr=lr2,
                             args=args, out=out, log=log, card=card))
     stages[-1]["what"] = "unfrozen, discriminative rates"
