@@ -26,6 +26,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from kerasdoc.constants import COLOR_MODES, RESIZE_MODES, STRATEGIES
+
 
 def _cmd_list(args: argparse.Namespace) -> int:
     # Answers from the catalog snapshot and the experiments' source: no TensorFlow import.
@@ -93,7 +95,7 @@ def _cmd_recipe(args: argparse.Namespace) -> int:
 
 def _cmd_report(args: argparse.Namespace) -> int:
     # No TensorFlow: reads the files only.
-    from kerasdoc.report import write_report
+    from kerasdoc.reporting import write_report
 
     try:
         path, replaced = write_report(args.dir, args.out, overwrite=args.overwrite)
@@ -225,31 +227,17 @@ def _train(args: argparse.Namespace) -> None:
              tensorboard=args.tensorboard or True, hparams=hparams) as run:
         import keras
 
-        from kerasdoc.generators import ImageDataGenerator
+        from kerasdoc.data import FolderData
         from kerasdoc.generators.spec import ImageSpec
 
         spec = ImageSpec(tuple(args.image_size or meta.input_shape[:2]),
                          args.color_mode or meta.color_mode, crop=args.crop,
                          resize_mode=args.resize_mode)
-        split = args.val_split if not args.val else 0.0
-        gen = ImageDataGenerator(validation_split=split, validation_seed=args.seed)
-        train_flow = gen.flow_from_directory(
-            args.data, spec=spec, class_mode="sparse", batch_size=run.batch_size, shuffle=True,
-            seed=args.seed, subset="training" if split else None)
-        class_names = sorted(train_flow.class_indices, key=train_flow.class_indices.get)
-        if len(class_names) < 2:
-            raise ValueError(f"{args.data} holds {len(class_names)} class folder(s) "
-                             f"{class_names}; a classifier needs at least two classes (one "
-                             "sub-folder of images per class).")
-        val_flow = None
-        if args.val:
-            val_flow = ImageDataGenerator().flow_from_directory(
-                args.val, spec=spec, classes=train_flow.class_indices, class_mode="sparse",
-                batch_size=run.batch_size, shuffle=False)
-        elif split:
-            val_flow = gen.flow_from_directory(args.data, spec=spec, class_mode="sparse",
-                                               batch_size=run.batch_size, shuffle=False,
-                                               subset="validation")
+        data = FolderData(args.data, valid_dir=args.val or None, val_split=0.0 if args.val else
+                          args.val_split, batch_size=run.batch_size, seed=args.seed,
+                          shuffle=True)
+        flows = data.flows(spec)  # checks for two classes or more
+        train_flow, val_flow, class_names = flows["train"], flows["select"], flows["class_names"]
         model = run.build(args.model, input_shape=spec.input_shape, num_classes=len(class_names))
         run.compile(model, keras.optimizers.Adam(args.learning_rate))
         info = run.describe()
@@ -513,7 +501,7 @@ def _add_robust_parser(sub) -> None:
     p.set_defaults(func=_cmd_robust)
 
 
-def _add_train_parsers(sub) -> None:
+def _add_train_parser(sub) -> None:
     p = sub.add_parser(
         "train", help="train a registered model on a folder of class sub-folders",
         description="Train MODEL (see `kerasdoc list`) on DIR/<class>/<image> folders read by "
@@ -531,13 +519,12 @@ def _add_train_parsers(sub) -> None:
     p.add_argument("--batch-size", type=_positive_int, default=32, help="per replica")
     p.add_argument("--image-size", type=int, nargs=2, metavar=("H", "W"), default=None,
                    help="input size (default: the model's default input)")
-    p.add_argument("--color-mode", choices=("grayscale", "rgb"), default=None,
+    p.add_argument("--color-mode", choices=COLOR_MODES, default=None,
                    help="default: from the model's default input channels")
     p.add_argument("--crop", default=None, help="region crop (full, top, bottom, left, right)")
-    p.add_argument("--resize-mode", default="stretch", choices=("stretch", "pad", "crop"))
+    p.add_argument("--resize-mode", default="stretch", choices=RESIZE_MODES)
     p.add_argument("--learning-rate", type=float, default=1e-3, help="Adam learning rate")
-    p.add_argument("--strategy", default="auto",
-                   choices=("auto", "one", "mirrored", "multiworker", "tpu"))
+    p.add_argument("--strategy", default="auto", choices=STRATEGIES)
     p.add_argument("--mixed-precision", action="store_true",
                    help="mixed_float16 on GPU, mixed_bfloat16 elsewhere")
     p.add_argument("--seed", type=int, default=0)
@@ -550,6 +537,8 @@ def _add_train_parsers(sub) -> None:
                         "the validation confusion matrix image, the hyper-parameters")
     p.set_defaults(func=_cmd_train)
 
+
+def _add_evaluate_parser(sub) -> None:
     p = sub.add_parser("evaluate", help="accuracy and confusion matrix of a .keras model",
                        description="Evaluate MODEL_FILE on DIR/<class>/<image> with the "
                                    "preprocessing and class names of its training run.")
@@ -560,6 +549,8 @@ def _add_train_parsers(sub) -> None:
     _add_card_flags(p)
     p.set_defaults(func=_cmd_evaluate)
 
+
+def _add_export_parser(sub) -> None:
     p = sub.add_parser(
         "export", help="export .keras model(s) as a TF Serving SavedModel",
         description="Write BASE_DIR/NAME/<version>/ (next free version unless --version) with "
@@ -583,6 +574,8 @@ def _add_train_parsers(sub) -> None:
                         "in BASE_DIR/NAME/<format>/<version>/")
     p.set_defaults(func=_cmd_export)
 
+
+def _add_predict_parser(sub) -> None:
     p = sub.add_parser(
         "predict", help="classify images with a SavedModel, a .keras file or TF Serving",
         description="Print `path<TAB>class<TAB>probability` per image (--format csv / json: "
@@ -646,8 +639,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="paper (the document as written), cpu (the default: measured on two "
                         "cores) or quick (tests)")
     p.set_defaults(func=_cmd_recipe)
-    _add_train_parsers(sub)
-    _add_robust_parser(sub)
+    for add in (_add_train_parser, _add_evaluate_parser, _add_export_parser, _add_predict_parser,
+                _add_robust_parser):
+        add(sub)
 
     p = sub.add_parser(
         "report", help="render a results folder as one self-contained HTML page",

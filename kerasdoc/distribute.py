@@ -27,9 +27,8 @@ from typing import Any
 import keras
 import tensorflow as tf
 
+from kerasdoc.constants import STRATEGIES
 from kerasdoc.keras_internals import patch_keras_multiworker_build
-
-STRATEGIES = ("auto", "one", "mirrored", "multiworker", "tpu")
 
 
 def tf_config() -> dict[str, Any]:

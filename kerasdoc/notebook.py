@@ -171,7 +171,7 @@ def show_images(data: Any, labels: Sequence[Any] | None = None,
 
 def result_images(out: str | Path) -> list[Path]:
     """The PNG plots of a results folder, its own first (as ``kerasdoc report`` orders them)."""
-    from kerasdoc.report import find_images
+    from kerasdoc.reporting import find_images
 
     return find_images(Path(out))
 

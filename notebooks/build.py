@@ -252,7 +252,7 @@ REPORT_MD = """## One page to share
 
 `kerasdoc report OUT` renders the results folder (tables and plots embedded) as one HTML file."""
 
-REPORT = '''from kerasdoc.report import write_report
+REPORT = '''from kerasdoc.reporting import write_report
 
 report, _ = write_report(OUT)
 print("report:", report)'''

@@ -39,3 +39,13 @@ def test_help_documents_each_command():
     proc = subprocess.run([sys.executable, "-m", "kerasdoc", "--help"], capture_output=True,
                           text=True, timeout=60)
     assert proc.returncode == 0 and "list" in proc.stdout and "reproduce" in proc.stdout
+
+
+def test_flag_choices_are_the_librarys_names():
+    """The CLI's TensorFlow-free choices (kerasdoc.constants) are the library's own."""
+    from kerasdoc import constants, distribute
+    from kerasdoc.generators import ops, spec
+
+    assert distribute.STRATEGIES is constants.STRATEGIES
+    assert tuple(spec.COLOR_MODES) == constants.COLOR_MODES
+    assert ops.RESIZE_MODES == constants.RESIZE_MODES

@@ -10,11 +10,11 @@ import cv2
 import numpy as np
 import pytest
 
+from kerasdoc.data import FolderData
 from kerasdoc.demo.digits import array_batches, make_rendered_digits
 from kerasdoc.experiments import get_experiment
 from kerasdoc.experiments._common import parse
 from kerasdoc.experiments.persian_ocr import (
-    FolderData,
     build_parser,
     choose_stage,
     load_data,
@@ -87,7 +87,7 @@ def test_folder_data_splits_validation_into_choosing_and_held_out_parts(tmp_path
 def test_folder_data_with_a_separate_test_folder(tmp_path):
     root = _write_folders(tmp_path)
     other = _write_folders(tmp_path, 2, 10, name="other")
-    data = FolderData(root, batch_size=4, seed=0, test_dir=other / "valid")
+    data = FolderData.from_split_root(root, batch_size=4, seed=0, test_dir=other / "valid")
     flows = data.flows(_spec())
     assert flows["select"].samples == 20 and flows["test"].samples == 10  # the whole folder
     assert data.describe_test(10).startswith(f"test set {other / 'valid'}")

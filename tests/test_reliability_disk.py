@@ -181,13 +181,13 @@ def test_fault_injected_enospc_names_the_file_and_keeps_the_backup(tmp_path, mon
 
 
 def test_cli_main_maps_any_full_disk_error_to_one_line(monkeypatch, capsys):
-    import kerasdoc.report
+    import kerasdoc.reporting
     from kerasdoc.cli import main
 
     def full(*args, **kwargs):  # as TensorFlow reports it: not an OSError
         raise RuntimeError("Failed to write: No space left on device\n  in user code")
 
-    monkeypatch.setattr(kerasdoc.report, "write_report", full)
+    monkeypatch.setattr(kerasdoc.reporting, "write_report", full)
     assert main(["report", "x"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("kerasdoc report: no space left on device (Failed to write")
@@ -196,7 +196,7 @@ def test_cli_main_maps_any_full_disk_error_to_one_line(monkeypatch, capsys):
     def full_named(*args, **kwargs):  # a plain OSError naming its file (matplotlib, json)
         raise OSError(errno.ENOSPC, "No space left on device", "/out/plot.png")
 
-    monkeypatch.setattr(kerasdoc.report, "write_report", full_named)
+    monkeypatch.setattr(kerasdoc.reporting, "write_report", full_named)
     assert main(["report", "x"]) == 2
     assert capsys.readouterr().err == ("kerasdoc report: cannot write /out/plot.png: no space "
                                        "left on device\n")

@@ -1,4 +1,4 @@
-"""`kerasdoc report DIR`: a results folder as one self-contained HTML page (kerasdoc.report)."""
+"""`kerasdoc report DIR`: a results folder as one self-contained HTML page (reporting.html)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,7 @@ import pytest
 from PIL import Image
 
 from kerasdoc.cli import main
-from kerasdoc.report import markdown_to_html, render_report, write_report
-from kerasdoc.reporting import markdown_table
+from kerasdoc.reporting import markdown_table, markdown_to_html, render_report, write_report
 
 MD = "\n".join([
     "# Invoice classification, Table 1: Someone et al., A paper (2020)\n",

@@ -9,6 +9,7 @@ import keras
 import numpy as np
 import pytest
 
+from kerasdoc.demo.pages import make_demo_pages
 from kerasdoc.experiments import rvl_cdip
 from kerasdoc.experiments._common import parse
 from kerasdoc.models import get_model, model_spec
@@ -149,7 +150,7 @@ def test_paper_recipe_is_the_blogs_numbers():
 
 
 def test_load_data_lists_survey_and_balance(tmp_path):
-    root = rvl_cdip.make_demo_pages(tmp_path / "pages", train_per_class=2, val_per_class=1)
+    root = make_demo_pages(tmp_path / "pages", train_per_class=2, val_per_class=1)
     (root / "labels" / "test.txt").write_text(
         (root / "labels" / "val.txt").read_text())
     args = parse(rvl_cdip.build_parser(), ["--data", str(root)])

@@ -13,12 +13,15 @@ Example:
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import cv2
 import numpy as np
 
 FONTS = (cv2.FONT_HERSHEY_SIMPLEX, cv2.FONT_HERSHEY_DUPLEX, cv2.FONT_HERSHEY_COMPLEX,
          cv2.FONT_HERSHEY_TRIPLEX, cv2.FONT_HERSHEY_PLAIN, cv2.FONT_HERSHEY_SCRIPT_SIMPLEX)
 CLASS_NAMES = [str(i) for i in range(10)]
+DATA_LABEL = "generated demo data (digits rendered with OpenCV fonts)"
 
 
 def render_digit(digit: int, size: int, rng: np.random.Generator) -> np.ndarray:
@@ -95,3 +98,35 @@ def array_batches(x: np.ndarray, y: np.ndarray, *, size: int | None = None, batc
         ds = ds.map(lambda a, b: (tf.image.resize(a, (size, size)), b),
                     num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def write_digit_folders(root: str | Path, n_train: int, n_valid: int, seed: int = 0, *,
+                        size: int = 48) -> Path:
+    """Write rendered digits as ImageNet-style folders ``root/{train,valid}/<digit>/<i>.png``
+    (grayscale PNGs), the layout of the Hoda archive.
+
+    Example:
+        >>> import tempfile
+        >>> root = write_digit_folders(tempfile.mkdtemp(), 20, 10, size=16)
+        >>> sorted(p.name for p in (root / "valid").iterdir())[:3]
+        ['0', '1', '2']
+
+    Args:
+        root: str or Path. The folder to write (created).
+        n_train: int. Training images (balanced over the ten digits).
+        n_valid: int. Validation images.
+        seed: int. Random seed. Defaults to 0.
+        size: int. Image side in pixels. Defaults to 48.
+
+    Returns:
+        ``root`` as a Path.
+    """
+    root = Path(root)
+    (x, y), (xv, yv), names = make_rendered_digits(n_train, n_valid, size=size, channels=1,
+                                                   seed=seed)
+    for part, xs, ys in (("train", x, y), ("valid", xv, yv)):
+        for i, (img, label) in enumerate(zip(xs, ys)):
+            d = root / part / names[label]
+            d.mkdir(parents=True, exist_ok=True)
+            cv2.imwrite(str(d / f"{i}.png"), (img[..., 0] * 255).round().astype("uint8"))
+    return root

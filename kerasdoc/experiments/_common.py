@@ -22,11 +22,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from kerasdoc.constants import STRATEGIES
+
 #: Flags that say where and how to run, not what: every other flag is a recipe setting.
 PLUMBING = ("data", "test", "train", "recipe", "dry_run", "out", "overwrite", "strategy",
             "mixed_precision", "tensorboard", "export", "export_dir")
 _OPTIONAL = ("train", "export")
-STRATEGIES = ("auto", "one", "mirrored", "multiworker", "tpu")  # kerasdoc.distribute's names
 
 
 class TrackedNamespace(argparse.Namespace):
@@ -179,13 +180,25 @@ def fit_verbosity(args: argparse.Namespace) -> int:
     return 0 if args.recipe == "quick" else 2
 
 
-def start_run(args: argparse.Namespace, out: Path, *, batch_size: int):
-    """The experiment's :class:`kerasdoc.runs.Run` (strategy first, then other TF work)."""
+def start_run(args: argparse.Namespace, out: Path, *, batch_size: int, folder: str = "runs",
+              tensorboard: bool = True):
+    """The experiment's :class:`kerasdoc.runs.Run` (strategy first, then other TF work).
+
+    Args:
+        args: the parsed flags (``--strategy``, ``--mixed-precision``, ``--seed``,
+            ``--tensorboard``).
+        out: the output folder (:func:`resolve_out`).
+        batch_size: the batch per replica.
+        folder: the run's folder under ``out`` (its fits' folders are relative to it; ``""``:
+            ``out`` itself). Defaults to ``"runs"``.
+        tensorboard: without ``--tensorboard DIR``, log scalars to each fit's ``logs/``.
+            Defaults to True.
+    """
     from kerasdoc.runs import Run
 
-    return Run(out / "runs", strategy=args.strategy, mixed_precision=args.mixed_precision,
-               batch_size=batch_size, seed=args.seed, tensorboard=args.tensorboard or True,
-               hparams=tensorboard_hparams(args))
+    return Run(out / folder, strategy=args.strategy, mixed_precision=args.mixed_precision,
+               batch_size=batch_size, seed=args.seed,
+               tensorboard=args.tensorboard or tensorboard, hparams=tensorboard_hparams(args))
 
 
 def tensorboard_hparams(args: argparse.Namespace) -> dict[str, Any]:

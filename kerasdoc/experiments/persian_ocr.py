@@ -57,6 +57,7 @@ from typing import Any
 
 import numpy as np
 
+from kerasdoc.data import FolderData
 from kerasdoc.diskio import write_json
 from kerasdoc.experiments._common import (
     Timer,
@@ -89,111 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # -- data ---------------------------------------------------------------------------------------
-def _find_split_root(path: Path) -> Path:
-    """The folder holding ``train/`` and ``valid/`` (the given one or one level below)."""
-    for cand in [path, *sorted(p for p in path.iterdir() if p.is_dir())]:
-        if (cand / "train").is_dir() and (cand / "valid").is_dir():
-            return cand
-    raise FileNotFoundError(f"{path}: expected ImageNet-style folders train/<class>/ and "
-                            "valid/<class>/ (here or one level below)")
-
-
-def write_demo_folders(root: Path, n_train: int, n_valid: int, seed: int) -> Path:
-    """Generated rendered digits (``kerasdoc.demo.digits``) as ``root/{train,valid}/<d>/*.png``."""
-    import cv2
-
-    from kerasdoc.demo.digits import make_rendered_digits
-
-    (x, y), (xv, yv), names = make_rendered_digits(n_train, n_valid, size=48, channels=1,
-                                                   seed=seed)
-    for part, xs, ys in (("train", x, y), ("valid", xv, yv)):
-        for i, (img, label) in enumerate(zip(xs, ys)):
-            d = root / part / names[label]
-            d.mkdir(parents=True, exist_ok=True)
-            cv2.imwrite(str(d / f"{i}.png"), (img[..., 0] * 255).round().astype("uint8"))
-    return root
-
-
-class FolderData:
-    """The flows of the workflow over ``root/{train,valid}/<class>/`` at any image spec.
-
-    ``flows(spec)`` gives ``train`` (augmenting unless ``augment=False``), ``select`` (the
-    validation images that choose: the whole validation folder with a separate ``test_dir``, else
-    its seeded stratified ``1 - holdout`` share) and ``test`` (``test_dir``, or the held-out rest
-    of the validation folder).
-    """
-
-    def __init__(self, root: Path, *, batch_size: int, seed: int, train_fraction: float = 1.0,
-                 holdout: float = 0.5, test_dir: Path | None = None, augment: bool = True,
-                 kind: str = "", transforms: dict[str, Any] | None = None):
-        if not 0.0 < train_fraction <= 1.0:
-            raise ValueError(f"--train-fraction must be in (0, 1]. Received: {train_fraction}")
-        if test_dir is None and not 0.0 < holdout < 1.0:
-            raise ValueError(f"--holdout-fraction must be in (0, 1) without --test. Received: "
-                             f"{holdout}")
-        self.root = _find_split_root(root)
-        self.batch_size, self.seed, self.augment = batch_size, seed, augment
-        self.transforms = dict(rotation_range=10, zoom_range=0.1, width_shift_range=0.08,
-                               height_shift_range=0.08) if transforms is None else transforms
-        self.train_fraction, self.holdout, self.test_dir = train_fraction, holdout, test_dir
-        self.kind = kind or f"real: {root}"
-
-    def describe_test(self, n: int) -> str:
-        if self.test_dir is not None:
-            return f"test set {self.test_dir} ({n} images)"
-        return (f"held-out {self.holdout:.0%} of the validation folder ({n} images, seeded "
-                f"stratified, seed {self.seed}; never trained or chosen on)")
-
-    def train_flow(self, spec, augment: bool | None = None):
-        """The training images (``--train-fraction`` of the folder), augmenting unless
-        ``augment=False``."""
-        from kerasdoc.generators import ImageDataGenerator
-
-        augment = self.augment if augment is None else augment
-        aug = self.transforms if augment else {}
-        frac = self.train_fraction
-        gen = ImageDataGenerator(validation_split=1.0 - frac if frac < 1.0 else 0.0,
-                                 validation_seed=self.seed, **aug)
-        return gen.flow_from_directory(self.root / "train", spec=spec, class_mode="sparse",
-                                       batch_size=self.batch_size, shuffle=augment,
-                                       seed=self.seed, subset="training" if frac < 1.0 else None,
-                                       augment=augment)
-
-    def flows(self, spec) -> dict[str, Any]:
-        """``{"train", "select", "test", "class_names"}`` for ``spec`` (made once per spec)."""
-        cache = self.__dict__.setdefault("_flows", {})
-        if spec not in cache:
-            cache[spec] = self._make_flows(spec)
-        return cache[spec]
-
-    def _make_flows(self, spec) -> dict[str, Any]:
-        from kerasdoc.generators import ImageDataGenerator
-
-        kw = dict(spec=spec, class_mode="sparse", batch_size=self.batch_size)
-        train = self.train_flow(spec)
-        classes = train.class_indices
-        if self.test_dir is not None:
-            plain = ImageDataGenerator()
-            select = plain.flow_from_directory(self.root / "valid", classes=classes,
-                                               shuffle=False, **kw)
-            test = plain.flow_from_directory(self.test_dir, classes=classes, shuffle=False, **kw)
-        else:
-            split = ImageDataGenerator(validation_split=self.holdout, validation_seed=self.seed)
-            select = split.flow_from_directory(self.root / "valid", classes=classes,
-                                               subset="training", shuffle=False,
-                                               augment=False, **kw)
-            test = split.flow_from_directory(self.root / "valid", classes=classes,
-                                             subset="validation", shuffle=False, **kw)
-        names = sorted(classes, key=classes.get)
-        return {"train": train, "select": select, "test": test, "class_names": names}
-
-
 def load_data(args) -> FolderData:
     """The workflow's data: ``--data`` (an archive such as hoda-digits.tgz, or a folder with
     ``train/`` and ``valid/``), or generated demo digits written as such folders."""
-    from kerasdoc.generators import extract_archive
-    from kerasdoc.generators.archives import is_archive
-
     test_dir = Path(args.test) if args.test else None
     if test_dir is not None and not test_dir.is_dir():
         raise FileNotFoundError(f"--test {test_dir} is not a folder; expected one sub-folder of "
@@ -201,45 +100,41 @@ def load_data(args) -> FolderData:
     transforms = dict(rotation_range=args.rotation, zoom_range=args.zoom,
                       width_shift_range=args.shift, height_shift_range=args.shift,
                       brightness_range=args.brightness, contrast_range=args.contrast)
-    common = dict(batch_size=args.batch_size, seed=args.seed,
-                  train_fraction=args.train_fraction, holdout=args.holdout_fraction,
-                  test_dir=test_dir, augment=args.augment, transforms=transforms)
+    frac, holdout = args.train_fraction, args.holdout_fraction
+    if not 0.0 < frac <= 1.0:
+        raise ValueError(f"--train-fraction must be in (0, 1]. Received: {frac}")
+    if test_dir is None and not 0.0 < holdout < 1.0:
+        raise ValueError(f"--holdout-fraction must be in (0, 1) without --test. Received: "
+                         f"{holdout}")
+    common = dict(batch_size=args.batch_size, seed=args.seed, test_dir=test_dir,
+                  val_split=1.0 - frac if frac < 1.0 else 0.0,  # the rest of train/ is unused
+                  test_split=0.0 if test_dir is not None else holdout, augment=args.augment,
+                  transforms=transforms)
     if args.data:
         path = Path(args.data)
         if not path.exists():
             raise FileNotFoundError(f"--data not found: {path} (expected an archive such as "
                                     "hoda-digits.tgz or a folder with train/ and valid/)")
-        root = extract_archive(path) if path.is_file() and is_archive(path) else path
-        return FolderData(Path(root), kind=f"real: {args.data}", **common)
-    n_train, n_valid = args.demo_train, args.demo_valid
-    root = write_demo_folders(Path(tempfile.mkdtemp(prefix="persian_demo_")), n_train, n_valid,
-                              args.seed)
-    return FolderData(root, kind="generated demo data (digits rendered with OpenCV fonts)",
-                      **common)
+        return FolderData.from_split_root(path, kind=f"real: {args.data}", **common)
+    from kerasdoc.demo.digits import DATA_LABEL, write_digit_folders
 
-
-def _channel_stats(flow, n_batches: int = 20) -> tuple[list[float], list[float]]:
-    """Per-channel mean and std of the first batches (fastai ``normalize()``: data statistics)."""
-    xs = []
-    for i, (xb, _) in enumerate(flow):
-        xs.append(np.asarray(xb))
-        if i + 1 >= n_batches:
-            break
-    x = np.concatenate(xs)
-    return x.mean(axis=(0, 1, 2)).tolist(), np.maximum(x.std(axis=(0, 1, 2)), 1e-3).tolist()
+    root = write_digit_folders(Path(tempfile.mkdtemp(prefix="persian_demo_")), args.demo_train,
+                               args.demo_valid, args.seed)
+    return FolderData.from_split_root(root, kind=DATA_LABEL, **common)
 
 
 def make_spec(args, data: FolderData, model_name: str, size: int):
     """The image spec: size, ``--color-mode``, ``--resize-mode``, rescale 1/255, and data
     statistics (mean / std of ``--stats-batches`` training batches) unless the model brings its
     own input preprocessing (``resnet50`` with ImageNet weights)."""
+    from kerasdoc.data import channel_stats
     from kerasdoc.generators.spec import ImageSpec
 
     spec = ImageSpec((size, size), args.color_mode, rescale=1 / 255,
                      resize_mode=args.resize_mode)
     if args.weights == "imagenet":
         return spec
-    mean, std = _channel_stats(data.train_flow(spec, augment=False), args.stats_batches)
+    mean, std = channel_stats(data.train_flow(spec, augment=False), args.stats_batches)
     return spec.replace(mean=tuple(mean), std=tuple(std))
 
 
@@ -373,17 +268,41 @@ def choose_stage(stages: list[dict[str, Any]]) -> int:
     return best
 
 
+def find_lr2(args, model, flows: dict[str, Any], out: Path, log) -> tuple[dict[str, Any], Any]:
+    """The LR finder on the unfrozen model (``--lr-find-iters``; its record
+    ``OUT/runs/lr_find.json`` is reused on a re-run) and stage 2's rates: ``--lr2``, else
+    ``slice(END / 100, END)`` with END the ``--lr2-from`` suggestion (at most stage 1's top
+    rate). Returns ``(finder record, lr2)``."""
+    from kerasdoc.training.schedule import lr_find
+
+    iters, lr_file = args.lr_find_iters, out / "runs" / "lr_find.json"
+    finder = finished_stage(lr_file)
+    if finder is None:
+        with Timer() as t_lr:
+            res = lr_find(model, flows["train"], num_iter=iters,
+                          plot_path=out / "lr_find.png")
+        finder = finish_stage(lr_file, {"suggestions": res.suggestions,
+                                        "wall_s": round(t_lr.seconds, 1),
+                                        "plot": str(res.plot_path)})
+    log(f"[{NAME}] lr_find suggestions: "
+        + ", ".join(f"{k}={v:.2e}" for k, v in finder["suggestions"].items()))
+    if args.lr2 is not None:
+        return finder, args.lr2
+    top = args.lr1.stop if isinstance(args.lr1, slice) else args.lr1
+    end = float(np.clip(finder["suggestions"][args.lr2_from], 1e-5, top))
+    return finder, slice(end / 100, end)
+
+
 def run(args, data: FolderData, run_ctx, out: Path, log) -> dict[str, Any]:
     """The workflow: (source model), build, freeze + stage 1, LR finder, unfreeze + stage 2,
     optional resizing stage 3; each stage evaluated on the validation images; the best one is
     the shipped model."""
     from kerasdoc.models.weights import load_keras_model, with_input_size
     from kerasdoc.training.groups import freeze, unfreeze
-    from kerasdoc.training.schedule import lr_find, lr_text
+    from kerasdoc.training.schedule import lr_text
 
     model_name, size, resize_to = args.model, args.image_size, args.resize_to
     epochs = stage_epochs(args)
-    lr_iters = args.lr_find_iters
     spec = make_spec(args, data, model_name, size)
     flows = data.flows(spec)
     names = flows["class_names"]
@@ -416,24 +335,7 @@ def run(args, data: FolderData, run_ctx, out: Path, log) -> dict[str, Any]:
     stages[-1]["what"] = "body frozen"
 
     unfreeze(model)
-    lr_file = out / "runs" / "lr_find.json"
-    if lr_file.is_file():
-        finder = json.loads(lr_file.read_text())
-    else:
-        with Timer() as t_lr:
-            res = lr_find(model, flows["train"], num_iter=lr_iters,
-                          plot_path=out / "lr_find.png")
-        finder = {"suggestions": res.suggestions, "wall_s": round(t_lr.seconds, 1),
-                  "plot": str(res.plot_path)}
-        write_json(lr_file, finder)
-    log(f"[{NAME}] lr_find suggestions: "
-        + ", ".join(f"{k}={v:.2e}" for k, v in finder["suggestions"].items()))
-    if args.lr2 is not None:
-        lr2 = args.lr2
-    else:
-        top = args.lr1.stop if isinstance(args.lr1, slice) else args.lr1
-        end = float(np.clip(finder["suggestions"][args.lr2_from], 1e-5, top))
-        lr2 = slice(end / 100, end)
+    finder, lr2 = find_lr2(args, model, flows, out, log)
     stages.append(run_stage(run_ctx, model, "stage2", flows, epochs=epochs[1], lr=lr2,
                             args=args, out=out, log=log, card=card))
     stages[-1]["what"] = "unfrozen, discriminative rates"
@@ -543,7 +445,7 @@ def render_markdown(result: dict[str, Any], summary: dict[str, Any], data: Folde
         "Validation: the images that choose (the stage shipped): "
         f"{summary['val_samples']} images"
         + (" (the validation folder)" if data.test_dir is not None else
-           f" ({1 - data.holdout:.0%} of the validation folder, seeded stratified)") + ".", "",
+           f" ({1 - data.test_split:.0%} of the validation folder, seeded stratified)") + ".", "",
         markdown_table(["stage", "what", "px", "epochs", "max LR", "val. accuracy",
                         "val. error rate", "error rate (report, 224 px, its 18 classes)",
                         "shipped", "wall / CPU s"], rows), "",

@@ -42,13 +42,14 @@ from typing import Any
 import numpy as np
 
 from kerasdoc.experiments._common import (
+    Timer,
     base_parser,
     config_of,
     parse,
     plan,
     recipe_markdown,
     resolve_out,
-    tensorboard_hparams,
+    start_run,
 )
 from kerasdoc.papers import cite
 from kerasdoc.reporting import markdown_table, write_results
@@ -154,90 +155,106 @@ def _kinds(args) -> list[str]:
     return kinds
 
 
-def run(args, data: dict[str, Any], out: Path) -> dict[str, Any]:
-    """Train the models, build the breakouts, evaluate both pipelines, draw the figures."""
+def train_models(args, data: dict[str, Any], out: Path, den_corr: tuple[str, ...]
+                 ) -> dict[str, Any]:
+    """The distortion detector, the denoising autoencoder and the classifiers, trained on the
+    training part less a validation slice (never the breakout pool), in ``out/models/``."""
     from kerasdoc import robustness as R
-    from kerasdoc.generators.corruptions import corrupt_mixed, plot_gallery
-    from kerasdoc.runs import Run
 
     kinds = _kinds(args)
-    den_corr = tuple(c.strip() for c in args.denoiser_corruptions.split(",") if c.strip())
-    batch = args.batch_size
-    n_bo = args.breakout_size
-    xtr, ytr, xte, yte = data["x_train"], data["y_train"], data["x_test"], data["y_test"]
-    # a validation slice of the training part (never the breakout pool)
+    xtr, ytr = data["x_train"], data["y_train"]
     n_val = max(int(len(ytr) * args.val_fraction), 1)
     xv, yv, xt, yt = xtr[:n_val], ytr[:n_val], xtr[n_val:], ytr[n_val:]
     small = _model_kwargs(args)
     timings: dict[str, float] = {}
-    results: dict[str, Any] = {"classifiers": {}}
-    with Run(out / "models", strategy=args.strategy, mixed_precision=args.mixed_precision,
-             batch_size=batch, seed=args.seed, tensorboard=args.tensorboard or False,
-             hparams=tensorboard_hparams(args)) as rn:
-        t = time.perf_counter()
-        det, det_hist = R.train_detector(
-            rn, xt, epochs=args.detector_epochs, validation=xv,
-            folder=out / "models" / "detector", seed=args.seed, **small["detector"])
-        timings["detector"] = time.perf_counter() - t
-        t = time.perf_counter()
-        den, den_hist = R.train_denoiser(
-            rn, xt, corruptions=den_corr, epochs=args.denoiser_epochs,
-            validation=xv, folder=out / "models" / "denoiser", seed=args.seed,
-            output_activation=args.denoiser_output)
-        timings["denoiser"] = time.perf_counter() - t
-        clfs = {}
+    clfs, info = {}, {}
+    with start_run(args, out, batch_size=args.batch_size, folder="models",
+                   tensorboard=False) as rn:
+        with Timer() as t:
+            det, det_hist = R.train_detector(
+                rn, xt, epochs=args.detector_epochs, validation=xv,
+                folder=out / "models" / "detector", seed=args.seed, **small["detector"])
+        timings["detector"] = t.seconds
+        with Timer() as t:
+            den, den_hist = R.train_denoiser(
+                rn, xt, corruptions=den_corr, epochs=args.denoiser_epochs,
+                validation=xv, folder=out / "models" / "denoiser", seed=args.seed,
+                output_activation=args.denoiser_output)
+        timings["denoiser"] = t.seconds
         for k in kinds:
-            t = time.perf_counter()
-            clfs[k], hist = R.train_classifier(
-                rn, xt, yt, model=CLASSIFIERS[k], validation=(xv, yv),
-                epochs=args.classifier_epochs[k],
-                folder=out / "models" / k, lr=args.lr, **small[k])
-            timings[f"classifier_{k}"] = time.perf_counter() - t
-            results["classifiers"][k] = {"model": CLASSIFIERS[k],
-                                         "val_accuracy": 100 * hist["val_accuracy"][-1],
-                                         "epochs": len(hist["loss"])}
-    t = time.perf_counter()
-    breakouts = R.make_breakouts(xte, yte, n=n_bo, seed=args.seed)
-    if data.get("corrupted_pools"):
-        _use_real_mnist_c(breakouts, xte, yte, data["corrupted_pools"], n_bo, args.seed)
-    timings["breakouts"] = time.perf_counter() - t
-    t = time.perf_counter()
-    tables = {k: R.evaluate_breakouts(clf, det, den, breakouts, threshold=args.threshold)
-              for k, clf in clfs.items()}
-    timings["evaluation"] = time.perf_counter() - t
-    # detector and denoiser figures of merit on the clean test pool
-    xv_det, yv_det = R.fixed_distortion_set(xte[:2000], seed=args.seed + 7)
-    det_acc = 100 * float((R.predict_batches(det, xv_det).argmax(-1) == yv_det).mean())
-    mse = R.denoiser_mse(den, xte[:1000], den_corr, seed=args.seed)
-    # figures
+            with Timer() as t:
+                clfs[k], hist = R.train_classifier(
+                    rn, xt, yt, model=CLASSIFIERS[k], validation=(xv, yv),
+                    epochs=args.classifier_epochs[k],
+                    folder=out / "models" / k, lr=args.lr, **small[k])
+            timings[f"classifier_{k}"] = t.seconds
+            info[k] = {"model": CLASSIFIERS[k], "val_accuracy": 100 * hist["val_accuracy"][-1],
+                       "epochs": len(hist["loss"])}
+    return {"detector": det, "detector_history": det_hist, "denoiser": den,
+            "denoiser_history": den_hist, "classifiers": clfs, "classifier_info": info,
+            "timings": timings}
+
+
+def draw_figures(args, out: Path, xte: np.ndarray, yte: np.ndarray, models: dict[str, Any],
+                 den_corr: tuple[str, ...], tables: dict[str, Any]) -> None:
+    """Figure 2 (corruption gallery), Figure 5 (reconstructions, one digit per class),
+    Figure 6 (denoiser loss) and each classifier's breakout tables as plots."""
+    from kerasdoc import robustness as R
+    from kerasdoc.generators.corruptions import corrupt_mixed, plot_gallery
+
     plot_gallery(xte[:16], out / "fig2_gallery.png", seed=args.seed,
                  title="Figure 2: MNIST-C corruptions (kerasdoc's code) beside the clean digits")
-    # one digit of each class
     firsts = [int(np.flatnonzero(yte == c)[0]) for c in np.unique(yte)][:10]
     clean = R.as_unit_images(xte[firsts])
     noisy, _ = corrupt_mixed(clean, den_corr, seed=args.seed, value_range=1.0)
-    rec = R.predict_batches(den, noisy)
+    rec = R.predict_batches(models["denoiser"], noisy)
     R.plot_reconstructions(noisy, rec, clean, out / "fig5_reconstructions.png",
                            title="Figure 5: noisy (top) / reconstructed / clean (bottom)")
-    R.plot_loss_curve(den_hist, out / "fig6_denoiser_loss.png",
+    R.plot_loss_curve(models["denoiser_history"], out / "fig6_denoiser_loss.png",
                       title="Figure 6: denoising autoencoder loss (MSE) per epoch")
     for k, rows in tables.items():
         R.plot_breakouts(rows, out / f"tables_{k}.png",
                          title=f"Breakouts, classifier {CLASSIFIERS[k]}")
-    # corruption throughput: one vectorised call against a per-image loop, same run
+
+
+def run(args, data: dict[str, Any], out: Path) -> dict[str, Any]:
+    """Train the models, build the breakouts, evaluate both pipelines, draw the figures."""
+    from kerasdoc import robustness as R
     from kerasdoc.generators.corruptions import benchmark_corruptions
 
-    t = time.perf_counter()
-    bench = benchmark_corruptions(xte[:args.bench_images], loop_images=args.bench_loop,
-                                  seed=args.seed)
-    timings["throughput_benchmark"] = time.perf_counter() - t
+    den_corr = tuple(c.strip() for c in args.denoiser_corruptions.split(",") if c.strip())
+    n_bo = args.breakout_size
+    xte, yte = data["x_test"], data["y_test"]
+    models = train_models(args, data, out, den_corr)
+    det, den, den_hist = models["detector"], models["denoiser"], models["denoiser_history"]
+    timings = models["timings"]
+    results: dict[str, Any] = {"classifiers": models["classifier_info"]}
+    with Timer() as t:
+        breakouts = R.make_breakouts(xte, yte, n=n_bo, seed=args.seed)
+        if data.get("corrupted_pools"):
+            _use_real_mnist_c(breakouts, xte, yte, data["corrupted_pools"], n_bo, args.seed)
+    timings["breakouts"] = t.seconds
+    with Timer() as t:
+        tables = {k: R.evaluate_breakouts(clf, det, den, breakouts, threshold=args.threshold)
+                  for k, clf in models["classifiers"].items()}
+    timings["evaluation"] = t.seconds
+    # detector and denoiser figures of merit on the clean test pool
+    xv_det, yv_det = R.fixed_distortion_set(xte[:2000], seed=args.seed + 7)
+    det_acc = 100 * float((R.predict_batches(det, xv_det).argmax(-1) == yv_det).mean())
+    mse = R.denoiser_mse(den, xte[:1000], den_corr, seed=args.seed)
+    draw_figures(args, out, xte, yte, models, den_corr, tables)
+    # corruption throughput: one vectorised call against a per-image loop, same run
+    with Timer() as t:
+        bench = benchmark_corruptions(xte[:args.bench_images], loop_images=args.bench_loop,
+                                      seed=args.seed)
+    timings["throughput_benchmark"] = t.seconds
     if args.svhn:
-        t = time.perf_counter()
-        results["svhn"] = _svhn(args, data, out)
-        timings["svhn"] = time.perf_counter() - t
+        with Timer() as t:
+            results["svhn"] = _svhn(args, data, out)
+        timings["svhn"] = t.seconds
     results.update({
         "tables": tables, "timings_seconds": timings, "throughput": bench,
-        "detector": {"test_accuracy": det_acc, "history": det_hist,
+        "detector": {"test_accuracy": det_acc, "history": models["detector_history"],
                      "corruptions": list(R.DETECTOR_CORRUPTIONS)},
         "denoiser": {"final_loss": den_hist["loss"][-1],
                      "final_val_loss": den_hist.get("val_loss", [None])[-1],

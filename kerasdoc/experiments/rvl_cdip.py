@@ -31,7 +31,8 @@ The recipe, with the blog's numbers as defaults:
 ``--plateau-factor 0.9`` gives the literal "reduce by 10%".
 
 Every stage writes its model (``stages/<stage>/model.keras`` + model card carrying its image
-spec, crop included) and is skipped when re-run; ``--from-stage S`` re-runs S and what follows.
+spec, crop included) and its record ``stages/<stage>/stage.json``; a recorded stage is skipped when
+re-run; ``--from-stage S`` re-runs S and what follows.
 
 Scale: ``--backbone holistic_inception_resnet_v2`` (default, ImageNet weights, for GPUs under
 ``--strategy``); ``--backbone rvl_small_resnet`` (or any registered classifier) on two CPU cores;
@@ -47,11 +48,9 @@ Usage:
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -59,14 +58,18 @@ from typing import Any
 import numpy as np
 
 from kerasdoc.experiments._common import (
+    Timer,
     base_parser,
     config_of,
+    finish_stage,
+    finished_stage,
     fit_verbosity,
     parse,
     plan,
     recipe_markdown,
     resolve_out,
-    tensorboard_hparams,
+    result_header,
+    start_run,
 )
 
 NAME = "rvl-cdip"
@@ -78,7 +81,6 @@ BLOG_ACCURACY = {"holistic_small": 85.0, "holistic": 89.37, "top": 85.6, "bottom
                  "left": 86.77, "right": 84.36, "stack": 90.5}
 DAS_ACCURACY = {"stack": 92.21}
 BLOG_BENCHMARK = 92.4
-DEMO_LABEL = "generated demo pages (16 classes; each page region carries one bit of the class)"
 
 
 # --------------------------------------------------------------------------------------------
@@ -95,46 +97,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-cache", action="store_true",
                    help="decode pages every epoch instead of caching them in memory")
     return p
-
-
-def make_demo_pages(root: str | Path, *, train_per_class: int = 4, val_per_class: int = 4,
-                    seed: int = 0) -> Path:
-    """Write an RVL-CDIP-style folder of generated pages (``labels/{train,val}.txt``).
-
-    Class ``c`` (0-15) sets 4 bits, one per region: a dark bar in the top band (bit 0), the
-    bottom band (bit 1), the left band (bit 2), the right band (bit 3), on a noisy page with
-    random text lines, so each region model sees one bit and the stack can combine them.
-    """
-    import cv2
-
-    root = Path(root)
-    rng = np.random.default_rng(seed)
-    from kerasdoc.generators import RVL_CDIP_CLASSES
-
-    for split, n in (("train", train_per_class), ("val", val_per_class)):
-        lines = []
-        for c, cname in enumerate(RVL_CDIP_CLASSES):
-            (root / "images" / cname).mkdir(parents=True, exist_ok=True)
-            for i in range(n):
-                h, w = int(rng.integers(150, 210)), int(rng.integers(110, 160))
-                page = np.clip(rng.normal(225, 12, (h, w)), 0, 255).astype(np.uint8)
-                for _ in range(8):
-                    y0, x0 = int(rng.integers(0, h - 4)), int(rng.integers(0, w // 2))
-                    page[y0:y0 + 2, x0:x0 + int(rng.integers(10, w // 2))] = 90
-                if c & 1:
-                    page[h // 16: h // 5, w // 5: 4 * w // 5] = 20
-                if c & 2:
-                    page[4 * h // 5: 15 * h // 16, w // 5: 4 * w // 5] = 20
-                if c & 4:
-                    page[h // 5: 4 * h // 5, w // 16: w // 5] = 20
-                if c & 8:
-                    page[h // 5: 4 * h // 5, 4 * w // 5: 15 * w // 16] = 20
-                rel = f"images/{cname}/{split}_{i}.jpg"
-                cv2.imwrite(str(root / rel), page)
-                lines.append(f"{rel} {c}")
-        (root / "labels").mkdir(parents=True, exist_ok=True)
-        (root / "labels" / f"{split}.txt").write_text("\n".join(lines) + "\n")
-    return root
 
 
 def cap_per_class(split: dict[str, Any], cap: int, seed: int) -> dict[str, Any]:
@@ -157,7 +119,8 @@ def cap_per_class(split: dict[str, Any], cap: int, seed: int) -> dict[str, Any]:
 
 def load_data(args: argparse.Namespace, out: Path) -> dict[str, Any]:
     """Parse the label files, save the path / label lists with joblib and reload them (the
-    blog's step), survey image sizes (``survey.png``) and class balance."""
+    blog's step), survey image sizes (``survey.png``) and class balance; ``members``: the
+    holistic model and the ``--regions``."""
     import warnings
 
     from kerasdoc.generators import (
@@ -172,11 +135,13 @@ def load_data(args: argparse.Namespace, out: Path) -> dict[str, Any]:
         root = Path(args.data)
         label = f"real data: {root}"
     else:
+        from kerasdoc.demo.pages import DATA_LABEL, make_demo_pages
+
         root = out / "demo_data"
         if not (root / "labels" / "val.txt").is_file():
             make_demo_pages(root, train_per_class=args.demo_train_per_class,
                             val_per_class=args.demo_val_per_class, seed=args.seed)
-        label = DEMO_LABEL
+        label = DATA_LABEL
     if not (root / "labels").is_dir():
         raise FileNotFoundError(f"--data {root}: expected labels/train.txt and labels/val.txt "
                                 "(RVL-CDIP label files: '<path> <label>' per line)")
@@ -200,17 +165,18 @@ def load_data(args: argparse.Namespace, out: Path) -> dict[str, Any]:
                                sample=None, png=out / "survey.png")
     balance = {s: np.bincount(d["labels"], minlength=len(names)).tolist()
                for s, d in splits.items()}
+    regions = [r.strip() for r in args.regions.split(",") if r.strip()]
     return {"root": root, "label": label, "class_names": names, "splits": splits,
-            "survey": survey, "class_balance": balance}
+            "survey": survey, "class_balance": balance, "members": ["holistic", *regions]}
 
 
 # --------------------------------------------------------------------------------------------
 # Stages
 # --------------------------------------------------------------------------------------------
 
-def _cpu_seconds() -> float:
-    t = os.times()
-    return t.user + t.system
+def _seconds(t: Timer) -> list[float]:
+    """``[wall, cpu]`` seconds of a finished :class:`Timer`, as the stage table shows them."""
+    return [round(t.seconds, 1), round(t.cpu_seconds, 1)]
 
 
 def _flow(data: dict[str, Any], split_or_lists: Any, spec, *, batch_size: int, shuffle: bool,
@@ -298,11 +264,6 @@ def _load_members(args: argparse.Namespace, files: dict[str, Path], names: Seque
     return models, specs
 
 
-def _done(stage_dir: Path) -> bool:
-    return (stage_dir / "model.keras").is_file() and \
-        (stage_dir / "model.kerasdoc.json").is_file()
-
-
 def _fit_stage(run, args, data, stage, stage_dir, model, spec, train, val, *, epochs, optimizer,
                callbacks=(), note: dict[str, Any]) -> dict[str, Any]:
     """Compile, fit with the resilient callbacks in ``stage_dir``, write model + card."""
@@ -327,7 +288,8 @@ def train_members(run, args: argparse.Namespace, data: dict[str, Any], train: di
                   ) -> dict[str, Any]:
     """Stages 2-4 (holistic 128 -> 256, then the regions) into ``root/<stage>/``.
 
-    A stage whose model file exists is loaded, not retrained, unless it is in ``rerun``.
+    A finished stage (its ``stage.json`` record: :func:`finished_stage`) is loaded, not
+    retrained, unless it is in ``rerun``.
 
     Returns:
         ``{"files": {member: model.keras}, "seconds": {stage: (wall, cpu)}, "history": ...}``.
@@ -340,18 +302,18 @@ def train_members(run, args: argparse.Namespace, data: dict[str, Any], train: di
     files: dict[str, Path] = {}
     seconds: dict[str, list[float]] = {}
     histories: dict[str, Any] = {}
-    regions = [r.strip() for r in args.regions.split(",") if r.strip()]
 
     def stage_run(stage, fn):
         d = root / stage
         if stage in rerun:
-            for f in ("model.keras", "model.kerasdoc.json"):
-                (d / f).unlink(missing_ok=True)
-        if not _done(d):
-            w0, c0 = time.perf_counter(), _cpu_seconds()
+            (d / "stage.json").unlink(missing_ok=True)
+        if finished_stage(d / "stage.json") is None:
             print(f"[{NAME}] stage {stage} -> {d}", flush=True)
-            histories[stage] = fn(d)
-            seconds[stage] = [round(time.perf_counter() - w0, 1), round(_cpu_seconds() - c0, 1)]
+            with Timer() as t:
+                histories[stage] = fn(d)
+            seconds[stage] = _seconds(t)
+            finish_stage(d / "stage.json", {"stage": stage, "model_file": str(d / "model.keras"),
+                                            "wall_cpu_seconds": seconds[stage]})
         files[stage] = d / "model.keras"
 
     def plateau():
@@ -400,7 +362,7 @@ def train_members(run, args: argparse.Namespace, data: dict[str, Any], train: di
 
     stage_run("holistic_small", holistic_small)
     stage_run("holistic", holistic)
-    for r in regions:
+    for r in data["members"][1:]:
         stage_run(r, region(r))
     return {"files": files, "seconds": seconds, "history": histories}
 
@@ -421,15 +383,15 @@ def stack_stage(run, args: argparse.Namespace, data: dict[str, Any], members: di
     )
     from kerasdoc.training.resilient import atomic_save_model
 
-    names = ["holistic", *[r.strip() for r in args.regions.split(",") if r.strip()]]
+    names = data["members"]
     models, specs = _load_members(args, members["files"], names)
     val = data["splits"]["val"]
     test = data["splits"].get("test")
-    w0, c0 = time.perf_counter(), _cpu_seconds()
-    p_val = member_probabilities(models, specs, val["paths"], batch_size=run.batch_size)
-    p_test = None if test is None else member_probabilities(models, specs, test["paths"],
-                                                            batch_size=run.batch_size)
-    predict_s = [round(time.perf_counter() - w0, 1), round(_cpu_seconds() - c0, 1)]
+    with Timer() as t:
+        p_val = member_probabilities(models, specs, val["paths"], batch_size=run.batch_size)
+        p_test = None if test is None else member_probabilities(models, specs, test["paths"],
+                                                                batch_size=run.batch_size)
+    predict_s = _seconds(t)
     n_seeds = args.meta_seeds
     per_seed = []
     kept = None
@@ -491,7 +453,7 @@ def oof_features(run, args, data, out: Path, *, rerun: Sequence[str] = ()) -> np
     from kerasdoc.stacking import kfold_indices, member_probabilities
 
     train = data["splits"]["train"]
-    names = ["holistic", *[r.strip() for r in args.regions.split(",") if r.strip()]]
+    names = data["members"]
     feats = np.zeros((len(train["labels"]), len(names), 16), np.float32)
     for k, held in enumerate(kfold_indices(train["labels"], args.folds, seed=args.seed)):
         keep = np.setdiff1d(np.arange(len(train["labels"])), held)
@@ -515,9 +477,8 @@ def export_and_check(args: argparse.Namespace, data: dict[str, Any], stacked: di
     from kerasdoc.models.weights import load_keras_model
     from kerasdoc.stacking import export_pipeline, read_pipeline, stack_predict
 
-    w0 = time.perf_counter()
-    path = export_pipeline(out / "pipeline.json", args.export_name, args.export_dir, top_k=3)
-    export_s = time.perf_counter() - w0
+    with Timer() as t:
+        path = export_pipeline(out / "pipeline.json", args.export_name, args.export_dir, top_k=3)
     meta = load_keras_model(read_pipeline(out)["stacker"], compile=False)
     ref = stack_predict(meta, stacked["p_val"])
     pages = data["splits"]["val"]["paths"]
@@ -532,7 +493,7 @@ def export_and_check(args: argparse.Namespace, data: dict[str, Any], stacked: di
     show = subprocess.run([*cmd, "show", "--all", "--dir", str(path)], capture_output=True,
                           text=True)
     (out / "saved_model_cli.txt").write_text(show.stdout + show.stderr)
-    return {"path": str(path), "export_seconds": round(export_s, 1), "pages": len(pages),
+    return {"path": str(path), "export_seconds": round(t.seconds, 1), "pages": len(pages),
             "class_agreement": agree, "max_abs_probability_difference":
             float(np.abs(got - ref).max()), "saved_model_cli": str(out / "saved_model_cli.txt")}
 
@@ -540,35 +501,6 @@ def export_and_check(args: argparse.Namespace, data: dict[str, Any], stacked: di
 # --------------------------------------------------------------------------------------------
 # Reporting
 # --------------------------------------------------------------------------------------------
-
-def plot_page_prediction(path: Path, page: str, probs: np.ndarray, members: Sequence[str],
-                         stack: np.ndarray, class_names: Sequence[str], specs) -> Path:
-    """The blog's per-image plot: the page, its crops, and each model's probability bars."""
-    import tensorflow as tf
-
-    from kerasdoc.reporting import _pyplot, save_figure
-
-    plt = _pyplot()
-    n = len(members) + 1
-    fig, axes = plt.subplots(2, n, figsize=(3.0 * n, 6.2),
-                             gridspec_kw={"height_ratios": [1.0, 1.3]})
-    raw = tf.io.read_file(page)
-    for j, (m, spec) in enumerate(zip(members, specs)):
-        img = spec.geometry(spec.decode(raw)).numpy()
-        axes[0, j].imshow(img.astype(np.uint8).squeeze(), cmap="gray")
-        axes[0, j].set_title(m, fontsize=9)
-        axes[0, j].axis("off")
-    axes[0, -1].axis("off")
-    for j, (title, p) in enumerate([*zip(members, probs), ("stack", stack)]):
-        ax = axes[1, j]
-        order = np.argsort(p)[::-1][:5]  # each model's own five most probable classes
-        ax.barh(range(5), p[order][::-1], color=plt.get_cmap("tab20")(j))
-        ax.set_yticks(range(5), [class_names[i] for i in order][::-1], fontsize=7)
-        ax.set_xlim(0, 1)
-        ax.set_title(f"{title}: {class_names[int(np.argmax(p))]}", fontsize=8)
-    fig.suptitle(Path(page).name)
-    return save_figure(fig, path)
-
 
 def summarise(data: dict[str, Any], stacked: dict[str, Any]) -> list[list[Any]]:
     """Rows of the accuracy table: ours (mean +/- std over meta seeds) beside the blog's."""
@@ -583,7 +515,7 @@ def summarise(data: dict[str, Any], stacked: dict[str, Any]) -> list[list[Any]]:
     return rows
 
 
-def render_markdown(args, data, stacked, members, exported, seconds, rows) -> str:
+def render_markdown(args, data, stacked, exported, seconds, rows) -> str:
     """results.md: data, settings, the accuracy table beside the blog's and Das et al.'s."""
     from kerasdoc.papers import cite
     from kerasdoc.reporting import markdown_table
@@ -640,7 +572,7 @@ def dry_run(args: argparse.Namespace) -> dict[str, Any]:
     data = load_data(args, Path(tempfile.mkdtemp(prefix="rvl_dry_run_")))
     train, val = data["splits"]["train"], data["splits"]["val"]
     n, bs = len(train["labels"]), args.batch_size
-    regions = [r.strip() for r in args.regions.split(",") if r.strip()]
+    regions = data["members"][1:]
     w = _weights(args)
     stages = [
         {"stage": "holistic_small", "what": f"{args.backbone} (weights: {w or 'none'}), SGD "
@@ -672,15 +604,69 @@ def dry_run(args: argparse.Namespace) -> dict[str, Any]:
     return plan(args, NAME, data=data["label"], stages=stages, notes=notes)
 
 
+def train_and_stack(run, args: argparse.Namespace, out: Path, rerun: Sequence[str]
+                    ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any] | None,
+                               dict[str, list[float]]]:
+    """Stages 1-5 and the export: ``(data, stacked, exported, seconds)``, ``seconds`` the
+    ``[wall, cpu]`` of each stage run here (a finished stage that was loaded has none)."""
+    with Timer() as t:
+        data = load_data(args, out)
+    seconds = {"survey": _seconds(t)}
+    print(f"[{NAME}] data: {data['label']}; " + ", ".join(
+        f"{s} {len(d['labels'])}" for s, d in data["splits"].items()), flush=True)
+    members = train_members(run, args, data, data["splits"]["train"], data["splits"]["val"],
+                            out / "stages", rerun=rerun)
+    seconds.update(members["seconds"])
+    oof = None
+    if args.stacking == "oof":
+        with Timer() as t:
+            oof = oof_features(run, args, data, out, rerun=rerun)
+        seconds["oof_members"] = _seconds(t)
+    with Timer() as t:
+        stacked = stack_stage(run, args, data, members, out, oof)
+    seconds["stack"] = _seconds(t)
+    exported = None
+    if args.export:
+        with Timer() as t:
+            exported = export_and_check(args, data, stacked, out)
+        seconds["export"] = _seconds(t)
+    return data, stacked, exported, seconds
+
+
+def write_plots(out: Path, data: dict[str, Any], stacked: dict[str, Any],
+                rows: list[list[Any]]) -> np.ndarray:
+    """confusion_matrix.png (stack, meta-test), accuracy.png (ours beside the blog's),
+    page_prediction.png (the blog's per-image plot, first validation page) and
+    class_balance.png; returns the stack's confusion matrix."""
+    from kerasdoc.reporting import (
+        confusion_matrix,
+        grouped_bar_plot,
+        plot_class_balance,
+        plot_confusion_matrix,
+        plot_page_prediction,
+    )
+
+    names = data["class_names"]
+    _, y_te, p_stack = stacked["meta_test"]
+    cm = confusion_matrix(y_te, p_stack.argmax(-1), len(names))
+    plot_confusion_matrix(cm, names, out / "confusion_matrix.png",
+                          title="stack, meta-test pages")
+    grouped_bar_plot(out / "accuracy.png", [r[0] for r in rows[:-1]],
+                     {"ours": [float(r[1].split(" ")[0]) for r in rows[:-1]],
+                      "blog": [float(r[3] or 0) for r in rows[:-1]]},
+                     title="accuracy (%)", xlabel="model", ylabel="accuracy (%)")
+    page = 0
+    plot_page_prediction(out / "page_prediction.png", data["splits"]["val"]["paths"][page],
+                         stacked["p_val"][page], stacked["members"],
+                         _stack_of(out, stacked, page), names, stacked["specs"])
+    plot_class_balance(out / "class_balance.png", data["class_balance"],
+                       title="pages per class (RVL-CDIP label order)", ylabel="pages")
+    return cm
+
+
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     """Run the recipe; returns the results dict also written to ``--out/results.json``."""
-    from kerasdoc.reporting import (
-        grouped_bar_plot,
-        markdown_table,
-        plot_confusion_matrix,
-        write_results,
-    )
-    from kerasdoc.runs import Run
+    from kerasdoc.reporting import markdown_table, write_results
 
     parser = build_parser()
     args = parse(parser, argv)
@@ -691,65 +677,25 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     if args.from_stage:  # re-running stages of a run means continuing in its folder
         args.overwrite = True
     out = resolve_out(args, NAME)
-    start = time.perf_counter()
     rerun = STAGES[STAGES.index(args.from_stage):] if args.from_stage else ()
-
-    with Run(out, strategy=args.strategy, mixed_precision=args.mixed_precision,
-             batch_size=args.batch_size, seed=args.seed, tensorboard=args.tensorboard or False,
-             hparams=tensorboard_hparams(args)) as run:
-        w0, c0 = time.perf_counter(), _cpu_seconds()
-        data = load_data(args, out)
-        seconds = {"survey": [round(time.perf_counter() - w0, 1),
-                              round(_cpu_seconds() - c0, 1)]}
-        print(f"[{NAME}] data: {data['label']}; " + ", ".join(
-            f"{s} {len(d['labels'])}" for s, d in data["splits"].items()), flush=True)
-        members = train_members(run, args, data, data["splits"]["train"], data["splits"]["val"],
-                                out / "stages", rerun=rerun)
-        seconds.update(members["seconds"])
-        oof = None
-        if args.stacking == "oof":
-            w0, c0 = time.perf_counter(), _cpu_seconds()
-            oof = oof_features(run, args, data, out, rerun=rerun)
-            seconds["oof_members"] = [round(time.perf_counter() - w0, 1),
-                                      round(_cpu_seconds() - c0, 1)]
-        w0, c0 = time.perf_counter(), _cpu_seconds()
-        stacked = stack_stage(run, args, data, members, out, oof)
-        seconds["stack"] = [round(time.perf_counter() - w0, 1), round(_cpu_seconds() - c0, 1)]
-        exported = None
-        if args.export:
-            w0, c0 = time.perf_counter(), _cpu_seconds()
-            exported = export_and_check(args, data, stacked, out)
-            seconds["export"] = [round(time.perf_counter() - w0, 1),
-                                 round(_cpu_seconds() - c0, 1)]
-
-    names = data["class_names"]
-    x_te, y_te, p_stack = stacked["meta_test"]
-    from kerasdoc.reporting import confusion_matrix
-
-    cm = confusion_matrix(y_te, p_stack.argmax(-1), len(names))
-    plot_confusion_matrix(cm, names, out / "confusion_matrix.png",
-                          title="stack, meta-test pages")
-    rows = summarise(data, stacked)
-    grouped_bar_plot(out / "accuracy.png", [r[0] for r in rows[:-1]],
-                     {"ours": [float(r[1].split(" ")[0]) for r in rows[:-1]],
-                      "blog": [float(r[3] or 0) for r in rows[:-1]]},
-                     title="accuracy (%)", xlabel="model", ylabel="accuracy (%)")
-    page = 0  # the blog's per-image plot, for the first validation page
-    plot_page_prediction(out / "page_prediction.png", data["splits"]["val"]["paths"][page],
-                         stacked["p_val"][page], stacked["members"],
-                         _stack_of(out, stacked, page), names, stacked["specs"])
-    balance = markdown_table(["class", *data["class_balance"]],
-                             [[n, *[data["class_balance"][s][c] for s in data["class_balance"]]]
-                              for c, n in enumerate(names)])
-    _plot_balance(out / "class_balance.png", data)
-    md = render_markdown(args, data, stacked, members, exported, seconds, rows)
-    md += "\n\n## Class balance (pages per class)\n\n" + balance + "\n\n" \
-        + recipe_markdown(args) + "\n"
-    resolved = args.resolved()
+    with Timer() as total:
+        # the stages' folders are out/stages/<stage>; TensorBoard logs only with --tensorboard
+        with start_run(args, out, batch_size=args.batch_size, folder="",
+                       tensorboard=False) as run:
+            data, stacked, exported, seconds = train_and_stack(run, args, out, rerun)
+        rows = summarise(data, stacked)
+        cm = write_plots(out, data, stacked, rows)
+        names, balance = data["class_names"], data["class_balance"]
+        balance_md = markdown_table(["class", *balance], [[n, *[balance[s][c] for s in balance]]
+                                                          for c, n in enumerate(names)])
+        md = render_markdown(args, data, stacked, exported, seconds, rows)
+        md += "\n\n## Class balance (pages per class)\n\n" + balance_md + "\n\n" \
+            + recipe_markdown(args) + "\n"
     results = {
-        "experiment": NAME, "paper": PAPER, "data": data["label"],
-        "recipe": resolved.name, "overrides": sorted(resolved.overrides),
-        "unread_flags": [f for f in args.unread() if f not in off_path_flags(args, data)],
+        **result_header(NAME, PAPER, data=data["label"], evaluated_on=stacked["how"],
+                        wall_seconds=total.seconds, cpu_seconds=total.cpu_seconds, args=args,
+                        allowed_unread=off_path_flags(args, data)),
+        "paper": PAPER,  # this experiment's results name the paper by its key
         "blog_benchmark": BLOG_BENCHMARK,
         "splits": {s: len(d["labels"]) for s, d in data["splits"].items()},
         "survey": data["survey"], "class_balance": data["class_balance"],
@@ -760,7 +706,6 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         "blog_accuracy": BLOG_ACCURACY, "das_2018_accuracy": DAS_ACCURACY,
         "stage_seconds_wall_cpu": seconds, "member_predict_seconds": stacked["predict_seconds"],
         "export": exported, "confusion_matrix": cm,
-        "wall_seconds": round(time.perf_counter() - start, 1),
     }
     write_results(out, results, config_of(args, out=str(out), stages=list(STAGES)), md)
     print(md)
@@ -783,15 +728,6 @@ def _stack_of(out: Path, stacked: dict[str, Any], i: int) -> np.ndarray:
 
     meta = load_keras_model(read_pipeline(out)["stacker"], compile=False)
     return stack_predict(meta, stacked["p_val"][i:i + 1])[0]
-
-
-def _plot_balance(path: Path, data: dict[str, Any]) -> Path:
-    from kerasdoc.reporting import grouped_bar_plot
-
-    return grouped_bar_plot(path, list(range(len(data["class_names"]))),
-                            {s: v for s, v in data["class_balance"].items()},
-                            title="pages per class (RVL-CDIP label order)", xlabel="class",
-                            ylabel="pages")
 
 
 if __name__ == "__main__":

@@ -1,87 +1,24 @@
-"""Result tables (ours beside the paper's), results files and plots shared by the experiments.
+"""The plots of the experiments and commands: PNG files written with matplotlib (Agg).
 
-Every experiment writes ``<out>/results.json``, ``results.md``, ``config.json`` and its PNG plots
-through :func:`write_results`, so all of them look and load alike.
+Each function saves one figure and returns its path; :func:`save_figure` is the one writer.
 
 Example:
-    >>> print(markdown_table(["model", "error"], [["cnn", "0.81"]]))
-    | model | error |
-    |---|---|
-    | cnn | 0.81 |
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> path = grouped_bar_plot(Path(tempfile.mkdtemp()) / "bars.png", ["a", "b"],
+    ...                         {"ours": [1.0, 2.0], "paper": [1.5, 2.5]}, title="demo",
+    ...                         xlabel="model", ylabel="accuracy")
+    >>> path.name, path.stat().st_size > 0
+    ('bars.png', True)
 """
 
 from __future__ import annotations
 
-import math
-import os
-import platform
-import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-from kerasdoc.diskio import write_json  # noqa: F401 - the one JSON writer, re-exported
-
-
-def mean_std(values: Sequence[float]) -> tuple[float, float]:
-    """Mean and sample standard deviation (ddof=1; 0 for a single value), NaNs ignored."""
-    arr = np.asarray([v for v in values if v is not None and not math.isnan(v)], dtype=float)
-    if arr.size == 0:
-        return float("nan"), float("nan")
-    return float(arr.mean()), float(arr.std(ddof=1)) if arr.size > 1 else 0.0
-
-
-def fmt_mean_std(mean: float, std: float, digits: int = 3) -> str:
-    """``"0.812 ± 0.057"``; ``"n/a"`` for NaN."""
-    if mean is None or math.isnan(mean):
-        return "n/a"
-    return f"{mean:.{digits}f} ± {std:.{digits}f}"
-
-
-def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    """A GitHub-flavoured markdown table."""
-    lines = ["| " + " | ".join(str(h) for h in headers) + " |",
-             "|" + "---|" * len(headers)]
-    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
-def environment() -> dict[str, Any]:
-    """Versions and machine facts recorded with every result."""
-    import keras
-    import tensorflow as tf
-
-    return {
-        "python": sys.version.split()[0],
-        "tensorflow": tf.__version__,
-        "keras": keras.__version__,
-        "platform": platform.platform(),
-        "cpu_count": os.cpu_count(),
-        "gpus": [d.name for d in tf.config.list_physical_devices("GPU")],
-        "time_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-    }
-
-
-def write_results(out_dir: str | Path, results: dict[str, Any], config: dict[str, Any],
-                  markdown: str) -> dict[str, Path]:
-    """Write ``results.json``, ``config.json`` (with the environment) and ``results.md``.
-
-    Returns:
-        The paths written, by kind.
-    """
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    paths = {
-        "results": write_json(out / "results.json", results),
-        "config": write_json(out / "config.json", {**config, "environment": environment()}),
-    }
-    md = out / "results.md"
-    md.write_text(markdown.rstrip() + "\n")
-    paths["markdown"] = md
-    return paths
 
 
 def grouped_bar_plot(path: str | Path, categories: Sequence[Any],
@@ -120,20 +57,6 @@ def _pyplot():
     import matplotlib.pyplot as plt
 
     return plt
-
-
-def confusion_matrix(y_true: Sequence[int], y_pred: Sequence[int], num_classes: int) -> np.ndarray:
-    """Counts, rows actual and columns predicted, for classes ``0 .. num_classes - 1``
-    (scikit-learn's ``confusion_matrix``; the one every command, plot and log uses).
-
-    Example:
-        >>> confusion_matrix([0, 1, 1, 2], [0, 2, 1, 2], 4).tolist()
-        [[1, 0, 0, 0], [0, 1, 1, 0], [0, 0, 1, 0], [0, 0, 0, 0]]
-    """
-    from sklearn.metrics import confusion_matrix as sk_confusion_matrix
-
-    return sk_confusion_matrix(np.asarray(y_true, int).reshape(-1),
-                               np.asarray(y_pred, int).reshape(-1), labels=range(num_classes))
 
 
 def plot_confusion_matrix(cm: np.ndarray, class_names: Sequence[str], path: str | Path, *,
@@ -210,4 +133,59 @@ def plot_error_histograms(path: str | Path, counts: dict[str, dict[str, Sequence
         ax.legend(fontsize=8)
     if title:
         fig.suptitle(title)
+    return save_figure(fig, path)
+
+
+def plot_class_balance(path: str | Path, counts: dict[str, Sequence[int]], *,
+                       title: str = "images per class", ylabel: str = "images") -> Path:
+    """Save a class-balance chart: one group per class index, one bar per split.
+
+    Args:
+        path: the PNG to write.
+        counts: ``{split: images per class}``, every list as long as the class list.
+        title: figure title.
+        ylabel: what is counted.
+    """
+    n = max((len(v) for v in counts.values()), default=0)
+    return grouped_bar_plot(path, list(range(n)), dict(counts), title=title, xlabel="class",
+                            ylabel=ylabel)
+
+
+def plot_page_prediction(path: str | Path, page: str, probs: np.ndarray,
+                         members: Sequence[str], stack: np.ndarray,
+                         class_names: Sequence[str], specs: Sequence[Any]) -> Path:
+    """The per-image plot of a stacked pipeline: the page as each member sees it (its
+    :class:`kerasdoc.generators.spec.ImageSpec`'s crop and resize), and each model's five most
+    probable classes, the stack's last.
+
+    Args:
+        path: the PNG to write.
+        page: the image file.
+        probs: ``(members, classes)`` member probabilities for the page.
+        members: the member names, in the order of ``probs`` and ``specs``.
+        stack: ``(classes,)`` the meta-classifier's probabilities.
+        class_names: the class names.
+        specs: each member's image spec.
+    """
+    import tensorflow as tf
+
+    plt = _pyplot()
+    n = len(members) + 1
+    fig, axes = plt.subplots(2, n, figsize=(3.0 * n, 6.2),
+                             gridspec_kw={"height_ratios": [1.0, 1.3]})
+    raw = tf.io.read_file(page)
+    for j, (m, spec) in enumerate(zip(members, specs)):
+        img = spec.geometry(spec.decode(raw)).numpy()
+        axes[0, j].imshow(img.astype(np.uint8).squeeze(), cmap="gray")
+        axes[0, j].set_title(m, fontsize=9)
+        axes[0, j].axis("off")
+    axes[0, -1].axis("off")
+    for j, (title, p) in enumerate([*zip(members, probs), ("stack", stack)]):
+        ax = axes[1, j]
+        order = np.argsort(p)[::-1][:5]  # each model's own five most probable classes
+        ax.barh(range(5), p[order][::-1], color=plt.get_cmap("tab20")(j))
+        ax.set_yticks(range(5), [class_names[i] for i in order][::-1], fontsize=7)
+        ax.set_xlim(0, 1)
+        ax.set_title(f"{title}: {class_names[int(np.argmax(p))]}", fontsize=8)
+    fig.suptitle(Path(page).name)
     return save_figure(fig, path)
