@@ -1,11 +1,10 @@
 """The names that flags and the library accept, importable without TensorFlow.
 
 ``kerasdoc --help``, ``kerasdoc recipe`` and ``kerasdoc list`` must not start TensorFlow, yet
-their flags offer the library's choices. The choices live here, once:
-:mod:`kerasdoc.distribute` takes :data:`STRATEGIES` from this module, and the test suite checks
-that :data:`COLOR_MODES` and :data:`RESIZE_MODES` equal ``kerasdoc.generators.spec.COLOR_MODES``
-and ``kerasdoc.generators.ops.RESIZE_MODES`` (``kerasdoc.generators`` imports nothing else of
-kerasdoc, so it cannot import them from here).
+their flags offer the library's choices. The choices live here, once: :mod:`kerasdoc.distribute`
+takes :data:`STRATEGIES` from this module, ``kerasdoc.generators.spec`` and ``.ops`` take
+:data:`COLOR_MODES` and :data:`RESIZE_MODES` (this module imports nothing: it is the one module
+of kerasdoc that ``kerasdoc.generators`` may import).
 
 Example:
     >>> STRATEGIES[0], COLOR_MODES

@@ -48,4 +48,4 @@ def test_flag_choices_are_the_librarys_names():
 
     assert distribute.STRATEGIES is constants.STRATEGIES
     assert tuple(spec.COLOR_MODES) == constants.COLOR_MODES
-    assert ops.RESIZE_MODES == constants.RESIZE_MODES
+    assert ops.RESIZE_MODES is constants.RESIZE_MODES

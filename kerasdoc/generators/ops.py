@@ -16,7 +16,8 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-RESIZE_MODES = ("stretch", "pad", "crop")
+from kerasdoc.constants import RESIZE_MODES
+
 PADDING_MODES = ("zeros", "reflection")
 INTERPOLATIONS = ("nearest", "bilinear", "bicubic", "area", "lanczos3", "lanczos5", "gaussian",
                   "mitchellcubic", "antialias_bilinear", "antialias_bicubic", "lanczos", "box",

@@ -32,6 +32,7 @@ from typing import Any
 
 import tensorflow as tf
 
+from kerasdoc import constants
 from kerasdoc.generators import crops as crops_lib
 from kerasdoc.generators.limits import decoded_size_graph, guard_encoded
 from kerasdoc.generators.ops import (
@@ -44,7 +45,8 @@ from kerasdoc.generators.ops import (
     with_static_shape,
 )
 
-COLOR_MODES = {"grayscale": 1, "rgb": 3}
+#: ``color_mode`` -> channels (the names: :data:`kerasdoc.constants.COLOR_MODES`).
+COLOR_MODES = dict(zip(constants.COLOR_MODES, (1, 3)))
 #: ``color_mode`` values of a file flow (RGBA pages keep their alpha channel).
 FILE_COLOR_MODES = {**COLOR_MODES, "rgba": 4}
 

@@ -9,6 +9,7 @@ marked ``not stated``. The paper's own settings fit two CPU cores, so ``cpu`` is
 
 from __future__ import annotations
 
+from kerasdoc.constants import COLOR_MODES
 from kerasdoc.recipes import Field, derive, not_stated, pair, paper, stand_in
 
 DOCUMENT = ("Wang et al., Lightweight Deep Learning Model for Invoice Image Classification "
@@ -19,7 +20,7 @@ MODELS = "alexnet,zfnet,vgg16,resnet18,invoice_resnet"
 FIELDS = {
     "models": Field("comma-separated Table 1 models", str),
     "image_size": Field("square input side in pixels", int),
-    "color_mode": Field("input colour mode", str, choices=("grayscale", "rgb")),
+    "color_mode": Field("input colour mode", str, choices=COLOR_MODES),
     "resize_mode": Field("aspect handling when resizing (training and serving)", str,
                          choices=("stretch", "pad", "crop")),
     "val_fraction": Field("validation share per class", float),
