@@ -439,7 +439,10 @@ a full run uses those embedded digits too (`--data kannada` / `hoda` take local 
 DATA_ARGS = ["--data", "digits"]  # embedded: scikit-learn's real handwritten digits
 if USE_FULL_DATA:
     DATA_ARGS = ["--data", "mnist"]  # MNIST + MNIST-C from TensorFlow Datasets
-QUICK_ARGS: list[str] = []
+# smallest (CI): every cell still runs; one epoch per model, 300 training images
+QUICK_ARGS = ["--classifier-epochs", "1", "--detector-epochs", "1", "--denoiser-epochs", "1",
+              "--train-size", "300", "--breakout-size", "60", "--bench-images", "50",
+              "--bench-loop", "2"]
 FULL_ARGS: list[str] = []  # the paper recipe: 1,500-image breakouts, 50 denoiser epochs, SVHN
 EXPORT_ARGS: list[str] = []''',
         "look": '''from kerasdoc.generators import corruptions

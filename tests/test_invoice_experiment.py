@@ -49,6 +49,7 @@ def test_demo_rejects_bad_arguments(tmp_path, kwargs, match):
         make_invoice_demo(tmp_path, **kwargs)
 
 
+@pytest.mark.slow  # the invoice notebook runs this training (quick, invoice_resnet, 1 epoch)
 def test_quick_experiment_on_generated_demo_data(tmp_path):
     from kerasdoc.experiments.invoice import main
 
@@ -77,7 +78,10 @@ def test_quick_experiment_on_generated_demo_data(tmp_path):
     assert (tmp_path / "confusion_matrix.png").exists() and (tmp_path / "accuracy.png").exists()
 
 
-@pytest.mark.parametrize("resize_mode", ["stretch", "pad", "crop"])
+# pad (the mode of the bug) by default; stretch and crop each train again: slow (every mode's
+# train -> export parity without the experiment: tests/test_cli_commands.py).
+@pytest.mark.parametrize("resize_mode", [pytest.param("stretch", marks=pytest.mark.slow), "pad",
+                                         pytest.param("crop", marks=pytest.mark.slow)])
 def test_exported_model_serves_what_training_saw(tmp_path, resize_mode):
     """The SavedModel's serving_default on the raw files equals the trained model on the
     experiment's own pipeline batches, for every --resize-mode the experiment offers (the bug
@@ -119,6 +123,7 @@ def test_exported_model_serves_what_training_saw(tmp_path, resize_mode):
         assert np.abs(model.predict(stretched, verbose=0) - got).max() > 1e-4
 
 
+@pytest.mark.slow  # two trainings (2 epochs, then the refit)
 def test_refit_all_trains_the_final_model_on_all_training_images(tmp_path):
     from kerasdoc.experiments.invoice import main
 

@@ -228,10 +228,12 @@ def test_resnet50_imagenet_weights_get_keras_preprocess_input(tmp_path, monkeypa
         build_resnet50((32, 32, 3), 4, weights="imagenet", mean=0.5, std=0.2)
 
 
+@pytest.mark.slow
 def test_quick_run_ships_the_best_stage_and_serves_what_training_saw(tmp_path):
     """The workflow on generated digits (three stages, resizing included), then the export:
     the SavedModel's serving_default on the raw test files equals the shipped model on the
-    experiment's own test batches."""
+    experiment's own test batches. (Slow: the default run trains the same quick recipe, its
+    three stages and the export, through the persian_ocr notebook.)"""
     import tensorflow as tf
 
     from kerasdoc.generators.spec import ImageSpec

@@ -168,10 +168,12 @@ def test_load_data_lists_survey_and_balance(tmp_path):
                            tmp_path / "o2")
 
 
+@pytest.mark.slow
 def test_quick_experiment_end_to_end(tmp_path):
     """--quick trains all 7 stages, stacks, exports one SavedModel that agrees with the pipeline;
-    a second run skips every finished stage; --from-stage re-runs from there. (Not marked slow:
-    --quick is about a CPU-minute; this test took 51 s under `-m slow` with both runs.)"""
+    a second run skips every finished stage; --from-stage re-runs from there. (Slow: eight
+    trainings, the suite's longest test; the default run covers rvl-cdip end to end through its
+    notebook: holistic, top region, stack, export and a prediction.)"""
     out = tmp_path / "run"
     argv = ["--quick", "--out", str(out), "--export", "--export-dir", str(tmp_path / "sm")]
     res = rvl_cdip.main(argv)
