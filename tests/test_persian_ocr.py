@@ -299,7 +299,10 @@ def test_source_model_test_folder_and_resume(tmp_path):
             "--out", str(tmp_path / "o")]
     res = main(argv)
     assert res["unread_flags"] == []
-    assert len(res["stages"]) == 2 and res["source"]["epochs"] == 3
+    from kerasdoc.recipes import resolve
+
+    assert len(res["stages"]) == 2
+    assert res["source"]["epochs"] == resolve("persian-ocr", "quick").values["source_epochs"]
     assert "transferred by layer name" in res["weights"]
     assert res["evaluated_on"].startswith("test set") and res["test_samples"] == 10
     assert "valid_folder_accuracy" not in res
