@@ -495,8 +495,8 @@ QUICK_ARGS: list[str] = []
 FULL_ARGS: list[str] = []  # the paper recipe: ResNet-34, the report's cells 224 -> 352 px
 EXPORT_ARGS = ["--export", "--export-dir", str(OUT / "saved_models")]''',
         "look": '''data = experiment.load_data(args)
-print(data.kind, "|", data.root)
-fig = show_images(data.root / "train", n=16, title="training digits")''',
+print(data.kind, "|", data.train_dir)
+fig = show_images(data.train_dir, n=16, title="training digits")''',
         "model_md": "## The model\n\nResNet-34 with the fastai head (quick mode: the small "
                     "`resnet_quick`).",
         "model": '''from kerasdoc.models import get_model
@@ -507,7 +507,7 @@ model.summary(line_length=100)''',
         "export": '''
 # --export wrote the shipped model (the best stage on the validation data).
 print("exported:", results["exported"])
-image = sorted((data.root / "valid").rglob("*.png"))[0]
+image = sorted(Path(data.valid_dir).rglob("*.png"))[0]
 pred = predict_files(results["exported"], [image])[0]
 print(f"{image}: {pred['class_names']} ({pred['probability']:.2f}); "
       f"truth: {image.parent.name}")''',
