@@ -2,24 +2,12 @@
 
 import warnings
 
-import keras
 import numpy as np
 import pytest
+from test_generators import make_folder, tiny_model
+from test_keras2_script import CountBatches
 
 from kerasdoc.generators import ImageDataGenerator
-from tests.test_generators import make_folder, tiny_model
-
-
-class _Steps(keras.callbacks.Callback):
-    def __init__(self):
-        super().__init__()
-        self.per_epoch: list[int] = []
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.per_epoch.append(0)
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.per_epoch[-1] += 1
 
 
 @pytest.mark.parametrize("seed", [0, None])
@@ -31,7 +19,7 @@ def test_cached_flow_fits_without_running_out_of_data(tmp_path, seed):
     flow = ImageDataGenerator(rescale=1 / 255).flow_from_directory(
         folder, (8, 8), "grayscale", batch_size=4, seed=seed, cache=True)
     assert flow.num_batches == len(flow) == 4
-    steps = _Steps()
+    steps = CountBatches()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         tiny_model((8, 8, 1), 3).fit(flow, epochs=3, verbose=0, callbacks=[steps])
