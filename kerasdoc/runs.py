@@ -43,6 +43,7 @@ from typing import Any
 import keras
 
 from kerasdoc import distribute
+from kerasdoc.keras_internals import build_before_fit
 
 
 def float32_outputs(model: keras.Model) -> keras.Model:
@@ -258,6 +259,7 @@ class Run:
         else:
             fit_kwargs.setdefault("shuffle", False)  # datasets and flows shuffle themselves
         if fit_fn is None:
+            build_before_fit(model, x, y)  # one trace of the training step, not two
             hist = model.fit(x, y, epochs=epochs, validation_data=validation_data,
                              callbacks=cbs, verbose=verbose, **fit_kwargs)
         else:

@@ -39,6 +39,7 @@ import keras
 import numpy as np
 
 from kerasdoc.generators.spec import ImageSpec
+from kerasdoc.keras_internals import build_before_fit
 
 PIPELINE_FILE = "pipeline.json"
 
@@ -199,6 +200,7 @@ def fit_stacker(x: np.ndarray, y: Sequence[int], *, epochs: int = 20, batch_size
                       metrics=["accuracy"], jit_compile=jit_compile)
     val = None if validation is None else (np.asarray(validation[0], np.float32)[..., None],
                                            np.asarray(validation[1], np.int64))
+    build_before_fit(model, x[..., None], y)  # one trace of the training step, not two
     hist = model.fit(x[..., None], y, epochs=epochs, batch_size=batch_size, shuffle=True,
                      validation_data=val, verbose=verbose)
     model.stacking_history = {k: [float(v) for v in vs] for k, vs in hist.history.items()}

@@ -26,3 +26,57 @@ def test_weights_h5_bytes_loads_as_a_weights_file(tmp_path):
     fresh.load_weights(tmp_path / "w.weights.h5")
     for a, b in zip(model.get_weights(), fresh.get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+def test_build_before_fit_traces_the_step_once_and_trains_the_same():
+    import tensorflow as tf
+
+    from kerasdoc.keras_internals import build_before_fit
+
+    traces = []
+
+    class Counting(keras.Sequential):
+        def train_step(self, data):
+            traces.append(1)
+            return super().train_step(data)
+
+    x = np.random.default_rng(0).random((24, 5)).astype("float32")
+    y = np.arange(24) % 3
+
+    def trained(prebuild, data):
+        keras.utils.set_random_seed(0)
+        m = Counting([keras.Input((5,)), keras.layers.Dense(3, activation="softmax")])
+        m.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+        if prebuild:
+            assert build_before_fit(m, *data) is True
+            assert m.optimizer.built and build_before_fit(m, *data) is False  # built: no-op
+        traces.clear()
+        m.fit(*data, epochs=2, batch_size=8, verbose=0) if len(data) == 2 else m.fit(
+            data[0], epochs=2, verbose=0)
+        return len(traces), m.get_weights()
+
+    ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(8)
+    for data in ((x, y), (ds,)):
+        n_plain, w_plain = trained(False, data)
+        n_built, w_built = trained(True, data)
+        assert (n_plain, n_built) == (2, 1)  # Keras 3.15 + TF 2.21: traced twice without it
+        for a, b in zip(w_plain, w_built):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_build_before_fit_leaves_other_data_and_strategy_models_to_keras():
+    import tensorflow as tf
+
+    from kerasdoc.keras_internals import build_before_fit
+
+    def model():
+        m = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+        m.compile("adam", "mse")
+        return m
+
+    assert build_before_fit(model(), (np.zeros((2, 2)) for _ in range(1))) is False
+    assert build_before_fit(model(), np.array(["a", "b"])) is False
+    with tf.distribute.OneDeviceStrategy("/cpu:0").scope():
+        m = model()
+    assert build_before_fit(m, np.zeros((2, 2)), np.zeros((2, 1))) is False
+    assert not m.optimizer.built

@@ -54,7 +54,7 @@ from kerasdoc.diskio import (  # noqa: F401 - re-exported
     saving,
 )
 from kerasdoc.distribute import is_chief, task_id, tf_config
-from kerasdoc.keras_internals import weights_h5_bytes
+from kerasdoc.keras_internals import build_before_fit, weights_h5_bytes
 
 METADATA = "training_metadata.json"
 
@@ -374,6 +374,7 @@ def fit_resilient(model: keras.Model, x: Any, y: Any = None, *, epochs: int,
         raise ValueError(f"Model {model.name!r} must be compiled before fit_resilient.")
     cbs = resilient_callbacks(out_dir, save_freq=save_freq, checkpoint=checkpoint)
     backup = cbs[0]
+    build_before_fit(model, x, y)  # one trace of the training step, not two
     model.fit(x, y, epochs=epochs, callbacks=cbs + list(callbacks or []), **fit_kwargs)
     model._initial_epoch = None
     return backup.history

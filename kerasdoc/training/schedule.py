@@ -27,6 +27,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from kerasdoc.keras_internals import build_before_fit
 from kerasdoc.reporting import save_figure
 from kerasdoc.training.groups import group_lr_multipliers, layer_groups
 from kerasdoc.training.optim import DiscriminativeAdam, lr_range
@@ -250,6 +251,7 @@ def fit_one_cycle(model: keras.Model, data, epochs: int,
     sched = OneCycleScheduler(epochs * steps, rates[-1], moms=moms, steps_per_epoch=steps,
                               **kw)
     x, y, bs = _fit_args(data, batch_size)
+    build_before_fit(model, x, y)  # one trace of the training step, not two
     history = model.fit(x, y, batch_size=bs, epochs=epochs, steps_per_epoch=steps_per_epoch,
                         validation_data=validation_data, shuffle=y is not None,
                         callbacks=[sched, *(callbacks or [])], verbose=verbose)
@@ -406,6 +408,7 @@ def lr_find(model: keras.Model, data, *, start_lr: float = 1e-7, end_lr: float =
     x, y, bs = _fit_args(data, batch_size)
     steps = _steps_per_epoch(data, batch_size, None)
     epochs = math.ceil(num_iter / max(1, steps))
+    build_before_fit(model, x, y)
     try:
         model.fit(x, y, batch_size=bs, epochs=epochs, callbacks=[sweep], verbose=0,
                   shuffle=y is not None)
