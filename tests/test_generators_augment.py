@@ -179,3 +179,67 @@ def test_crops_in_a_flow(tmp_path):
                                                class_mode=None)))
     assert top.shape == (1, 256, 256, 1) and float(tf.reduce_max(top)) == 0.0
     assert bottom.shape == (1, 64, 64, 1) and float(tf.reduce_min(bottom)) == pytest.approx(1.0)
+
+
+def _batch_seeds(n):
+    return tf.constant([[i, 17] for i in range(n)], tf.int64)
+
+
+@pytest.mark.parametrize("kwargs", [
+    dict(rotation_range=40, width_shift_range=0.2, zoom_range=0.3, shear_range=10,
+         fill_mode="constant", interpolation="nearest"),
+    dict(rotation_range=15, zoom_range=0.1, width_shift_range=0.05, height_shift_range=0.05,
+         horizontal_flip=True, vertical_flip=True, brightness_range=(0.8, 1.2),
+         contrast_range=(0.8, 1.2), channel_shift_range=20, noise_stddev=8.0,
+         grayscale_probability=0.5),
+])
+def test_a_batch_is_each_image_transformed_by_its_own_seed(kwargs):
+    """apply_batch(images, seeds)[i] == apply(images[i], seeds[i]): one projective transform
+    call with a row per image, and batched selects, give each image the transform of its seed
+    alone (not of its place in the batch)."""
+    aug = Augmentation(**kwargs)
+    x = tf.random.stateless_uniform((6, 9, 7, 3), [4, 5], 0, 255)
+    s = _batch_seeds(6)
+    batch = aug.apply_batch(x, s).numpy()
+    one_by_one = np.stack([aug.apply(x[i], s[i]).numpy() for i in range(6)])
+    if kwargs.get("interpolation") == "nearest":
+        np.testing.assert_array_equal(batch, one_by_one)
+    else:
+        np.testing.assert_allclose(batch, one_by_one, atol=1e-3)
+    reordered = aug.apply_batch(tf.reverse(x, [0]), tf.reverse(s, [0])).numpy()[::-1]
+    np.testing.assert_allclose(reordered, batch, atol=1e-3)  # another batch order: same images
+
+
+def test_images_of_a_batch_get_different_transforms_and_a_seed_repeats_its_own():
+    aug = Augmentation(rotation_range=30, horizontal_flip=True, brightness_range=(0.5, 1.5),
+                       noise_stddev=5.0)
+    x = tf.tile(tf.random.stateless_uniform((1, 8, 8, 1), [1, 2], 0, 255), [8, 1, 1, 1])
+    out = aug.apply_batch(x, _batch_seeds(8)).numpy()
+    assert len({o.tobytes() for o in out}) == 8  # the same image, eight transforms
+    np.testing.assert_array_equal(aug.apply_batch(x, _batch_seeds(8)), out)
+
+
+def test_a_flow_augments_per_batch_with_one_transform_per_image(tmp_path):
+    """A seeded flow's epoch k: each image its own transform, the same batches for the same
+    (seed, k), and Augmentation.apply_batch (not one apply per image) in the pass."""
+    from unittest import mock
+
+    from kerasdoc.generators.augment import Augmentation as Aug
+
+    for c in ("a", "b"):
+        (tmp_path / c).mkdir()
+        for i in range(5):
+            cv2.imwrite(str(tmp_path / c / f"{i}.png"), np.full((8, 8), 120, np.uint8))
+
+    def flow():
+        gen = ImageDataGenerator(rotation_range=30, horizontal_flip=True, noise_stddev=4.0)
+        return gen.flow_from_directory(tmp_path, (8, 8), "grayscale", batch_size=4, seed=2)
+
+    with mock.patch.object(Aug, "apply", side_effect=AssertionError("per image")):
+        a = [x.numpy() for x, _ in flow()._pass_fn(1)]
+    images = np.concatenate(a)
+    assert len({im.tobytes() for im in images}) == 10  # ten equal files, ten transforms
+    b = [x.numpy() for x, _ in flow()._pass_fn(1)]
+    assert all(np.array_equal(u, v) for u, v in zip(a, b))
+    c = np.concatenate([x.numpy() for x, _ in flow()._pass_fn(2)])
+    assert not np.array_equal(images, c)
