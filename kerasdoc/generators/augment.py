@@ -6,10 +6,9 @@ of text (``get_transforms(do_flip=False)``). So every default here is *off*: a t
 generator turns on only what is safe (small rotation, shifts, zoom, brightness / contrast,
 noise) and leaves ``horizontal_flip`` / ``vertical_flip`` False.
 
-Randomness is stateless: each image gets a seed pair from its flow (reproducible with the flow's
-``seed`` and different every epoch), so runs repeat exactly and parallel maps stay deterministic.
-A flow augments a whole batch at once (:meth:`Augmentation.apply_batch`), each image with its own
-draws.
+Randomness is stateless: each image gets a seed pair from ``tf.data.Dataset.random`` (reproducible
+with the flow's ``seed`` and different every epoch), so runs repeat exactly and parallel maps
+stay deterministic.
 
 Example:
     >>> import tensorflow as tf
@@ -123,8 +122,7 @@ class Augmentation:
                     or _pair(self.zoom_range, "zoom_range", True) or self.shear_range)
 
     def apply(self, image: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
-        """Transform one image ``(h, w, c)`` (float, 0-255) with a stateless seed pair: the
-        batch of one of :meth:`apply_batch`.
+        """Transform one image ``(h, w, c)`` (float, 0-255) with a stateless seed pair.
 
         Args:
             image: float tensor ``(h, w, c)`` with a static channel count.
@@ -141,116 +139,70 @@ class Augmentation:
             [0.0, 1.0, 2.0, 3.0]
         """
         image = tf.convert_to_tensor(image, tf.float32)
-        seed = tf.convert_to_tensor(seed)
-        return tf.ensure_shape(self.apply_batch(image[tf.newaxis], seed[tf.newaxis])[0],
-                               image.shape)
+        seed = tf.cast(seed, tf.int64)
 
-    def apply_batch(self, images: tf.Tensor, seeds: tf.Tensor) -> tf.Tensor:
-        """Transform a batch ``(b, h, w, c)``, image ``i`` with its own seed pair ``seeds[i]``:
-        each image its own random transform, a function of its seed only (not of the batch).
-        The draws are one stateless vector per image; the transforms run once per batch (one
-        projective transform with a row per image, flips and jitter as batched selects).
+        def s(k: int) -> tf.Tensor:
+            return tf.stack([seed[0], seed[1] + 7919 * k])
 
-        Example:
-            >>> import tensorflow as tf
-            >>> a = Augmentation(horizontal_flip=True, brightness_range=(0.5, 1.5))
-            >>> out = a.apply_batch(tf.ones((3, 2, 2, 1)) * 100, tf.constant([[1, 0], [2, 0],
-            ...                                                           [3, 0]], tf.int64))
-            >>> out.shape, len({round(float(v), 3) for v in out[:, 0, 0, 0]})
-            (TensorShape([3, 2, 2, 1]), 3)
-        """
-        images = tf.convert_to_tensor(images, tf.float32)
-        seeds = tf.cast(seeds, tf.int64)
-        u = _uniforms(seeds)
-
-        def per_image(k: int, lo: float, hi: float) -> tf.Tensor:  # (b, 1, 1, 1)
-            return tf.reshape(lo + (hi - lo) * u[:, k], [-1, 1, 1, 1])
+        def u(k: int, lo: float, hi: float, shape=()) -> tf.Tensor:
+            return tf.random.stateless_uniform(shape, s(k), lo, hi)
 
         if self.geometric:
-            images = self._affine(images, u)
+            image = self._affine(image, u)
         if self.horizontal_flip:
-            images = tf.where(per_image(10, 0.0, 1.0) < 0.5, tf.reverse(images, [2]), images)
+            image = tf.cond(u(10, 0.0, 1.0) < 0.5, lambda: tf.reverse(image, [1]), lambda: image)
         if self.vertical_flip:
-            images = tf.where(per_image(11, 0.0, 1.0) < 0.5, tf.reverse(images, [1]), images)
+            image = tf.cond(u(11, 0.0, 1.0) < 0.5, lambda: tf.reverse(image, [0]), lambda: image)
         if self.brightness_range is not None:
-            images = images * per_image(12, *map(float, self.brightness_range))
+            lo, hi = self.brightness_range
+            image = image * u(12, float(lo), float(hi))
         if self.contrast_range is not None:
-            mean = tf.reduce_mean(images, axis=[1, 2], keepdims=True)
-            images = (images - mean) * per_image(13, *map(float, self.contrast_range)) + mean
+            lo, hi = self.contrast_range
+            mean = tf.reduce_mean(image, axis=[0, 1], keepdims=True)
+            image = (image - mean) * u(13, float(lo), float(hi)) + mean
         if self.channel_shift_range:
             r = float(self.channel_shift_range)
-            images = images + per_image(14, -r, r)
+            image = image + u(14, -r, r)
         if self.grayscale_probability:
-            images = tf.where(per_image(15, 0.0, 1.0) < self.grayscale_probability,
-                              _gray_keep(images), images)
+            image = tf.cond(u(15, 0.0, 1.0) < self.grayscale_probability,
+                            lambda: _gray_keep(image), lambda: image)
         if self.noise_stddev:
-            images = images + _normal_fields(seeds, tf.shape(images)[1:], 16,
-                                             float(self.noise_stddev))
-        return tf.clip_by_value(images, 0.0, 255.0)
+            image = image + tf.random.stateless_normal(tf.shape(image), s(16),
+                                                       stddev=float(self.noise_stddev))
+        return tf.clip_by_value(image, 0.0, 255.0)
 
-    def _affine(self, images: tf.Tensor, u: tf.Tensor) -> tf.Tensor:
-        """One projective transform call for the batch, a transform row per image from the
-        draws ``u`` (columns 1 to 6)."""
-        h = tf.cast(tf.shape(images)[1], tf.float32)
-        w = tf.cast(tf.shape(images)[2], tf.float32)
-
-        def draw(k: int, lo: float, hi: float) -> tf.Tensor:  # (b,)
-            return lo + (hi - lo) * u[:, k]
-
-        theta = draw(1, -1.0, 1.0) * (self.rotation_range * math.pi / 180.0)
+    def _affine(self, image: tf.Tensor, u) -> tf.Tensor:
+        h = tf.cast(tf.shape(image)[0], tf.float32)
+        w = tf.cast(tf.shape(image)[1], tf.float32)
+        theta = u(1, -1.0, 1.0) * (self.rotation_range * math.pi / 180.0)
         wsr, hsr = float(self.width_shift_range), float(self.height_shift_range)
-        tx = draw(2, -wsr, wsr) * (w if wsr < 1 else 1.0)
-        ty = draw(3, -hsr, hsr) * (h if hsr < 1 else 1.0)
-        shear = draw(4, -1.0, 1.0) * (self.shear_range * math.pi / 180.0)
+        tx = u(2, -wsr, wsr) * (w if wsr < 1 else 1.0) if wsr else tf.constant(0.0)
+        ty = u(3, -hsr, hsr) * (h if hsr < 1 else 1.0) if hsr else tf.constant(0.0)
+        shear = u(4, -1.0, 1.0) * (self.shear_range * math.pi / 180.0)
         zr = _pair(self.zoom_range, "zoom_range", around_one=True) or (1.0, 1.0)
-        zx, zy = draw(5, *zr), draw(6, *zr)
+        zx, zy = u(5, zr[0], zr[1]), u(6, zr[0], zr[1])
         c, sn = tf.cos(theta), tf.sin(theta)
-        zero, one = tf.zeros_like(theta), tf.ones_like(theta)
-
-        def mat(rows):  # 3 x 3 per image: (b, 3, 3)
-            return tf.stack([tf.stack(r, axis=-1) for r in rows], axis=-2)
-
         # Output -> input mapping (as Keras' legacy ImageDataGenerator composes it):
         # M = T(centre) . R . T(shift) . Shear . Zoom . T(-centre)
-        rot = mat([[c, -sn, zero], [sn, c, zero], [zero, zero, one]])
-        shift = mat([[one, zero, tx], [zero, one, ty], [zero, zero, one]])
-        shr = mat([[one, -tf.sin(shear), zero], [zero, tf.cos(shear), zero],
-                   [zero, zero, one]])
-        zoom = mat([[zx, zero, zero], [zero, zy, zero], [zero, zero, one]])
-        cx, cy = (w - 1.0) / 2.0 * one, (h - 1.0) / 2.0 * one
-        to_c = mat([[one, zero, cx], [zero, one, cy], [zero, zero, one]])
-        from_c = mat([[one, zero, -cx], [zero, one, -cy], [zero, zero, one]])
+        zero, one = tf.constant(0.0), tf.constant(1.0)
+        rot = tf.stack([[c, -sn, zero], [sn, c, zero], [zero, zero, one]])
+        shift = tf.stack([[one, zero, tx], [zero, one, ty], [zero, zero, one]])
+        shr = tf.stack([[one, -tf.sin(shear), zero], [zero, tf.cos(shear), zero],
+                        [zero, zero, one]])
+        zoom = tf.stack([[zx, zero, zero], [zero, zy, zero], [zero, zero, one]])
+        cx, cy = (w - 1.0) / 2.0, (h - 1.0) / 2.0
+        to_c = tf.stack([[one, zero, cx], [zero, one, cy], [zero, zero, one]])
+        from_c = tf.stack([[one, zero, -cx], [zero, one, -cy], [zero, zero, one]])
         m = to_c @ rot @ shift @ shr @ zoom @ from_c
-        flat = tf.reshape(m, [-1, 9])[:, :8] / m[:, 2, 2:3]
+        flat = tf.reshape(m, [9])[:8] / m[2, 2]
         out = tf.raw_ops.ImageProjectiveTransformV3(
-            images=images, transforms=flat, output_shape=tf.shape(images)[1:3],
-            fill_value=float(self.cval), interpolation=self.interpolation.upper(),
-            fill_mode=self.fill_mode.upper())
-        return tf.ensure_shape(out, images.shape)
-
-
-#: Uniform draws per image: column k is one transform's parameter (1-6 geometric, 10 and 11
-#: flips, 12 brightness, 13 contrast, 14 channel shift, 15 grayscale).
-DRAWS = 16
-
-
-def _uniforms(seeds: tf.Tensor) -> tf.Tensor:
-    """``(b, DRAWS)`` uniforms in ``[0, 1)``: row ``i`` a stateless draw of ``seeds[i]`` alone."""
-    return tf.map_fn(lambda s: tf.random.stateless_uniform([DRAWS], s), seeds,
-                     fn_output_signature=tf.TensorSpec([DRAWS], tf.float32))
-
-
-def _normal_fields(seeds: tf.Tensor, shape: tf.Tensor, stream: int, stddev: float) -> tf.Tensor:
-    """``(b, *shape)`` Gaussian noise, image ``i``'s field a stateless draw of ``seeds[i]``."""
-    def field(s):
-        return tf.random.stateless_normal(shape, tf.stack([s[0], s[1] + 7919 * stream]),
-                                          stddev=stddev)
-
-    return tf.map_fn(field, seeds, fn_output_signature=tf.float32)
+            images=image[tf.newaxis], transforms=flat[tf.newaxis],
+            output_shape=tf.shape(image)[:2], fill_value=float(self.cval),
+            interpolation=self.interpolation.upper(), fill_mode=self.fill_mode.upper())
+        return tf.ensure_shape(out[0], image.shape)
 
 
 def _gray_keep(image: tf.Tensor) -> tf.Tensor:
-    """A gray copy of each image (or batch), kept at its channel count."""
     if image.shape[-1] == 1:
         return image
     return tf.repeat(tf.image.rgb_to_grayscale(image), image.shape[-1], axis=-1)

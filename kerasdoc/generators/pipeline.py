@@ -108,15 +108,13 @@ def call_preprocessing(gen, img: tf.Tensor) -> tf.Tensor:
 
 def finish_image(gen, img: tf.Tensor, rnd: tf.Tensor | None,
                  spec: ImageSpec | None = None) -> tf.Tensor:
-    """One image (or a batch): grayscale -> augmentation (draws from ``rnd``, one per image) ->
+    """One image (or a batch): grayscale -> augmentation (draws from ``rnd``) ->
     ``preprocessing_function`` -> rescale (or the spec's scaling) -> standardisation -> dtype."""
     img = tf.cast(img, tf.float32)
     if gen.grayscale:
         img = to_grayscale(img)
-    if rnd is not None:  # one draw per image: a scalar, or a vector for a batch
-        seeds = tf.stack([rnd, tf.zeros_like(rnd)], axis=-1)
-        aug = gen.augmentation
-        img = aug.apply(img, seeds) if rnd.shape.rank == 0 else aug.apply_batch(img, seeds)
+    if rnd is not None:
+        img = gen.augmentation.apply(img, tf.stack([rnd, tf.constant(0, tf.int64)]))
     if gen.preprocessing_function is not None:
         img = call_preprocessing(gen, img)
     if spec is not None:
@@ -190,14 +188,10 @@ def _read_and_augment(gen, ds: tf.data.Dataset, load: Callable | None, rnd: Any,
 
     if rnd is not None:
         ds = tf.data.Dataset.zip((ds, rnd))
-        if per_batch:  # the draws travel with the image, last, to the batch's augmentation
-            def per_image(el, r):
-                img, rest = call(el)
-                return (img, *rest, tf.cast(r, tf.int64))
-        else:
-            def per_image(el, r):
-                img, rest = call(el)
-                return _join(finish_image(gen, img, tf.cast(r, tf.int64), spec), rest)
+
+        def per_image(el, r):
+            img, rest = call(el)
+            return _join(finish_image(gen, img, tf.cast(r, tf.int64), spec), rest)
     elif per_batch:
         if load is None:
             return ds
@@ -211,23 +205,19 @@ def _read_and_augment(gen, ds: tf.data.Dataset, load: Callable | None, rnd: Any,
     return ds.map(per_image, num_parallel_calls=AUTOTUNE, deterministic=True)
 
 
-def _finish_batches(gen, ds: tf.data.Dataset, *, per_batch: bool, augment: bool,
-                    spec: ImageSpec | None, to_rgb: bool,
-                    image_as_target: bool) -> tf.data.Dataset:
-    """Per batch: the vectorised finishing (with ``augment``, the augmentation of each image
-    by the draws in the batch's last column), channels first, and the image as its own target
-    (``class_mode="input"``)."""
+def _finish_batches(gen, ds: tf.data.Dataset, *, per_batch: bool, spec: ImageSpec | None,
+                    to_rgb: bool, image_as_target: bool) -> tf.data.Dataset:
+    """Per batch: the vectorised finishing (without augmentation), channels first, and the
+    image as its own target (``class_mode="input"``)."""
     if per_batch:
         def finish(*el):
-            img, rnd, rest = el[0], None, tuple(el[1:])
-            if augment:
-                rnd, rest = rest[-1], rest[:-1]
+            img = el[0]
             if to_rgb and spec is not None:  # a spec may hold per-channel statistics
                 img = gray_to_rgb(img)
-            img = finish_image(gen, img, rnd, spec)
+            img = finish_image(gen, img, None, spec)
             if to_rgb and spec is None:  # rescale one channel, then copy it
                 img = gray_to_rgb(img)
-            return _join(img, rest)
+            return _join(img, tuple(el[1:]))
 
         ds = ds.map(finish, num_parallel_calls=AUTOTUNE, deterministic=True)
     if gen.data_format == "channels_first":
@@ -247,10 +237,9 @@ def build_pipeline(gen, ds: tf.data.Dataset, n: Any, load: Callable | None, *,
     """shuffle -> per-image ``load`` (+ augmentation and finishing) -> batch -> prefetch.
 
     ``load(*element)`` returns ``image`` or ``(image, *targets)`` before augmentation,
-    ``preprocessing_function`` and ``rescale``. Without ``preprocessing_function`` (which
-    Keras 2 calls per image, after the augmentation), the finishing (grayscale, augmentation,
-    rescale, standardisation, cast) runs once per batch, vectorised, instead of once per
-    image; each image still gets its own augmentation draws. With ``hand_seed`` (a
+    ``preprocessing_function`` and ``rescale``. Without augmentation and
+    ``preprocessing_function``, the finishing (grayscale, rescale, standardisation, cast)
+    runs once per batch, vectorised, instead of once per image. With ``hand_seed`` (a
     scalar tensor) the whole dataset is one batch, augmented with seeds drawn from it: a
     hand-pulled batch. A ``load`` with a true ``drops_failures`` attribute runs first,
     with ``ignore_errors`` (elements whose load fails are dropped; a guarded hand-pulled
@@ -276,16 +265,16 @@ def build_pipeline(gen, ds: tf.data.Dataset, n: Any, load: Callable | None, *,
         ds = ds.map(lambda *el: load(*el), num_parallel_calls=AUTOTUNE,
                     deterministic=True).ignore_errors()
         load = None
-    per_batch = gen.preprocessing_function is None
-    if gray_to_rgb and (augment or not per_batch):
+    per_batch = not augment and gen.preprocessing_function is None
+    if gray_to_rgb and not per_batch:
         raise ValueError("gray_to_rgb needs a flow without augmentation")
     rnd = _random_stream(n, seed, None if hand else epoch, hand_seed) if augment else None
     ds = _read_and_augment(gen, ds, load, rnd, per_batch=per_batch, spec=spec)
     ds = ds.batch(1 << 30 if hand else batch_size)
     if batch_check is not None:
         ds = batch_check(ds)
-    ds = _finish_batches(gen, ds, per_batch=per_batch, augment=augment, spec=spec,
-                         to_rgb=gray_to_rgb, image_as_target=image_as_target)
+    ds = _finish_batches(gen, ds, per_batch=per_batch, spec=spec, to_rgb=gray_to_rgb,
+                         image_as_target=image_as_target)
     return ds if hand else ds.prefetch(AUTOTUNE)
 
 
