@@ -44,3 +44,93 @@ def test_a_cached_flow_that_may_skip_files_leaves_the_count_to_keras(tmp_path):
     assert flow.samples == 7 and flow.num_batches is None
     assert sum(len(x) for x, _ in flow.dataset) == 6
     assert [p for p, _ in flow.skipped] == [str(folder / "a" / "broken.png")]
+
+
+def _noise_folder(root, per_class=7, size=(8, 8)):
+    """Noise images whose pixels survive the cache's uint8 rounding: read at their own size
+    (no resize), cached and uncached images are the same numbers."""
+    import cv2
+
+    rng = np.random.default_rng(0)
+    for c in ("a", "b"):
+        (root / c).mkdir(parents=True)
+        for i in range(per_class):
+            cv2.imwrite(str(root / c / f"{i}.png"), rng.integers(0, 255, size, np.uint8))
+    return root
+
+
+def _augmenting_flow(root, cache, check=True):
+    gen = ImageDataGenerator(rescale=1 / 255, rotation_range=20, horizontal_flip=True,
+                             width_shift_range=0.2, brightness_range=(0.8, 1.2))
+    return gen.flow_from_directory(root, (8, 8), "grayscale", batch_size=4, seed=3,
+                                   cache=cache, check=check)
+
+
+def _pass(flow, epoch):
+    return [(x.numpy(), y.numpy()) for x, y in flow._pass_fn(epoch)]
+
+
+def _same(a, b):
+    return len(a) == len(b) and all(np.array_equal(xa, xb) and np.array_equal(ya, yb)
+                                    for (xa, ya), (xb, yb) in zip(a, b))
+
+
+@pytest.mark.parametrize("check", [True, False])
+def test_a_cached_seeded_flow_gives_each_epoch_the_uncached_flows_batches(tmp_path, check):
+    """A cached seeded flow's epoch k is the uncached one's: the same (seed, k) shuffle order and
+    augmentation draws, on the decoded images kept after the first pass (exact resume)."""
+    root = _noise_folder(tmp_path / "d")
+    cached = _augmenting_flow(root, True, check)
+    streamed = _augmenting_flow(root, False, check)
+    assert cached._pass_fn is not None
+    for k in (0, 2):
+        want = _pass(streamed, k)
+        assert _same(_pass(cached, k), want)
+        assert _same(_pass(_augmenting_flow(root, True, check), k), want)  # rebuilt fresh
+    assert not _same(_pass(cached, 1), _pass(cached, 2))
+
+
+def test_a_cached_flow_reads_its_files_in_the_first_epoch_only(tmp_path):
+    """After fit's first epoch filled the cache, the image files are gone and the next epochs
+    still give epoch k's batches: the pass pipeline Keras reads every epoch keeps one cache."""
+    import shutil
+
+    import keras
+
+    root = _noise_folder(tmp_path / "d")
+    flow = _augmenting_flow(root, True)
+    want = [_pass(_augmenting_flow(root, False), k) for k in range(3)]
+
+    class Remove(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 0:
+                shutil.rmtree(root)
+
+    tiny_model((8, 8, 1), 2).fit(flow, epochs=3, verbose=0, callbacks=[Remove()])
+    assert not root.exists()
+    ds = flow.get_tf_dataset()  # the pass pipeline fit read, as Keras reads it each epoch
+    for k in range(3):
+        flow.start_epoch, flow._epochs_begun = k, 0
+        flow.on_epoch_begin()
+        assert _same([(x.numpy(), y.numpy()) for x, y in ds], want[k])
+
+
+def test_a_seeded_cached_flow_that_skipped_a_file_shuffles_the_images_it_kept(tmp_path):
+    """An epoch's pass permutes the rows the cache holds (6 of 7 here), not the file count."""
+    import cv2
+
+    folder = make_folder(tmp_path / "data", {"a": 3, "b": 3})
+    noise = np.random.default_rng(0).integers(0, 255, (16, 16), np.uint8)
+    data = bytearray(cv2.imencode(".png", noise)[1].tobytes())
+    data[60:120] = bytes(60)
+    (folder / "a" / "broken.png").write_bytes(bytes(data))
+    flow = ImageDataGenerator().flow_from_directory(
+        folder, (8, 8), "grayscale", batch_size=4, cache=True, on_bad="skip", seed=1,
+        class_mode="sparse")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        epochs = [np.concatenate([y.numpy() for _, y in flow._pass_fn(k)]) for k in range(3)]
+    assert [sorted(e.tolist()) for e in epochs] == [[0, 0, 0, 1, 1, 1]] * 3
+    values = [np.concatenate([x.numpy()[:, 0, 0, 0] for x, _ in flow._pass_fn(k)])
+              for k in range(3)]
+    assert len({tuple(v) for v in values}) > 1  # reshuffled per epoch

@@ -138,12 +138,13 @@ def load_data(args, seed: int, batch_size: int) -> dict[str, Any]:
                      resize_mode=args.resize_mode)
     train_gen, eval_gen = make_generators(args, args.val_fraction, seed)
     kw = dict(spec=spec, batch_size=batch_size)
-    train = train_gen.flow_from_directory(data_dir, subset="training", seed=seed, **kw)
+    train = train_gen.flow_from_directory(data_dir, subset="training", seed=seed,
+                                          cache=args.cache, **kw)
     val = train_gen.flow_from_directory(data_dir, subset="validation", shuffle=False, **kw)
     everything = None
     if args.refit_all:  # all training images, augmented the same way
         all_gen, _ = make_generators(args, 0.0, seed)
-        everything = all_gen.flow_from_directory(data_dir, seed=seed, **kw)
+        everything = all_gen.flow_from_directory(data_dir, seed=seed, cache=args.cache, **kw)
     test = None
     if test_dir is not None:
         test = eval_gen.flow_from_directory(test_dir, classes=train.class_indices, shuffle=False,

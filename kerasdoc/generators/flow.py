@@ -73,9 +73,10 @@ def shuffle_key(value: tf.Tensor) -> tf.Tensor:
     return tf.stack([value, tf.constant(7, tf.int64)])
 
 
-def permute(pos: tf.Tensor, key: tf.Tensor, n: int) -> tf.Tensor:
-    """Pass position(s) ``pos`` -> element index(es): a stateless permutation of ``range(n)``."""
-    return tf.random.experimental.index_shuffle(pos, key, tf.constant(n - 1, tf.int64))
+def permute(pos: tf.Tensor, key: tf.Tensor, n: Any) -> tf.Tensor:
+    """Pass position(s) ``pos`` -> element index(es): a stateless permutation of ``range(n)``
+    (``n`` an int or an int64 scalar tensor)."""
+    return tf.random.experimental.index_shuffle(pos, key, tf.cast(n, tf.int64) - 1)
 
 
 class Flow(Iterator, tf.data.Dataset, DataAdapter):

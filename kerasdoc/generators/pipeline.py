@@ -131,19 +131,33 @@ def _join(img, rest):
 
 
 def _shuffled(ds: tf.data.Dataset, n: int, seed: int | None, epoch: Any,
-              buffer: int | None) -> tf.data.Dataset:
+              buffer: int | None, cached: bool = False) -> tf.data.Dataset:
     """An epoch's pass order: a stateless permutation of ``(seed, epoch)`` when both are given,
-    else ``tf.data``'s reshuffling buffer."""
+    else ``tf.data``'s reshuffling buffer. ``cached``: ``ds`` reads a cache (decoded images),
+    gathered into the pass's table when the pass begins, not when the pipeline is built (so the
+    first pass decodes every file before its first element); its row count is the cache's (a
+    guard may have dropped files)."""
     if epoch is not None and seed is not None:  # no op-seed plumbing
-        table = ds.batch(n).get_single_element()
-        keys = at_pass_start(lambda: flow_seed(seed, "shuffle", epoch))
-        order = keys.flat_map(lambda key: tf.data.Dataset.from_tensor_slices(
-            permute(tf.range(n, dtype=tf.int64), key, n)))  # the whole order at once
-        # gathered 256 rows at a time: a map call per element would cost more than the rows
-        return order.batch(256).map(
-            lambda j: tf.nest.map_structure(lambda t: tf.gather(t, j), table),
-            num_parallel_calls=AUTOTUNE, deterministic=True).unbatch()
+        if cached:  # read on the pass itself: the first pass fills the cache
+            rows = ds.batch(1 << 30)
+            rows = rows.concatenate(empty_batch(rows.element_spec)).take(1)
+            start = tf.data.Dataset.zip(
+                rows, at_pass_start(lambda: flow_seed(seed, "shuffle", epoch)))
+        else:
+            table = ds.batch(n).get_single_element()
+            start = at_pass_start(lambda: (table, flow_seed(seed, "shuffle", epoch)))
+        return start.flat_map(_gathered)
     return ds.shuffle(buffer or n, seed=seed, reshuffle_each_iteration=True)
+
+
+def _gathered(table: Any, key: tf.Tensor) -> tf.data.Dataset:
+    """The rows of ``table`` in the pass order of ``key`` (:func:`permute`), gathered 256 rows
+    at a time: a map call per element would cost more than the rows."""
+    n = tf.shape(tf.nest.flatten(table)[0], out_type=tf.int64)[0]
+    order = permute(tf.range(n), key, tf.maximum(n, 1))  # the whole order at once
+    return tf.data.Dataset.from_tensor_slices(order).batch(256).map(
+        lambda j: tf.nest.map_structure(lambda t: tf.gather(t, j), table),
+        num_parallel_calls=AUTOTUNE, deterministic=True).unbatch()
 
 
 def _random_stream(n: Any, seed: int | None, epoch: Any, hand_seed: Any) -> tf.data.Dataset:
@@ -219,7 +233,7 @@ def build_pipeline(gen, ds: tf.data.Dataset, n: Any, load: Callable | None, *,
                    buffer: int | None = None, spec: ImageSpec | None = None,
                    image_as_target: bool = False, hand_seed: Any = None,
                    epoch: Any = None, gray_to_rgb: bool = False,
-                   batch_check: Callable | None = None) -> tf.data.Dataset:
+                   batch_check: Callable | None = None, cached: bool = False) -> tf.data.Dataset:
     """shuffle -> per-image ``load`` (+ augmentation and finishing) -> batch -> prefetch.
 
     ``load(*element)`` returns ``image`` or ``(image, *targets)`` before augmentation,
@@ -236,13 +250,15 @@ def build_pipeline(gen, ds: tf.data.Dataset, n: Any, load: Callable | None, *,
     ``preprocessing_function``) ``load`` gives 1-channel images that the batch finishing
     copies to 3 channels. ``batch_check`` (batches -> batches) runs right after batching
     (the guarded file flows' decode check, which also drops the elements' extra columns).
+    ``cached``: ``ds`` reads a cache of decoded images; an epoch's pass takes them from it
+    when the pass begins (:func:`_shuffled`).
     """
     hand = hand_seed is not None
     if not hand:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1. Received: batch_size={batch_size}")
         if shuffle and n > 1:
-            ds = _shuffled(ds, n, seed, epoch, buffer)
+            ds = _shuffled(ds, n, seed, epoch, buffer, cached)
     if load is not None and getattr(load, "drops_failures", False):
         # a guarded hand-pulled batch: images that fail to decode are dropped here, before
         # anything else runs (load returns (image, file index): the caller sees which)
