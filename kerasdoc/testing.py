@@ -26,6 +26,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from kerasdoc.keras_internals import build_before_fit
 from kerasdoc.models.registry import get_model, model_spec
 
 # Keras' generated names for a second unnamed layer of a class ("dense_1", "conv2d_3").
@@ -96,6 +97,7 @@ def run_model_battery(name: str, tmp_dir: str | Path, *, batch: int = 4, seed: i
                                err_msg=f"{name}: .keras reload changed predictions")
 
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=loss)
+    build_before_fit(model, x, y)  # the step traced once, not twice
     losses = [float(model.train_on_batch(x, y)) for _ in range(train_steps)]
     assert all(np.isfinite(losses)), f"{name}: non-finite loss {losses}"
     assert min(losses[-3:]) < losses[0], f"{name}: training did not lower the loss: {losses}"
