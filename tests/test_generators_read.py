@@ -68,3 +68,26 @@ def test_rgba_read_keeps_alpha(tmp_path):
     p = _page(tmp_path, "a.png", mode="RGBA")
     plan = _plan([p], "png", channels=4)
     assert read_rgba(tf.constant(p), plan).shape == (16, 16, 4)
+
+
+def test_indexed_bmp_branch_only_where_a_file_may_be_a_bmp(tmp_path):
+    """A flow of sniffed PNG / JPEG files leaves the palette-BMP decoder out of its graph (a
+    smaller graph, traced faster), with the same pixels; a BMP, or an unsniffed file, keeps it."""
+    png, bmp = _page(tmp_path, "a.png", mode="RGB"), _page(tmp_path, "b.bmp", mode="P")
+    assert _plan([png], "png").any_bmp is False and _plan([png], "jpeg").any_bmp is False
+    assert _plan([bmp], "bmp").any_bmp is True
+    assert plan_read([png], ["other"], target_size=(16, 16), channels=3, crop=None,
+                     resize_mode="stretch", padding_mode="zeros",
+                     interpolation="bilinear").any_bmp is True  # check=False: not sniffed
+
+    def ops_and_image(plan, path):
+        fn = tf.function(lambda p: read_full(p, tf.constant(False), plan))
+        graph = fn.get_concrete_function(tf.TensorSpec([], tf.string)).graph
+        return len(graph.get_operations()), fn(tf.constant(path)).numpy()
+
+    n_lean, lean = ops_and_image(_plan([png], "png"), png)
+    n_full, full = ops_and_image(dataclasses.replace(_plan([png], "png"), any_bmp=True), png)
+    assert n_lean < n_full
+    np.testing.assert_array_equal(lean, full)
+    _, pal = ops_and_image(_plan([bmp], "bmp"), bmp)  # the palette file still decodes
+    assert pal.shape == (16, 16, 3) and float(pal.max()) > 0

@@ -48,7 +48,8 @@ class ReadPlan:
     decoder and the geometry give (1 when gray JPEG pages are copied to RGB once per batch:
     ``gray_to_rgb``); ``band``: a named band crop's size (decode only the band); ``need``: the
     smallest decoded size the geometry needs (``reduced_decode``); ``ratio``: the libjpeg scale
-    every file shares (read from the headers) or None; ``any_tiff``: some file is a TIFF.
+    every file shares (read from the headers) or None; ``any_tiff``: some file is a TIFF;
+    ``any_bmp``: some file may be a BMP (sniffed as one, or not sniffed).
     """
 
     target_size: tuple[int, int]
@@ -60,6 +61,7 @@ class ReadPlan:
     decode_channels: int
     geo_channels: int
     any_tiff: bool = False
+    any_bmp: bool = True
     band: int | None = None
     need: tuple[int, int] | None = None
     ratio: int | None = None
@@ -136,7 +138,9 @@ def plan_read(paths: Sequence[str], formats: Sequence[str], *, target_size: tupl
     decode_channels = 1 if to_rgb else (3 if channels == 4 else channels)
     return ReadPlan(tuple(target_size), channels, crop, resize_mode, padding_mode,
                     interpolation, decode_channels, 1 if to_rgb else channels,
-                    any_tiff=any(f == "tiff" for f in formats), band=band, need=need,
+                    any_tiff=any(f == "tiff" for f in formats),
+                    any_bmp=any(f not in ("jpeg", "png", "gif", "tiff") for f in formats),
+                    band=band, need=need,
                     ratio=ratio, reduced_decode=reduced_decode, gray_to_rgb=to_rgb)
 
 
@@ -166,7 +170,7 @@ def read_band(path: tf.Tensor, is_tiff: tf.Tensor, plan: ReadPlan) -> tf.Tensor:
             lambda: decode_band(contents, plan.named_crop, band, 2 * band, ch, keep_gray=True,
                                 scale_decode=plan.reduced_decode),
             lambda: plan.crop(decode_image(contents, ch, is_tiff if plan.any_tiff else False,
-                                           keep_gray=True)))
+                                           keep_gray=True, maybe_bmp=plan.any_bmp)))
     return plan.geometry(img, None)
 
 
@@ -181,7 +185,7 @@ def read_reduced(path: tf.Tensor, is_tiff: tf.Tensor, plan: ReadPlan) -> tf.Tens
                              ratio=plan.ratio, nearest=nearest)
     elif plan.any_tiff:
         img = tf.cond(is_tiff, lambda: decode_image(tf.io.read_file(path), ch, True,
-                                                    keep_gray=True),
+                                                    keep_gray=True, maybe_bmp=plan.any_bmp),
                       lambda: decode_reduced(tf.io.read_file(path), plan.need, ch,
                                              keep_gray=True))
     else:
@@ -192,7 +196,8 @@ def read_reduced(path: tf.Tensor, is_tiff: tf.Tensor, plan: ReadPlan) -> tf.Tens
 def read_full(path: tf.Tensor, is_tiff: tf.Tensor, plan: ReadPlan) -> tf.Tensor:
     """The full decode (any format), then crop and resize."""
     img = decode_image(tf.io.read_file(path), plan.decode_channels,
-                       is_tiff if plan.any_tiff else False, keep_gray=True)
+                       is_tiff if plan.any_tiff else False, keep_gray=True,
+                       maybe_bmp=plan.any_bmp)
     return plan.geometry(img, plan.crop)
 
 
