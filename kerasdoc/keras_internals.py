@@ -135,10 +135,11 @@ def build_before_fit(model: keras.Model, x: Any, y: Any = None) -> bool:
     Without a distribution strategy, Keras' TensorFlow trainer leaves them to the first trace
     of the training step, and a ``tf.function`` that creates variables on its first call is
     traced a second time (TensorFlow's rule): every ``fit`` of a new model traced its step
-    twice. Keras' own ``_symbolic_build`` (what it runs itself under a strategy) builds them
-    from the data's specs, with nothing computed; the training is the same (same variables,
-    same order, same numbers), the step is traced once (a one-epoch ``fit`` of
-    ``resnet_quick``: 7.0 s -> 3.7 s).
+    twice (tensorflow/tensorflow#48851). Keras' own ``_symbolic_build`` (what it runs itself
+    under a strategy) builds them from the data's specs, with nothing computed; the training
+    is the same (same variables, same order, same numbers), the step is traced once (a
+    one-epoch ``fit`` of ``resnet_quick``: 7.0 s -> 3.7 s, ``python -m
+    benchmarks.fit_overhead``).
 
     Args:
         model: a compiled model.

@@ -5,7 +5,9 @@ scheduled around ``fit``), ``lr_find`` (range test, plot and suggestions, weight
 discriminative learning rates (:class:`DiscriminativeAdam`, ``lr_max=slice(1e-6, 1e-4)``),
 progressive resizing (:func:`with_input_size`) and :func:`transfer_weights` by layer name;
 and resumable, fault-tolerant training (:mod:`kerasdoc.training.resilient`: atomic
-``BackupAndRestore``, NaN-safe checkpoints, :func:`fit_resilient`).
+``BackupAndRestore``, NaN-safe checkpoints, :func:`fit_resilient`); :func:`build_before_fit`
+before a ``model.fit`` of your own, so its training step is traced once, not twice (every
+``fit`` of kerasdoc does it).
 
 Example:
     >>> from kerasdoc.training import lr_range
@@ -32,6 +34,7 @@ _SOURCES = {
     "AtomicBackupAndRestore": "kerasdoc.training.resilient",
     "AtomicModelCheckpoint": "kerasdoc.training.resilient",
     "fit_resilient": "kerasdoc.training.resilient",
+    "build_before_fit": "kerasdoc.keras_internals",
     "LRFinderResult": "kerasdoc.training.schedule",
     "OneCycleScheduler": "kerasdoc.training.schedule",
     "compile_discriminative": "kerasdoc.training.schedule",
