@@ -134,3 +134,15 @@ def test_a_seeded_cached_flow_that_skipped_a_file_shuffles_the_images_it_kept(tm
     values = [np.concatenate([x.numpy()[:, 0, 0, 0] for x, _ in flow._pass_fn(k)])
               for k in range(3)]
     assert len({tuple(v) for v in values}) > 1  # reshuffled per epoch
+
+
+def test_a_seeded_file_cache_shuffles_with_a_buffer_not_a_whole_pass_table(tmp_path):
+    """A file cache (a path) is for data larger than memory: its pass must not hold every image
+    at once, so it is not epoch-keyed (tf.data's shuffle buffer, as before); a memory cache is."""
+    root = _noise_folder(tmp_path / "d")
+    on_disk = _augmenting_flow(root, str(tmp_path / "cache"))
+    assert on_disk._pass_fn is None and _augmenting_flow(root, True)._pass_fn is not None
+    for _ in range(2):  # every image once a pass, read from the file cache after the first
+        labels = np.concatenate([y.numpy().argmax(1) for _, y in on_disk.dataset])
+        assert sorted(labels.tolist()) == [0] * 7 + [1] * 7
+    assert any(p.name.startswith("cache") for p in tmp_path.iterdir())

@@ -149,7 +149,7 @@ def _pass_function(gen, o: FileFlowOptions, geo: _Geometry, plan: ReadPlan, sour
                              augment=augment, spec=geo.value_spec,
                              image_as_target=o.class_mode == "input", epoch=epoch,
                              gray_to_rgb=plan.gray_to_rgb, batch_check=check_batches,
-                             cached=bool(o.cache))
+                             cached=o.cache is True)
         if guard is not None and guard.on_bad == "raise":  # every batch, or the pass raises
             out = out.apply(tf.data.experimental.assert_cardinality(-(-n // o.batch_size)))
         if o.class_mode == "multi_output":
@@ -239,7 +239,9 @@ def file_flow(gen, table: FileTable, o: FileFlowOptions) -> Flow:
                 directory=None if table.directory is None else str(table.directory),
                 target_size=geo.target_size, color_mode=geo.color_mode, dtype=gen.dtype,
                 image_data_generator=gen, save=o.save, interpolation=geo.interpolation,
-                pass_fn=one_pass if o.seed is not None else None)
+                # a file cache (a path) shuffles with tf.data's buffer: its pass never holds
+                # every image at once, so it is not epoch-keyed (a resumed run reshuffles)
+                pass_fn=one_pass if o.seed is not None and o.cache in (False, True) else None)
     flow.sample_weight = None if table.weights is None else np.asarray(table.weights)
     if o.class_mode in ("raw", "multi_output") and targets is not None:
         flow._raw_labels = targets

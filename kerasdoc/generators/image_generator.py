@@ -592,7 +592,10 @@ class ImageDataGenerator:
             cache: bool or str. Keep the decoded, cropped and resized images (as uint8, clipped
                 and rounded) after the first pass: True in memory, a path on disk (tf.data
                 file cache). Augmentation, ``preprocessing_function`` and ``rescale`` still run
-                every epoch, after the cache. Memory: ``samples * h * w * c`` bytes.
+                every epoch, after the cache. Memory: ``samples * h * w * c`` bytes (True:
+                twice that while a seeded pass starts, which takes every cached image for its
+                per-epoch order, so a resumed run replays it; a file cache shuffles with
+                ``tf.data``'s buffer instead and is not replayed exactly).
             reduced_decode: bool. Decode JPEGs at 1/2, 1/4 or 1/8 scale when the reduced page
                 still covers what the crop / ``target_size`` needs (faster; not pixel-exact: see
                 :func:`kerasdoc.generators.ops.decode_reduced`; the flow's ``spec`` and serving
