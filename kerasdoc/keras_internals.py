@@ -111,9 +111,8 @@ def _data_spec(x: Any, y: Any = None) -> Any:
     import numpy as np
     import tensorflow as tf
 
-    spec = getattr(x, "element_spec", None)
-    if spec is not None:
-        return spec if isinstance(x, tf.data.Dataset) or hasattr(x, "dataset") else None
+    if isinstance(x, tf.data.Dataset):  # kerasdoc's flows are datasets too
+        return x.element_spec
 
     def array_spec(a):
         a = np.asarray(a)

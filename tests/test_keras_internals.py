@@ -51,8 +51,10 @@ def test_build_before_fit_traces_the_step_once_and_trains_the_same():
             assert build_before_fit(m, *data) is True
             assert m.optimizer.built and build_before_fit(m, *data) is False  # built: no-op
         traces.clear()
-        m.fit(*data, epochs=2, batch_size=8, verbose=0) if len(data) == 2 else m.fit(
-            data[0], epochs=2, verbose=0)
+        if len(data) == 2:
+            m.fit(*data, epochs=2, batch_size=8, verbose=0)
+        else:
+            m.fit(data[0], epochs=2, verbose=0)
         return len(traces), m.get_weights()
 
     ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(8)
