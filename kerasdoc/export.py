@@ -56,6 +56,7 @@ import tensorflow as tf
 
 from kerasdoc.diskio import write_json
 from kerasdoc.generators.spec import ImageSpec
+from kerasdoc.keras_internals import write_export_archive
 
 METADATA_FILE = "kerasdoc.json"
 CLASS_NAMES_FILE = "class_names.txt"
@@ -445,7 +446,7 @@ def _write_archive(serving: _Serving, models: list[keras.Model], stacker: keras.
     archive.add_endpoint(
         "predict_tensor_uint8", serving.serve_tensor,
         input_signature=[tf.TensorSpec([None, None, None, None], tf.uint8, name="images")])
-    archive.write_out(str(out_dir), verbose=verbose)
+    write_export_archive(archive, str(out_dir), verbose=verbose)
 
 
 def export_for_serving(

@@ -82,3 +82,57 @@ def test_build_before_fit_leaves_other_data_and_strategy_models_to_keras():
         m = model()
     assert build_before_fit(m, np.zeros((2, 2)), np.zeros((2, 1))) is False
     assert not m.optimizer.built
+
+
+def _archive(model, traces):
+    import tensorflow as tf
+
+    def serve(x):
+        traces.append(1)  # runs once per trace of the endpoint
+        return {"y": model(x, training=False)}
+
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    archive.add_endpoint("serve", serve,
+                         input_signature=[tf.TensorSpec([None, 3], tf.float32, name="x")])
+    return archive
+
+
+def test_write_export_archive_traces_each_endpoint_once_and_writes_the_same_model(tmp_path):
+    import tensorflow as tf
+
+    from kerasdoc.keras_internals import write_export_archive
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, name="d")])
+    x = np.random.default_rng(0).random((4, 3)).astype("float32")
+    plain, ours = [], []
+    _archive(model, plain).write_out(str(tmp_path / "plain"), verbose=False)
+    archive = _archive(model, ours)
+    write_export_archive(archive, str(tmp_path / "ours"))
+    assert (len(plain), len(ours)) == (2, 1)
+    assert "_filter_and_track_resources" not in vars(archive)  # the archive is left as it was
+    a, b = (tf.saved_model.load(str(tmp_path / n)) for n in ("plain", "ours"))
+    assert sorted(b.signatures) == sorted(a.signatures) == ["serve", "serving_default"]
+    want = model(x).numpy()
+    for loaded in (a, b):
+        np.testing.assert_allclose(loaded.signatures["serving_default"](x=x)["y"], want,
+                                   rtol=1e-6)
+        np.testing.assert_allclose(loaded.serve(x)["y"], want, rtol=1e-6)
+    assert len(b.variables) == len(a.variables) == 2
+
+
+def test_write_export_archive_writes_a_strategy_trained_model(tmp_path):
+    import tensorflow as tf
+
+    from kerasdoc.keras_internals import write_export_archive
+
+    with tf.distribute.MirroredStrategy(["/cpu:0"]).scope():
+        model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, name="d")])
+        model.compile("adam", "mse")
+    x = np.random.default_rng(1).random((8, 3)).astype("float32")
+    model.fit(x, np.zeros((8, 2), "float32"), epochs=1, verbose=0)
+    traces = []
+    write_export_archive(_archive(model, traces), str(tmp_path / "m"))
+    assert len(traces) == 1
+    loaded = tf.saved_model.load(str(tmp_path / "m"))
+    np.testing.assert_allclose(loaded.serve(x)["y"], model.predict(x, verbose=0), rtol=1e-6)

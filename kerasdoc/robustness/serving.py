@@ -46,6 +46,7 @@ def export_pipeline(classifier, detector, denoiser, name: str = "robust_pipeline
     import tensorflow as tf
 
     from kerasdoc.export import claim_version, drop_staging, make_staging, publish_version
+    from kerasdoc.keras_internals import write_export_archive
 
     clf, det, den = _load(classifier), _load(detector), _load(denoiser)
     spec = spec or _spec(clf.input_shape[1:3])
@@ -82,7 +83,7 @@ def export_pipeline(classifier, detector, denoiser, name: str = "robust_pipeline
     # place, so a server polling model_dir never loads a half-written version
     staging = make_staging(model_dir, version)
     try:
-        archive.write_out(str(staging / "model"), verbose=False)
+        write_export_archive(archive, str(staging / "model"))
         final = publish_version(staging / "model", model_dir, version, auto_version, {
             "name": name, "version": version, "class_names": names, "threshold": thr,
             "image_spec": [spec.get_config()], "models": [clf.name, det.name, den.name],
