@@ -206,11 +206,12 @@ def write_export_archive(archive: Any, filepath: str, *, verbose: bool = False,
         >>> m = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
         >>> archive = keras.export.ExportArchive()
         >>> archive.track(m)
-        >>> archive.add_endpoint("serve", lambda x: m(x),
-        ...                      input_signature=[tf.TensorSpec([None, 3], tf.float32)])
+        >>> _ = archive.add_endpoint("serve", lambda x: m(x),
+        ...                          input_signature=[tf.TensorSpec([None, 3], tf.float32)])
         >>> d = tempfile.mkdtemp()
         >>> write_export_archive(archive, d)
-        >>> tf.saved_model.load(d).serve(tf.zeros((1, 3))).shape
+        >>> loaded = tf.saved_model.load(d)
+        >>> loaded.serve(tf.zeros((1, 3))).shape
         TensorShape([1, 2])
     """
     import tensorflow as tf

@@ -91,3 +91,37 @@ def test_indexed_bmp_branch_only_where_a_file_may_be_a_bmp(tmp_path):
     np.testing.assert_array_equal(lean, full)
     _, pal = ops_and_image(_plan([bmp], "bmp"), bmp)  # the palette file still decodes
     assert pal.shape == (16, 16, 3) and float(pal.max()) > 0
+
+
+@pytest.mark.parametrize("augment", [False, True])
+def test_a_flows_dataset_functions_are_traced_without_autograph(tmp_path, monkeypatch, augment):
+    """kerasdoc's own dataset functions are plain graph code: AutoGraph converts none of them
+    (it would convert every function they call, ~1 s of CPU per process on the augmentation
+    path); a user's preprocessing_function keeps AutoGraph (it may use Python control flow on
+    tensors) and still gives the same batches as the NumPy reference."""
+    from tensorflow.python.autograph.impl import api
+
+    from kerasdoc.generators import ImageDataGenerator
+
+    for c in ("a", "b"):
+        (tmp_path / c).mkdir()
+        for i in range(3):
+            _page(tmp_path / c, f"{i}.png", mode="RGB")
+    calls = []
+    real = api.converted_call
+    monkeypatch.setattr(api, "converted_call", lambda *a, **k: calls.append(1) or real(*a, **k))
+    kw = dict(rotation_range=10, horizontal_flip=True) if augment else {}
+    flow = ImageDataGenerator(rescale=1 / 255, **kw).flow_from_directory(
+        str(tmp_path), target_size=(8, 8), batch_size=4, seed=1)
+    x, _ = next(iter(flow.dataset))
+    assert x.shape == (4, 8, 8, 3) and calls == []
+
+    def darken_bright(img):  # Python control flow on a tensor: AutoGraph makes it a tf.cond
+        if tf.reduce_mean(img) > 1000.0:
+            return img * 0.0
+        return img + 1.0
+
+    flow = ImageDataGenerator(preprocessing_function=darken_bright, **kw).flow_from_directory(
+        str(tmp_path), target_size=(8, 8), batch_size=6, seed=1, shuffle=False)
+    x, _ = next(iter(flow.dataset))
+    assert calls and x.shape == (6, 8, 8, 3) and float(tf.reduce_min(x)) >= 1.0

@@ -65,7 +65,8 @@ def at_pass_start(fn: Callable) -> tf.data.Dataset:
     begins, not when the pipeline is built: an epoch's keys read the flow's epoch variable then
     (:meth:`Flow.get_tf_dataset`), so one pipeline serves every epoch, with ``tf.data``'s
     parallelism intact (no ``flat_map`` around the decoding)."""
-    return tf.data.Dataset.from_tensors(tf.constant(0, tf.int64)).map(lambda _: fn())
+    return tf.data.Dataset.from_tensors(tf.constant(0, tf.int64)).map(
+        tf.autograph.experimental.do_not_convert(lambda _: fn()))
 
 
 def shuffle_key(value: tf.Tensor) -> tf.Tensor:

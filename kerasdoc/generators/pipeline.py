@@ -34,6 +34,14 @@ AUTOTUNE = tf.data.AUTOTUNE
 no_autograph = tf.autograph.experimental.do_not_convert
 
 
+def _graph_code(gen, fn: Callable) -> Callable:
+    """``fn`` as a dataset function: without AutoGraph where it runs only kerasdoc's graph code
+    (AutoGraph converts every function a map function calls, ~1 s of CPU per process for the
+    augmentation path, and wraps each call when it is traced), with it where it calls the
+    user's ``preprocessing_function``, which may use Python control flow on tensors."""
+    return fn if gen.preprocessing_function is not None else no_autograph(fn)
+
+
 def gray_to_rgb(img: tf.Tensor) -> tf.Tensor:
     """``(..., 1)`` -> ``(..., 3)``, each channel a copy. A product with ``ones((1, 3))`` (one
     multiply by 1.0 per output value: exact) runs on the vectorised matrix kernels, about twice
@@ -146,7 +154,7 @@ def _shuffled(ds: tf.data.Dataset, n: int, seed: int | None, epoch: Any,
         else:
             table = ds.batch(n).get_single_element()
             start = at_pass_start(lambda: (table, flow_seed(seed, "shuffle", epoch)))
-        return start.flat_map(_gathered)
+        return start.flat_map(no_autograph(_gathered))
     return ds.shuffle(buffer or n, seed=seed, reshuffle_each_iteration=True)
 
 
@@ -156,7 +164,7 @@ def _gathered(table: Any, key: tf.Tensor) -> tf.data.Dataset:
     n = tf.shape(tf.nest.flatten(table)[0], out_type=tf.int64)[0]
     order = permute(tf.range(n), key, tf.maximum(n, 1))  # the whole order at once
     return tf.data.Dataset.from_tensor_slices(order).batch(256).map(
-        lambda j: tf.nest.map_structure(lambda t: tf.gather(t, j), table),
+        no_autograph(lambda j: tf.nest.map_structure(lambda t: tf.gather(t, j), table)),
         num_parallel_calls=AUTOTUNE, deterministic=True).unbatch()
 
 
@@ -169,10 +177,10 @@ def _random_stream(n: Any, seed: int | None, epoch: Any, hand_seed: Any) -> tf.d
             minval=None, maxval=None, dtype=tf.int64))
     if epoch is not None and seed is not None:
         keys = at_pass_start(lambda: flow_seed(seed, "augment", epoch))
-        return keys.flat_map(lambda key: tf.data.Dataset.range(1 << 62).map(
-            lambda i: tf.stack([key, i]))).map(
-            lambda s: tf.random.stateless_uniform([], s, minval=None, maxval=None,
-                                                  dtype=tf.int64),
+        return keys.flat_map(no_autograph(lambda key: tf.data.Dataset.range(1 << 62).map(
+            no_autograph(lambda i: tf.stack([key, i]))))).map(
+            no_autograph(lambda s: tf.random.stateless_uniform([], s, minval=None, maxval=None,
+                                                               dtype=tf.int64)),
             num_parallel_calls=AUTOTUNE, deterministic=True)
     return tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
 
@@ -202,7 +210,7 @@ def _read_and_augment(gen, ds: tf.data.Dataset, load: Callable | None, rnd: Any,
         def per_image(*el):
             img, rest = call(el)
             return _join(finish_image(gen, img, None, spec), rest)
-    return ds.map(per_image, num_parallel_calls=AUTOTUNE, deterministic=True)
+    return ds.map(_graph_code(gen, per_image), num_parallel_calls=AUTOTUNE, deterministic=True)
 
 
 def _finish_batches(gen, ds: tf.data.Dataset, *, per_batch: bool, spec: ImageSpec | None,
@@ -219,11 +227,12 @@ def _finish_batches(gen, ds: tf.data.Dataset, *, per_batch: bool, spec: ImageSpe
                 img = gray_to_rgb(img)
             return _join(img, tuple(el[1:]))
 
-        ds = ds.map(finish, num_parallel_calls=AUTOTUNE, deterministic=True)
+        ds = ds.map(_graph_code(gen, finish), num_parallel_calls=AUTOTUNE, deterministic=True)
     if gen.data_format == "channels_first":
-        ds = ds.map(lambda *el: _join(tf.transpose(el[0], [0, 3, 1, 2]), tuple(el[1:])))
+        ds = ds.map(no_autograph(
+            lambda *el: _join(tf.transpose(el[0], [0, 3, 1, 2]), tuple(el[1:]))))
     if image_as_target:  # class_mode="input": the target is the image itself (autoencoders)
-        ds = ds.map(lambda x, *rest: (x, x, *rest), num_parallel_calls=AUTOTUNE,
+        ds = ds.map(no_autograph(lambda x, *rest: (x, x, *rest)), num_parallel_calls=AUTOTUNE,
                     deterministic=True)
     return ds
 
@@ -262,7 +271,7 @@ def build_pipeline(gen, ds: tf.data.Dataset, n: Any, load: Callable | None, *,
     if load is not None and getattr(load, "drops_failures", False):
         # a guarded hand-pulled batch: images that fail to decode are dropped here, before
         # anything else runs (load returns (image, file index): the caller sees which)
-        ds = ds.map(lambda *el: load(*el), num_parallel_calls=AUTOTUNE,
+        ds = ds.map(no_autograph(lambda *el: load(*el)), num_parallel_calls=AUTOTUNE,
                     deterministic=True).ignore_errors()
         load = None
     per_batch = not augment and gen.preprocessing_function is None
