@@ -93,8 +93,9 @@ def test_indexed_bmp_branch_only_where_a_file_may_be_a_bmp(tmp_path):
     assert pal.shape == (16, 16, 3) and float(pal.max()) > 0
 
 
-@pytest.mark.parametrize("augment", [False, True])
-def test_a_flows_dataset_functions_are_traced_without_autograph(tmp_path, monkeypatch, augment):
+@pytest.mark.parametrize("augment,cache", [(False, False), (True, False), (False, True)])
+def test_a_flows_dataset_functions_are_traced_without_autograph(tmp_path, monkeypatch, augment,
+                                                                cache):
     """kerasdoc's own dataset functions are plain graph code: AutoGraph converts none of them
     (it would convert every function they call, ~1 s of CPU per process on the augmentation
     path); a user's preprocessing_function keeps AutoGraph (it may use Python control flow on
@@ -112,9 +113,14 @@ def test_a_flows_dataset_functions_are_traced_without_autograph(tmp_path, monkey
     monkeypatch.setattr(api, "converted_call", lambda *a, **k: calls.append(1) or real(*a, **k))
     kw = dict(rotation_range=10, horizontal_flip=True) if augment else {}
     flow = ImageDataGenerator(rescale=1 / 255, **kw).flow_from_directory(
-        str(tmp_path), target_size=(8, 8), batch_size=4, seed=1)
+        str(tmp_path), target_size=(8, 8), batch_size=4, seed=1, cache=cache, check=False)
     x, _ = next(iter(flow.dataset))
     assert x.shape == (4, 8, 8, 3) and calls == []
+    x, _ = next(iter(flow.get_tf_dataset()))  # fit's epoch-keyed pass
+    assert x.shape == (4, 8, 8, 3) and calls == []
+    x = ImageDataGenerator(**kw).flow((np.zeros((5, 8, 8, 3), "float32"), [np.arange(5.0)]),
+                                      np.arange(5), batch_size=5, seed=1)
+    assert len(next(iter(x.dataset))[0]) == 2 and calls == []  # (images, misc), y
 
     def darken_bright(img):  # Python control flow on a tensor: AutoGraph makes it a tf.cond
         if tf.reduce_mean(img) > 1000.0:

@@ -24,7 +24,7 @@ from kerasdoc.generators.file_table import check_choice
 from kerasdoc.generators.flow import Flow
 from kerasdoc.generators.labels import check_array_labels
 from kerasdoc.generators.ops import resize_image
-from kerasdoc.generators.pipeline import build_pipeline, make_pull
+from kerasdoc.generators.pipeline import build_pipeline, make_pull, no_autograph
 from kerasdoc.generators.sources import load_tfds
 from kerasdoc.generators.spec import COLOR_MODES
 
@@ -123,7 +123,7 @@ def array_flow(gen, x: Any, y: Any = None, *, batch_size: int = 32, shuffle: boo
     def one_pass(epoch=None):
         out = build_pipeline(gen, source, len(x), None, batch_size=batch_size,
                              shuffle=shuffle, seed=seed, augment=augment, epoch=epoch)
-        return out.map(regroup) if k else out
+        return out.map(no_autograph(regroup)) if k else out
 
     ds = one_pass()
     pull_x = make_pull(gen, [xin], None, augment=augment, spec=None,
@@ -170,7 +170,8 @@ def tfds_flow(gen, name: str, split: str = "train", *, target_size: tuple | None
         mask = np.zeros(n, bool)
         mask[idx] = True
         keep = tf.constant(mask)
-        ds = ds.enumerate().filter(lambda i, el: tf.gather(keep, i)).map(lambda i, el: el)
+        ds = ds.enumerate().filter(no_autograph(lambda i, el: tf.gather(keep, i))).map(
+            no_autograph(lambda i, el: el))
     labels = labels[idx]
     stored = ds.element_spec[0].shape
     channels = COLOR_MODES[color_mode] if color_mode else int(stored[-1])

@@ -39,7 +39,13 @@ from kerasdoc.generators.file_table import (
 from kerasdoc.generators.flow import Flow
 from kerasdoc.generators.guard import DecodeGuard
 from kerasdoc.generators.ops import INTERPOLATIONS, PADDING_MODES, RESIZE_MODES
-from kerasdoc.generators.pipeline import AUTOTUNE, build_pipeline, make_pull, to_uint8
+from kerasdoc.generators.pipeline import (
+    AUTOTUNE,
+    build_pipeline,
+    make_pull,
+    no_autograph,
+    to_uint8,
+)
 from kerasdoc.generators.read import ReadPlan, plan_read, read_image
 from kerasdoc.generators.spec import FILE_COLOR_MODES, ImageSpec, crop_name
 
@@ -126,7 +132,7 @@ def _source(guard: DecodeGuard | None, parts: tuple, plan: ReadPlan,
             return (img, *target) if target else img
 
         ds = tf.data.Dataset.from_tensor_slices(parts).map(
-            to_cache, num_parallel_calls=AUTOTUNE, deterministic=True)
+            no_autograph(to_cache), num_parallel_calls=AUTOTUNE, deterministic=True)
     return ds.cache("" if cache is True else str(cache))
 
 
@@ -156,7 +162,7 @@ def _pass_function(gen, o: FileFlowOptions, geo: _Geometry, plan: ReadPlan, sour
             def regroup(*el):
                 return (el[0], tuple(el[1:1 + n_targets]), *el[1 + n_targets:])
 
-            out = out.map(regroup)
+            out = out.map(no_autograph(regroup))
         return out
 
     return one_pass, load
