@@ -122,6 +122,21 @@ def test_saved_model_cli_show_lists_named_signatures(saved_model_cli):
     assert "dtype: DT_STRING" in out and "inputs['images']" in out
 
 
+def test_saved_model_cli_show_in_process_prints_what_the_command_prints(exported,
+                                                                       saved_model_cli):
+    from kerasdoc.export import saved_model_cli_show
+
+    def lines(text):  # the op list is a Python set: its order changes from process to process
+        return [sorted(ln.split("{", 1)[1].rstrip("}").split(", ")) if "ops: {" in ln else ln
+                for ln in text.splitlines()]
+
+    _, path = exported
+    text = saved_model_cli_show(path)
+    assert lines(text) == lines(saved_model_cli["show"])
+    assert "signature_def['serving_default']" in text and "Concrete Functions:" in text
+    assert "'Conv2D'" in text  # the op list
+
+
 def test_saved_model_cli_run_matches_keras_probabilities(exported, images, saved_model_cli):
     model, _ = exported
     gray, _ = images

@@ -48,9 +48,6 @@ Usage:
 from __future__ import annotations
 
 import argparse
-import shutil
-import subprocess
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -473,7 +470,7 @@ def export_and_check(args: argparse.Namespace, data: dict[str, Any], stacked: di
                      out: Path) -> dict[str, Any]:
     """Export the pipeline as one SavedModel; compare its answers on the validation pages with
     the pipeline's own (member flows + meta-MLP); save ``saved_model_cli show --all``."""
-    from kerasdoc.export import Predictor, read_image_file
+    from kerasdoc.export import Predictor, read_image_file, saved_model_cli_show
     from kerasdoc.models.weights import load_keras_model
     from kerasdoc.stacking import export_pipeline, read_pipeline, stack_predict
 
@@ -488,11 +485,7 @@ def export_and_check(args: argparse.Namespace, data: dict[str, Any], stacked: di
         rows += pred.predict([read_image_file(p) for p in pages[i:i + 32]])
     got = np.asarray([r["probabilities"] for r in rows], np.float32)
     agree = float((got.argmax(-1) == ref.argmax(-1)).mean())
-    cli = shutil.which("saved_model_cli")
-    cmd = [cli] if cli else [sys.executable, "-m", "tensorflow.python.tools.saved_model_cli"]
-    show = subprocess.run([*cmd, "show", "--all", "--dir", str(path)], capture_output=True,
-                          text=True)
-    (out / "saved_model_cli.txt").write_text(show.stdout + show.stderr)
+    (out / "saved_model_cli.txt").write_text(saved_model_cli_show(path))
     return {"path": str(path), "export_seconds": round(t.seconds, 1), "pages": len(pages),
             "class_agreement": agree, "max_abs_probability_difference":
             float(np.abs(got - ref).max()), "saved_model_cli": str(out / "saved_model_cli.txt")}
