@@ -2,6 +2,12 @@
 outputs, and each executed top to bottom with nbclient in quick mode on the demo data
 (``KERASDOC_NOTEBOOK_QUICK=1``), so a notebook that breaks fails the build.
 
+The tests run the notebooks of one test process in one Jupyter kernel, its namespace reset
+(``%reset -f``), its working folder changed and Keras' session cleared before each notebook, as
+a user running them one after another in one runtime would: TensorFlow starts once per
+kernel, not once per notebook (~8 s of CPU each, the suite's time, issue 24). A notebook that
+fails restarts the kernel for the next one. Timing by hand (below) uses a fresh kernel.
+
 Time one notebook by hand (one core):
 
     KERASDOC_NOTEBOOK_QUICK=1 taskset -c 0 python tests/test_notebooks.py invoice
@@ -28,9 +34,51 @@ SOURCE_COLUMN = {"invoice": "paper", "rvl_cdip": "blog", "numeric_loss": "paper"
 SLOW: set[str] = set()
 
 
+#: The first cell of a notebook run in a shared kernel: what a fresh kernel would give it.
+RESET = """%reset -f
+import os, sys
+os.chdir({workdir!r})
+if "keras" in sys.modules:
+    sys.modules["keras"].backend.clear_session()
+    sys.modules["keras"].mixed_precision.set_global_policy("float32")"""
+
+
+def _kernel_env() -> dict[str, str]:
+    return {**os.environ, "KERASDOC_NOTEBOOK_QUICK": "1", "PYTHONPATH": os.pathsep.join(
+        p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p)}
+
+
+def execute_in(km, name: str, workdir: Path, timeout: int = 600):
+    """Run ``notebooks/<name>.ipynb`` in the running kernel of ``km`` (started with
+    :func:`_kernel_env`), reset first and in ``workdir``; the executed notebook (with that
+    reset cell first), the wall seconds and the kernel's CPU seconds."""
+    import psutil
+    from nbclient import NotebookClient
+    from nbformat.v4 import new_code_cell
+
+    nb = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
+    nb.cells.insert(0, new_code_cell(RESET.format(workdir=str(workdir))))
+    kernel = psutil.Process(km.provisioner.process.pid)
+    start, cpu0 = time.perf_counter(), sum(kernel.cpu_times()[:2])
+    NotebookClient(nb, km=km, timeout=timeout, kernel_name="python3").execute()
+    return nb, time.perf_counter() - start, sum(kernel.cpu_times()[:2]) - cpu0
+
+
+@pytest.fixture(scope="module")
+def kernel():
+    """The Jupyter kernel of this test process's notebooks (xdist: one per worker)."""
+    pytest.importorskip("nbclient", reason="the [dev] extra installs nbclient and ipykernel")
+    from jupyter_client.manager import KernelManager
+
+    km = KernelManager(kernel_name="python3")
+    km.start_kernel(env=_kernel_env())
+    yield km
+    km.shutdown_kernel(now=True)
+
+
 def execute(name: str, workdir: Path, timeout: int = 600):
-    """Run ``notebooks/<name>.ipynb`` in ``workdir`` in quick mode; return the executed
-    notebook, the wall seconds and the kernel's CPU seconds."""
+    """Run ``notebooks/<name>.ipynb`` in ``workdir`` in quick mode in a fresh kernel; return
+    the executed notebook, the wall seconds and the kernel's CPU seconds."""
     from nbclient import NotebookClient
 
     nb = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
@@ -143,9 +191,12 @@ def test_helpers_results_and_one_prediction(tmp_path, capsys):
 @pytest.mark.notebook
 @pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n in SLOW else n
                                   for n in NAMES])
-def test_notebook_executes_in_quick_mode(name, tmp_path):
-    pytest.importorskip("nbclient", reason="the [dev] extra installs nbclient and ipykernel")
-    nb, seconds, cpu = execute(name, tmp_path)
+def test_notebook_executes_in_quick_mode(name, tmp_path, kernel):
+    try:
+        nb, seconds, cpu = execute_in(kernel, name, tmp_path)
+    except BaseException:
+        kernel.restart_kernel(now=True)  # the next notebook gets a fresh kernel
+        raise
     print(f"{name}.ipynb: {seconds:.1f} s wall, {cpu:.1f} s kernel CPU")
     out = tmp_path / "results" / f"notebook-{name}-quick"
     assert (out / "results.json").is_file() and (out / "report.html").is_file()
