@@ -1,5 +1,5 @@
-"""Everything of Keras' private API (``keras.src``) that training and ``tf.distribute`` rely on,
-in one place.
+"""Everything of Keras' private API (``keras.src``, and TensorFlow's private names next to it)
+that training, export and ``tf.distribute`` rely on, in one place.
 
 The flows' part lives in :mod:`kerasdoc.generators.keras_adapter` (the generators import nothing
 above their floor); these two modules are the only ones of kerasdoc that import ``keras.src``
@@ -191,9 +191,9 @@ def write_export_archive(archive: Any, filepath: str, *, verbose: bool = False,
     variable policy), so the first trace is not reused. Here Keras' listing runs under the
     same save context that ``tf.saved_model.save`` then enters, so the save reuses its traces:
     the same SavedModel (same signatures, variables and outputs), one trace per endpoint (a
-    ``resnet_quick`` export: 3 endpoint traces instead of 6, ~4.5 s -> ~3.2 s of CPU on this
-    project's machine). Where this Keras or TensorFlow lacks either private name, it is Keras'
-    plain ``write_out``.
+    ``resnet_quick`` export: 3 endpoint traces instead of 6, 3.75 s -> 2.93 s of CPU,
+    ``python -m benchmarks.export_overhead``). Where this Keras or TensorFlow lacks either
+    private name, it is Keras' plain ``write_out``.
 
     Args:
         archive: a ``keras.export.ExportArchive`` with its endpoints added.
