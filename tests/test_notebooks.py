@@ -43,14 +43,19 @@ if "keras" in sys.modules:
     sys.modules["keras"].mixed_precision.set_global_policy("float32")"""
 
 
-def _kernel_env() -> dict[str, str]:
-    return {**os.environ, "KERASDOC_NOTEBOOK_QUICK": "1", "PYTHONPATH": os.pathsep.join(
-        p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p)}
+def start_kernel():
+    """A started Jupyter kernel (its ``KernelManager``) in quick mode, kerasdoc importable."""
+    from jupyter_client.manager import KernelManager
+
+    path = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p)
+    km = KernelManager(kernel_name="python3")
+    km.start_kernel(env={**os.environ, "KERASDOC_NOTEBOOK_QUICK": "1", "PYTHONPATH": path})
+    return km
 
 
 def execute_in(km, name: str, workdir: Path, timeout: int = 600):
-    """Run ``notebooks/<name>.ipynb`` in the running kernel of ``km`` (started with
-    :func:`_kernel_env`), reset first and in ``workdir``; the executed notebook (with that
+    """Run ``notebooks/<name>.ipynb`` in the running kernel of ``km`` (:func:`start_kernel`),
+    reset first and in ``workdir``; the executed notebook (with that
     reset cell first), the wall seconds and the kernel's CPU seconds."""
     import psutil
     from nbclient import NotebookClient
@@ -68,38 +73,24 @@ def execute_in(km, name: str, workdir: Path, timeout: int = 600):
 def kernel():
     """The Jupyter kernel of this test process's notebooks (xdist: one per worker)."""
     pytest.importorskip("nbclient", reason="the [dev] extra installs nbclient and ipykernel")
-    from jupyter_client.manager import KernelManager
-
-    km = KernelManager(kernel_name="python3")
-    km.start_kernel(env=_kernel_env())
+    km = start_kernel()
     yield km
     km.shutdown_kernel(now=True)
 
 
 def execute(name: str, workdir: Path, timeout: int = 600):
     """Run ``notebooks/<name>.ipynb`` in ``workdir`` in quick mode in a fresh kernel; return
-    the executed notebook, the wall seconds and the kernel's CPU seconds."""
-    from nbclient import NotebookClient
+    the executed notebook, the wall seconds and the kernel's CPU seconds (its start included)."""
+    import psutil
 
-    nb = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
-    env_before = {k: os.environ.get(k) for k in ("KERASDOC_NOTEBOOK_QUICK", "PYTHONPATH")}
-    os.environ["KERASDOC_NOTEBOOK_QUICK"] = "1"  # the kernel inherits the environment
-    os.environ["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(REPO), env_before["PYTHONPATH"]) if p)
+    start = time.perf_counter()
+    km = start_kernel()
     try:
-        start, cpu0 = time.perf_counter(), os.times()
-        NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                       resources={"metadata": {"path": str(workdir)}}).execute()
-        seconds, cpu1 = time.perf_counter() - start, os.times()
+        nb, _, _ = execute_in(km, name, workdir, timeout)
+        cpu = sum(psutil.Process(km.provisioner.process.pid).cpu_times()[:2])
+        return nb, time.perf_counter() - start, cpu
     finally:
-        for k, v in env_before.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-    cpu = (cpu1.children_user + cpu1.children_system
-           - cpu0.children_user - cpu0.children_system)
-    return nb, seconds, cpu
+        km.shutdown_kernel(now=True)
 
 
 def _text(cell) -> str:
