@@ -65,7 +65,12 @@ def execute_in(km, name: str, workdir: Path, timeout: int = 600):
     nb.cells.insert(0, new_code_cell(RESET.format(workdir=str(workdir))))
     kernel = psutil.Process(km.provisioner.process.pid)
     start, cpu0 = time.perf_counter(), sum(kernel.cpu_times()[:2])
-    NotebookClient(nb, km=km, timeout=timeout, kernel_name="python3").execute()
+    client = NotebookClient(nb, km=km, timeout=timeout, kernel_name="python3")
+    try:
+        client.execute()  # a kernel it does not own: it leaves its client's channels open
+    finally:
+        if client.kc is not None:  # closed now, not whenever the garbage collector gets to them
+            client.kc.stop_channels()
     return nb, time.perf_counter() - start, sum(kernel.cpu_times()[:2]) - cpu0
 
 
