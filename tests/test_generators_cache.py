@@ -4,6 +4,7 @@ import warnings
 
 import numpy as np
 import pytest
+import tensorflow as tf
 from test_generators import make_folder, tiny_model
 from test_keras2_script import CountBatches
 
@@ -146,3 +147,37 @@ def test_a_seeded_file_cache_shuffles_with_a_buffer_not_a_whole_pass_table(tmp_p
         labels = np.concatenate([y.numpy().argmax(1) for _, y in on_disk.dataset])
         assert sorted(labels.tolist()) == [0] * 7 + [1] * 7
     assert any(p.name.startswith("cache") for p in tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("budget", [1, 3 * 16 * 16 * 4, 1 << 40])
+def test_an_epoch_pass_gives_the_same_batches_whatever_rows_it_gathers_at_once(monkeypatch,
+                                                                                budget):
+    """A seeded pass over a table in memory (arrays, a filled cache) gathers its rows a few at
+    a time (``gather_rows``: one by one for large rows, at most 256): the chunk changes the
+    cost, never the pass (epoch 3's order of ``(seed, epoch)``, every row once)."""
+    from kerasdoc.generators import pipeline
+
+    x = np.arange(40 * 16 * 16, dtype="float32").reshape(40, 16, 16, 1)
+    y = np.arange(40)
+
+    def epoch_pass():
+        flow = ImageDataGenerator().flow(x, y, batch_size=8, seed=5)
+        ds = flow.get_tf_dataset()
+        for _ in range(4):  # Keras begins epochs 0..3: the pass is epoch 3's
+            flow.on_epoch_begin()
+        assert int(flow._epoch_var.numpy()) == 3
+        return [(bx.numpy(), by.numpy()) for bx, by in ds]
+
+    monkeypatch.setattr(pipeline, "GATHER_BYTES", budget)
+    rows = pipeline.gather_rows(tf.constant(x))
+    assert rows == {1: 1, 3 * 16 * 16 * 4: 3, 1 << 40: 256}[budget]
+    got = epoch_pass()
+    monkeypatch.setattr(pipeline, "GATHER_BYTES", 1 << 20)  # the default: 256 rows of 1 KB
+    want = epoch_pass()
+    assert len(got) == 5 and all(a[0].shape == (8, 16, 16, 1) for a in got)
+    for (gx, gy), (wx, wy) in zip(got, want, strict=True):
+        np.testing.assert_array_equal(gx, wx)
+        np.testing.assert_array_equal(gy, wy)
+    order = np.concatenate([by for _, by in got])
+    assert sorted(order.tolist()) == list(range(40)) and order.tolist() != list(range(40))
+    np.testing.assert_array_equal(np.concatenate([bx for bx, _ in got]), x[order])

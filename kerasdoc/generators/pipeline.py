@@ -158,14 +158,43 @@ def _shuffled(ds: tf.data.Dataset, n: int, seed: int | None, epoch: Any,
     return ds.shuffle(buffer or n, seed=seed, reshuffle_each_iteration=True)
 
 
+#: Bytes of rows gathered per map call of a pass over a table in memory (:func:`_gathered`).
+GATHER_BYTES = 1 << 20
+
+
+def gather_rows(table: Any, limit: int = 256) -> int:
+    """Rows per gather of :func:`_gathered`: at most ``limit``, and at most
+    :data:`GATHER_BYTES` of them (a chunk that stays in the CPU's cache while ``unbatch`` copies
+    it out; 256 rows of 224 x 224 RGB floats would be 154 MB of fresh memory per chunk, copied
+    twice), but at least one. ``limit`` where a row's size is not static.
+
+    Example:
+        >>> import tensorflow as tf
+        >>> gather_rows(tf.zeros((10, 28, 28, 1), tf.uint8)), gather_rows(
+        ...     (tf.zeros((10, 128, 128, 3), tf.uint8), tf.zeros((10, 16)))), gather_rows(
+        ...     tf.zeros((10, 224, 224, 3)))
+        (256, 21, 1)
+    """
+    row = 0
+    for t in tf.nest.flatten(table):
+        dims = t.shape[1:]
+        if not dims.is_fully_defined():
+            return limit
+        row += max(dims.num_elements(), 1) * t.dtype.size
+    return int(max(1, min(limit, GATHER_BYTES // max(row, 1))))
+
+
 def _gathered(table: Any, key: tf.Tensor) -> tf.data.Dataset:
-    """The rows of ``table`` in the pass order of ``key`` (:func:`permute`), gathered 256 rows
-    at a time: a map call per element would cost more than the rows."""
+    """The rows of ``table`` in the pass order of ``key`` (:func:`permute`), gathered a few at a
+    time (:func:`gather_rows`): a map call per element would cost more than small rows, a large
+    chunk more than its rows (fresh memory, copied again by ``unbatch``)."""
     n = tf.shape(tf.nest.flatten(table)[0], out_type=tf.int64)[0]
-    order = permute(tf.range(n), key, tf.maximum(n, 1))  # the whole order at once
-    return tf.data.Dataset.from_tensor_slices(order).batch(256).map(
+    order = tf.data.Dataset.from_tensor_slices(permute(tf.range(n), key, tf.maximum(n, 1)))
+    rows = gather_rows(table)
+    gathered = (order if rows == 1 else order.batch(rows)).map(
         no_autograph(lambda j: tf.nest.map_structure(lambda t: tf.gather(t, j), table)),
-        num_parallel_calls=AUTOTUNE, deterministic=True).unbatch()
+        num_parallel_calls=AUTOTUNE, deterministic=True)
+    return gathered if rows == 1 else gathered.unbatch()
 
 
 def _random_stream(n: Any, seed: int | None, epoch: Any, hand_seed: Any) -> tf.data.Dataset:
