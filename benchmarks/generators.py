@@ -39,7 +39,9 @@ from tensors already in memory (epochs after the first, streaming from disk and 
 (``flow_from_directory`` seeded and unseeded, ``flow_from_labelfile``, ``flow_from_dataframe``,
 ``flow(x, y)``), ``evaluate`` / ``predict`` and a ``MirroredStrategy`` for the directory flow,
 and the same tiny model fed by ``image_dataset_from_directory`` and by Keras 3's legacy
-``ImageDataGenerator``: one epoch after a warm-up epoch, 224 x 224 RGB, rescale 1/255, shuffled.
+``ImageDataGenerator``: 224 x 224 RGB, rescale 1/255, shuffled; a warm-up epoch each, then the
+feeds compared take turns, one epoch each per round (the directory flow's two with both
+references), the best of ``FIT_REPEATS`` per feed, per wall and per CPU second.
 ``--pace``: the CPU recipes' models (rvl-cdip's ``rvl_small_resnet``, the invoice paper's
 ``invoice_resnet`` with its augmenting generator) fed by their file flow against the same images
 from tensors in memory (median epoch after the first; target within 10%).
@@ -56,6 +58,7 @@ import argparse
 import os
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -316,22 +319,34 @@ def _tiny_model(shape: tuple, num_classes: int = 16) -> keras.Model:
 
 
 #: Timed epochs per ``fit`` rate (the best is kept): one epoch of 1,200 pages lasts a few
-#: seconds, and single epochs of the same pipeline were measured 40% apart on two cores.
-FIT_REPEATS = 3
+#: seconds, and single epochs of the same pipeline were measured 40% apart on two cores, so the
+#: feeds compared with each other take turns (one timed call each per round): load from other
+#: processes then falls on all of them alike.
+FIT_REPEATS = 5
 
 
-def _timed(fn, n: int, repeats: int = FIT_REPEATS) -> dict:
-    """``fn()`` once to warm up (tracing, first pass), then ``repeats`` times timed: the best
-    images per wall second and per CPU second."""
-    fn()
-    walls, cpus = [], []
-    for _ in range(repeats):
-        t, c = time.perf_counter(), time.process_time()
+def _timed(fns: dict[str, Callable], n: int, repeats: int = FIT_REPEATS) -> dict:
+    """Each of ``fns`` once to warm up (tracing, first pass), then ``repeats`` rounds in which
+    each is timed once, in turn: per name the best images per wall second and per CPU second."""
+    for fn in fns.values():
         fn()
-        walls.append(time.perf_counter() - t)
-        cpus.append(time.process_time() - c)
-    return {"images_per_s": round(n / min(walls), 1),
-            "images_per_cpu_s": round(n / max(min(cpus), 1e-9), 1), "repeats": repeats}
+    walls: dict[str, list[float]] = {k: [] for k in fns}
+    cpus: dict[str, list[float]] = {k: [] for k in fns}
+    for _ in range(repeats):
+        for k, fn in fns.items():
+            t, c = time.perf_counter(), time.process_time()
+            fn()
+            walls[k].append(time.perf_counter() - t)
+            cpus[k].append(time.process_time() - c)
+    return {k: {"images_per_s": round(n / min(walls[k]), 1),
+                "images_per_cpu_s": round(n / max(min(cpus[k]), 1e-9), 1), "repeats": repeats}
+            for k in fns}
+
+
+def _ratios(a: dict, b: dict) -> dict:
+    """``a`` over ``b``: images per wall second and per CPU second."""
+    return {"ratio": round(a["images_per_s"] / b["images_per_s"], 3),
+            "cpu_ratio": round(a["images_per_cpu_s"] / b["images_per_cpu_s"], 3)}
 
 
 def _fit_feeds(root: Path, lf: Path, batch: int, size: int) -> dict:
@@ -372,38 +387,43 @@ def fit_rates(root: Path, lf: Path, batch: int, size: int = 224) -> dict:
     epoch of the tiny model after a warm-up epoch (images per wall second and per CPU second)."""
     feeds = _fit_feeds(root, lf, batch, size)
     n, shape = feeds["samples"], (size, size, 3)
+
+    def fit(data):
+        model = _tiny_model(shape)
+        return lambda: model.fit(data, epochs=1, verbose=0)
+
     out: dict = {"fit": {}, "references": {}}
-    for kind, flow in feeds["flows"].items():
-        row = {}
-        for name, data in (("fit(flow)", flow), ("fit(flow.dataset)", flow.dataset)):
-            model = _tiny_model(shape)
-            row[name] = _timed(lambda m=model, d=data: m.fit(d, epochs=1, verbose=0), n)
-        row["ratio"] = round(row["fit(flow)"]["images_per_s"]
-                             / row["fit(flow.dataset)"]["images_per_s"], 3)
+    for i, (kind, flow) in enumerate(feeds["flows"].items()):
+        fns = {"fit(flow)": fit(flow), "fit(flow.dataset)": fit(flow.dataset)}
+        if i == 0:  # the references take turns with the directory flow (the same files)
+            fns.update({name: fit(data) for name, data in feeds["references"].items()})
+        timed = _timed(fns, n)
+        row = {k: timed[k] for k in ("fit(flow)", "fit(flow.dataset)")}
+        row.update(_ratios(row["fit(flow)"], row["fit(flow.dataset)"]))
         out["fit"][kind] = row
         print(f"  {kind}: fit(flow) {row['fit(flow)']['images_per_s']}, fit(flow.dataset) "
-              f"{row['fit(flow.dataset)']['images_per_s']} images/s (ratio {row['ratio']})",
-              flush=True)
-    for name, data in feeds["references"].items():
-        model = _tiny_model(shape)
-        out["references"][name] = _timed(lambda m=model, d=data: m.fit(d, epochs=1, verbose=0),
-                                         n)
-        print(f"  {name}: {out['references'][name]['images_per_s']} images/s", flush=True)
+              f"{row['fit(flow.dataset)']['images_per_s']} images/s (ratio {row['ratio']}; "
+              f"per CPU second {row['cpu_ratio']})", flush=True)
+        for name in feeds["references"]:
+            if name in timed:
+                out["references"][name] = timed[name]
+                print(f"  {name}: {timed[name]['images_per_s']} images/s "
+                      f"({timed[name]['images_per_cpu_s']} per CPU second)", flush=True)
     flow = feeds["flows"]["flow_from_directory"]
     model = _tiny_model(shape)
     for name, call in (("evaluate", model.evaluate), ("predict", model.predict)):
-        out[name] = {k: _timed(lambda c=call, d=d: c(d, verbose=0), n)
-                     for k, d in (("flow", flow), ("flow.dataset", flow.dataset))}
+        out[name] = _timed({k: lambda c=call, d=d: c(d, verbose=0)
+                            for k, d in (("flow", flow), ("flow.dataset", flow.dataset))}, n)
     strategy = tf.distribute.MirroredStrategy(["/cpu:0"])
     with strategy.scope():
-        out["MirroredStrategy fit"] = {
-            k: _timed(lambda m=_tiny_model(shape), d=d: m.fit(d, epochs=1, verbose=0), n)
-            for k, d in (("flow", flow), ("flow.dataset", flow.dataset))}
+        out["MirroredStrategy fit"] = _timed({"flow": fit(flow), "flow.dataset": fit(flow.dataset)},
+                                             n)
     for name in ("evaluate", "predict", "MirroredStrategy fit"):
         r = out[name]
-        r["ratio"] = round(r["flow"]["images_per_s"] / r["flow.dataset"]["images_per_s"], 3)
+        r.update(_ratios(r["flow"], r["flow.dataset"]))
         print(f"  {name}: flow {r['flow']['images_per_s']}, flow.dataset "
-              f"{r['flow.dataset']['images_per_s']} images/s (ratio {r['ratio']})", flush=True)
+              f"{r['flow.dataset']['images_per_s']} images/s (ratio {r['ratio']}; per CPU second "
+              f"{r['cpu_ratio']})", flush=True)
     return out
 
 
