@@ -1,0 +1,126 @@
+"""The input pipelines alone, no model: what ``model.fit(flow)`` reads against
+``flow.dataset`` (the named reference), and the gather chunk of an epoch pass over a table in
+memory, in one run.
+
+``fit`` rates of a tiny model move by more than 10% between epochs of one pipeline on a busy
+two-core VM (``benchmarks.generators --fit``: its unseeded row compares a pipeline with
+itself). The only difference between ``fit(flow)`` and ``fit(flow.dataset)`` is the pipeline:
+a seeded flow gives ``fit`` its epoch-keyed pass (``Flow.get_tf_dataset``), ``flow.dataset`` is
+one fixed pass. Here both are iterated alone, in turns (alternating which goes first), and
+their CPU seconds per pass compared, for each flow kind of ``benchmarks.generators --fit``
+(rvl-cdip-mini, 224 x 224 RGB, rescale 1/255, batch 32, shuffled, seed 0).
+
+``--gather``: one epoch pass over a table of random images (``pipeline._gathered``, batched by
+32) with 256 rows per gather (the reference, the chunk before 9c56320) against
+``pipeline.gather_rows``' chunk (at most ``GATHER_BYTES``).
+
+    python -m benchmarks.flow_passes --data ../shared/data/rvl-cdip-mini
+    python -m benchmarks.flow_passes --gather-only
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def _cpu_per_pass(pairs: dict, rounds: int, before=None) -> dict[str, list[float]]:
+    """CPU seconds of each pass of each dataset in ``pairs``, after one untimed pass each,
+    ``rounds`` rounds in turns (order reversed every other round)."""
+    for ds in pairs.values():
+        for _ in ds:
+            pass
+    out: dict[str, list[float]] = {k: [] for k in pairs}
+    for r in range(rounds):
+        items = list(pairs.items())
+        for name, ds in items if r % 2 == 0 else items[::-1]:
+            if before is not None:
+                before()
+            c = time.process_time()
+            for _ in ds:
+                pass
+            out[name].append(time.process_time() - c)
+    return out
+
+
+def flow_passes(root: Path, rounds: int) -> dict:
+    """Per flow kind: CPU seconds per pass of ``fit(flow)``'s pass and of ``flow.dataset``."""
+    from benchmarks.generators import _fit_feeds, _label_file
+
+    lf, _, _ = _label_file(root, None, Path(tempfile.mkdtemp(prefix="bench_passes_")))
+    out = {}
+    print("| flow | fit(flow)'s pass CPU s (min / median) | flow.dataset (reference) | ratio "
+          "of medians |\n|---|---|---|---|", flush=True)
+    for kind, flow in _fit_feeds(root, lf, 32, 224)["flows"].items():
+        t = _cpu_per_pass({"fit(flow)": flow.get_tf_dataset(), "flow.dataset": flow.dataset},
+                          rounds, flow.on_epoch_begin)
+        a, b = t["fit(flow)"], t["flow.dataset"]
+        ratio = statistics.median(a) / statistics.median(b)
+        out[kind] = {"fit(flow)": a, "flow.dataset": b, "ratio": round(ratio, 3)}
+        print(f"| {kind} | {min(a):.2f} / {statistics.median(a):.2f} | {min(b):.2f} / "
+              f"{statistics.median(b):.2f} | {ratio:.2f} |", flush=True)
+    return out
+
+
+def gather_chunks(rounds: int) -> dict:
+    """One epoch pass over tables of three row sizes: 256 rows per gather against
+    ``gather_rows``' chunk."""
+    import numpy as np
+    import tensorflow as tf
+
+    from kerasdoc.generators import pipeline
+
+    tables = {"1,200 x 224 x 224 x 3 float32": ((1200, 224, 224, 3), "float32"),
+              "1,200 x 128 x 128 x 3 uint8": ((1200, 128, 128, 3), "uint8"),
+              "600 x 64 x 64 x 1 uint8": ((600, 64, 64, 1), "uint8")}
+    key = tf.constant([1, 7], tf.int64)
+    out = {}
+    print("| table | 256 rows per gather (reference) CPU s (min / median) | gather_rows "
+          "| ratio of medians |\n|---|---|---|---|", flush=True)
+    default = pipeline.GATHER_BYTES
+    for name, (shape, dtype) in tables.items():
+        table = tf.constant((np.random.default_rng(0).random(shape) * 255).astype(dtype))
+        pipeline.GATHER_BYTES = 1 << 62  # 256 rows whatever their size
+        ref = pipeline._gathered(table, key).batch(32)
+        pipeline.GATHER_BYTES = default
+        rows = pipeline.gather_rows(table)
+        now = pipeline._gathered(table, key).batch(32)
+        t = _cpu_per_pass({"256": ref, "now": now}, rounds)
+        ratio = statistics.median(t["now"]) / statistics.median(t["256"])
+        out[name] = {"256 rows": t["256"], f"{rows} rows": t["now"], "ratio": round(ratio, 3)}
+        print(f"| {name} | {min(t['256']):.3f} / {statistics.median(t['256']):.3f} | "
+              f"{min(t['now']):.3f} / {statistics.median(t['now']):.3f} ({rows} "
+              f"row{'s' if rows != 1 else ''}) | "
+              f"{ratio:.2f} |", flush=True)
+        del table, ref, now
+    return out
+
+
+def main(argv: list[str] | None = None) -> dict:
+    p = argparse.ArgumentParser(prog="python -m benchmarks.flow_passes", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", default="../shared/data/rvl-cdip-mini", help="rvl-cdip-mini root")
+    p.add_argument("--rounds", type=int, default=8, help="timed passes per pipeline")
+    p.add_argument("--gather-only", action="store_true", help="only the gather chunks")
+    args = p.parse_args(argv)
+    t, c = time.perf_counter(), time.process_time()
+    out = {}
+    if not args.gather_only:
+        root = Path(args.data)
+        if not (root / "labels" / "train.txt").is_file():
+            raise FileNotFoundError(f"{root}: expected rvl-cdip-mini with labels/train.txt")
+        out["flow_passes"] = flow_passes(root, args.rounds)
+    out["gather"] = gather_chunks(args.rounds)
+    print(f"{time.perf_counter() - t:.0f} s wall, {time.process_time() - c:.0f} s CPU",
+          flush=True)
+    return out
+
+
+if __name__ == "__main__":
+    main()
