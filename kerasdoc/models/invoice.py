@@ -159,7 +159,8 @@ def build_resnet_variant(
                             bn_on_identity=bn_on_identity, bn_on_projection=bn_on_projection,
                             name="stage")
     x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-    outputs = layers.Dense(num_classes, activation="softmax", name="predictions")(x)
+    outputs = layers.Dense(num_classes, activation="softmax", dtype="float32",
+                           name="predictions")(x)
     return keras.Model(inputs, outputs, name=name)
 
 
@@ -240,7 +241,8 @@ def build_resnet18(
     x = apply_resnet_stem(inputs, 64, 7, name="stem")
     x = apply_resnet_stages(x, (2, 2, 2, 2), (64, 128, 256, 512), name="stage")
     x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-    outputs = layers.Dense(num_classes, activation="softmax", name="predictions")(x)
+    outputs = layers.Dense(num_classes, activation="softmax", dtype="float32",
+                           name="predictions")(x)
     return keras.Model(inputs, outputs, name=name)
 
 
@@ -249,7 +251,8 @@ def _apply_fc_head(x, units: int, num_classes: int, dropout: float):
     for i in (1, 2):
         x = layers.Dense(units, activation="relu", name=f"fc{i}")(x)
         x = layers.Dropout(dropout, name=f"fc{i}_dropout")(x)
-    return layers.Dense(num_classes, activation="softmax", name="predictions")(x)
+    return layers.Dense(num_classes, activation="softmax", dtype="float32",
+                        name="predictions")(x)
 
 
 def _build_alexnet_like(shape, num_classes: int, *, first_kernel: int, first_stride: int,

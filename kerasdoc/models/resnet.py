@@ -69,7 +69,7 @@ def apply_fastai_head(x, num_classes: int, *, hidden: int = 512,
     x = layers.BatchNormalization(epsilon=BN_EPSILON, momentum=BN_MOMENTUM, name=f"{name}_bn2")(x)
     x = layers.Dropout(dropouts[1], name=f"{name}_dropout2")(x)
     x = layers.Dense(num_classes, name="logits")(x)
-    return layers.Activation("softmax", name="predictions")(x)
+    return layers.Activation("softmax", dtype="float32", name="predictions")(x)
 
 
 def _normalize(x, mean, std):
