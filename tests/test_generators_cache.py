@@ -181,3 +181,24 @@ def test_an_epoch_pass_gives_the_same_batches_whatever_rows_it_gathers_at_once(m
     order = np.concatenate([by for _, by in got])
     assert sorted(order.tolist()) == list(range(40)) and order.tolist() != list(range(40))
     np.testing.assert_array_equal(np.concatenate([bx for bx, _ in got]), x[order])
+
+
+def test_a_seeded_array_flow_holds_its_images_once():
+    """``flow(x, y, seed=...)``: the dataset's slices and each epoch's pass (its table) read one
+    tensor copy of ``x``; they were three copies (``x[idx]`` of all rows, the slices' tensor and
+    a table gathered from the dataset when the epoch pass was built)."""
+    psutil = pytest.importorskip("psutil")
+    proc = psutil.Process()
+    x = np.random.default_rng(0).random((1024, 128, 128, 1), dtype=np.float32)  # 64 MiB
+    y = np.arange(1024) % 4
+    warm = ImageDataGenerator().flow(x[:64].copy(), y[:64], batch_size=32, seed=0)
+    for _ in warm.get_tf_dataset():  # TensorFlow's own first-use memory, before measuring
+        pass
+    base = proc.memory_info().rss
+    flow = ImageDataGenerator().flow(x, y, batch_size=32, seed=0)
+    ds = flow.get_tf_dataset()
+    flow.on_epoch_begin()
+    seen = np.concatenate([by.numpy() for _, by in ds])
+    grown = proc.memory_info().rss - base
+    assert sorted(seen.tolist()) == sorted(y.tolist())
+    assert grown < 1.5 * x.nbytes, f"{grown / 2**20:.0f} MiB for {x.nbytes / 2**20:.0f} MiB"

@@ -105,24 +105,29 @@ def array_flow(gen, x: Any, y: Any = None, *, batch_size: int = 32, shuffle: boo
         raise ValueError(f"batch_size must be >= 1. Received: batch_size={batch_size}")
     gen._check_fitted()
     classes = _array_classes(y)
-    idx = gen._subset_indices(classes, len(x), subset)
-    x = x[idx]
-    misc = [v[idx] for v in misc]
-    y = None if y is None else y[idx]
-    classes = None if classes is None else classes[idx]
-    sample_weight = None if sample_weight is None else sample_weight[idx]
+    if subset is not None:  # the subset's rows (a copy); all of them: the arrays as given
+        idx = gen._subset_indices(classes, len(x), subset)
+        x = x[idx]
+        misc = [v[idx] for v in misc]
+        y = None if y is None else y[idx]
+        classes = None if classes is None else classes[idx]
+        sample_weight = None if sample_weight is None else sample_weight[idx]
     shuffle = (subset != "validation") if shuffle is None else bool(shuffle)
     augment = gen._wants_augment(augment, subset)
     xin = x if x.dtype in (np.uint8, np.float32) else x.astype(np.float32)
 
-    parts = [v for v in (xin, *misc, y, sample_weight) if v is not None]
-    source = tf.data.Dataset.from_tensor_slices(tuple(parts) if len(parts) > 1 else parts[0])
+    # One set of tensors (no copy of an aligned NumPy array, as Keras 2 keeps x itself) serves
+    # the dataset's slices and an epoch's pass (its table): the images are held once.
+    parts = [tf.convert_to_tensor(v) for v in (xin, *misc, y, sample_weight) if v is not None]
+    table = tuple(parts) if len(parts) > 1 else parts[0]
+    source = tf.data.Dataset.from_tensor_slices(table)
     k = len(misc)
     regroup = _array_regroup(k, y is not None, sample_weight is not None)
 
     def one_pass(epoch=None):
         out = build_pipeline(gen, source, len(x), None, batch_size=batch_size,
-                             shuffle=shuffle, seed=seed, augment=augment, epoch=epoch)
+                             shuffle=shuffle, seed=seed, augment=augment, epoch=epoch,
+                             table=table)
         return out.map(no_autograph(regroup)) if k else out
 
     ds = one_pass()

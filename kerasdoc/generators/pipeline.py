@@ -139,12 +139,13 @@ def _join(img, rest):
 
 
 def _shuffled(ds: tf.data.Dataset, n: int, seed: int | None, epoch: Any,
-              buffer: int | None, cached: bool = False) -> tf.data.Dataset:
+              buffer: int | None, cached: bool = False, table: Any = None) -> tf.data.Dataset:
     """An epoch's pass order: a stateless permutation of ``(seed, epoch)`` when both are given,
     else ``tf.data``'s reshuffling buffer. ``cached``: ``ds`` reads a cache (decoded images),
     gathered into the pass's table when the pass begins, not when the pipeline is built (so the
     first pass decodes every file before its first element); its row count is the cache's (a
-    guard may have dropped files)."""
+    guard may have dropped files). ``table``: ``ds``'s rows as tensors already (an array
+    flow's), used as they are instead of a copy gathered from ``ds``."""
     if epoch is not None and seed is not None:  # no op-seed plumbing
         if cached:  # read on the pass itself: the first pass fills the cache
             rows = ds.batch(1 << 30)
@@ -152,7 +153,8 @@ def _shuffled(ds: tf.data.Dataset, n: int, seed: int | None, epoch: Any,
             start = tf.data.Dataset.zip(
                 rows, at_pass_start(lambda: flow_seed(seed, "shuffle", epoch)))
         else:
-            table = ds.batch(n).get_single_element()
+            if table is None:
+                table = ds.batch(n).get_single_element()
             start = at_pass_start(lambda: (table, flow_seed(seed, "shuffle", epoch)))
         return start.flat_map(no_autograph(_gathered))
     return ds.shuffle(buffer or n, seed=seed, reshuffle_each_iteration=True)
@@ -207,10 +209,9 @@ def _random_stream(n: Any, seed: int | None, epoch: Any, hand_seed: Any) -> tf.d
     if epoch is not None and seed is not None:
         keys = at_pass_start(lambda: flow_seed(seed, "augment", epoch))
         return keys.flat_map(no_autograph(lambda key: tf.data.Dataset.range(1 << 62).map(
-            no_autograph(lambda i: tf.stack([key, i]))))).map(
-            no_autograph(lambda s: tf.random.stateless_uniform([], s, minval=None, maxval=None,
-                                                               dtype=tf.int64)),
-            num_parallel_calls=AUTOTUNE, deterministic=True)
+            no_autograph(lambda i: tf.random.stateless_uniform(
+                [], tf.stack([key, i]), minval=None, maxval=None, dtype=tf.int64)),
+            num_parallel_calls=AUTOTUNE, deterministic=True)))
     return tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
 
 
@@ -271,7 +272,8 @@ def build_pipeline(gen, ds: tf.data.Dataset, n: Any, load: Callable | None, *,
                    buffer: int | None = None, spec: ImageSpec | None = None,
                    image_as_target: bool = False, hand_seed: Any = None,
                    epoch: Any = None, gray_to_rgb: bool = False,
-                   batch_check: Callable | None = None, cached: bool = False) -> tf.data.Dataset:
+                   batch_check: Callable | None = None, cached: bool = False,
+                   table: Any = None) -> tf.data.Dataset:
     """shuffle -> per-image ``load`` (+ augmentation and finishing) -> batch -> prefetch.
 
     ``load(*element)`` returns ``image`` or ``(image, *targets)`` before augmentation,
@@ -289,14 +291,15 @@ def build_pipeline(gen, ds: tf.data.Dataset, n: Any, load: Callable | None, *,
     copies to 3 channels. ``batch_check`` (batches -> batches) runs right after batching
     (the guarded file flows' decode check, which also drops the elements' extra columns).
     ``cached``: ``ds`` reads a cache of decoded images; an epoch's pass takes them from it
-    when the pass begins (:func:`_shuffled`).
+    when the pass begins (:func:`_shuffled`). ``table``: the rows of ``ds`` as tensors (an
+    array flow's), read by an epoch's pass without another copy.
     """
     hand = hand_seed is not None
     if not hand:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1. Received: batch_size={batch_size}")
         if shuffle and n > 1:
-            ds = _shuffled(ds, n, seed, epoch, buffer, cached)
+            ds = _shuffled(ds, n, seed, epoch, buffer, cached, table)
     if load is not None and getattr(load, "drops_failures", False):
         # a guarded hand-pulled batch: images that fail to decode are dropped here, before
         # anything else runs (load returns (image, file index): the caller sees which)
