@@ -116,8 +116,8 @@ def array_flow(gen, x: Any, y: Any = None, *, batch_size: int = 32, shuffle: boo
     augment = gen._wants_augment(augment, subset)
     xin = x if x.dtype in (np.uint8, np.float32) else x.astype(np.float32)
 
-    # One set of tensors (no copy of an aligned NumPy array, as Keras 2 keeps x itself) serves
-    # the dataset's slices and an epoch's pass (its table): the images are held once.
+    # One set of tensors (TensorFlow's one copy of the arrays) serves the dataset's slices and
+    # each epoch's pass (its table): the flow holds the images once.
     parts = [tf.convert_to_tensor(v) for v in (xin, *misc, y, sample_weight) if v is not None]
     table = tuple(parts) if len(parts) > 1 else parts[0]
     source = tf.data.Dataset.from_tensor_slices(table)
