@@ -70,3 +70,21 @@ def test_denoiser_outputs_float32_under_mixed_precision(output):
     finally:
         keras.mixed_precision.set_global_policy(old)
     assert keras.backend.standardize_dtype(y.dtype) == "float32", y.dtype
+
+
+@pytest.mark.parametrize("name", PARAMS)
+def test_outputs_are_float32_under_mixed_precision(name):
+    """Built under a 16-bit policy, kerasdoc's models output float32 (Keras' mixed-precision
+    guide: the softmax, or the reconstruction, computes in float32). The GPU check's CPU mode
+    found bfloat16 outputs for the invoice and Persian OCR models (and before them the
+    denoiser). ``Run`` casts any model's outputs to float32; this is the models' own."""
+    import keras
+
+    old = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        model = get_model(name, **model_spec(name).test_kwargs)
+    finally:
+        keras.mixed_precision.set_global_policy(old)
+    dtypes = [keras.backend.standardize_dtype(t.dtype) for t in model.outputs]
+    assert dtypes == ["float32"] * len(dtypes), f"{name}: outputs {dtypes} under mixed_bfloat16"
