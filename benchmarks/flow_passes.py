@@ -33,20 +33,15 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 def _cpu_per_pass(pairs: dict, rounds: int, before=None) -> dict[str, list[float]]:
     """CPU seconds of each pass of each dataset in ``pairs``, after one untimed pass each,
     ``rounds`` rounds in turns (order reversed every other round)."""
-    for ds in pairs.values():
+    from benchmarks.generators import in_turns
+
+    def drain(ds):
         for _ in ds:
             pass
-    out: dict[str, list[float]] = {k: [] for k in pairs}
-    for r in range(rounds):
-        items = list(pairs.items())
-        for name, ds in items if r % 2 == 0 else items[::-1]:
-            if before is not None:
-                before()
-            c = time.process_time()
-            for _ in ds:
-                pass
-            out[name].append(time.process_time() - c)
-    return out
+
+    timed = in_turns({k: lambda ds=ds: drain(ds) for k, ds in pairs.items()}, rounds,
+                     alternate=True, before=before)
+    return {k: cpus for k, (_, cpus) in timed.items()}
 
 
 def flow_passes(root: Path, rounds: int) -> dict:

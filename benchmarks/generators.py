@@ -325,22 +325,31 @@ def _tiny_model(shape: tuple, num_classes: int = 16) -> keras.Model:
 FIT_REPEATS = 5
 
 
-def _timed(fns: dict[str, Callable], n: int, repeats: int = FIT_REPEATS) -> dict:
+def in_turns(fns: dict[str, Callable], repeats: int, *, alternate: bool = False,
+             before: Callable | None = None) -> dict[str, tuple[list[float], list[float]]]:
     """Each of ``fns`` once to warm up (tracing, first pass), then ``repeats`` rounds in which
-    each is timed once, in turn: per name the best images per wall second and per CPU second."""
+    each is timed once, in turn (the order reversed every other round with ``alternate``;
+    ``before()`` ahead of each timed call): per name its wall and CPU seconds."""
     for fn in fns.values():
         fn()
-    walls: dict[str, list[float]] = {k: [] for k in fns}
-    cpus: dict[str, list[float]] = {k: [] for k in fns}
-    for _ in range(repeats):
-        for k, fn in fns.items():
+    out: dict[str, tuple[list[float], list[float]]] = {k: ([], []) for k in fns}
+    for r in range(repeats):
+        items = list(fns.items())
+        for k, fn in items[::-1] if alternate and r % 2 else items:
+            if before is not None:
+                before()
             t, c = time.perf_counter(), time.process_time()
             fn()
-            walls[k].append(time.perf_counter() - t)
-            cpus[k].append(time.process_time() - c)
-    return {k: {"images_per_s": round(n / min(walls[k]), 1),
-                "images_per_cpu_s": round(n / max(min(cpus[k]), 1e-9), 1), "repeats": repeats}
-            for k in fns}
+            out[k][0].append(time.perf_counter() - t)
+            out[k][1].append(time.process_time() - c)
+    return out
+
+
+def _timed(fns: dict[str, Callable], n: int, repeats: int = FIT_REPEATS) -> dict:
+    """:func:`in_turns`: per name the best images per wall second and per CPU second."""
+    return {k: {"images_per_s": round(n / min(walls), 1),
+                "images_per_cpu_s": round(n / max(min(cpus), 1e-9), 1), "repeats": repeats}
+            for k, (walls, cpus) in in_turns(fns, repeats).items()}
 
 
 def _ratios(a: dict, b: dict) -> dict:

@@ -1,5 +1,7 @@
 """The standard battery over every registered model: register a model and it is tested."""
 
+import contextlib
+
 import pytest
 
 from kerasdoc.models import get_model, list_models, model_spec, register_model
@@ -55,6 +57,19 @@ def test_digit_model_parameter_counts(name, count):
     assert get_model(name).count_params() == count
 
 
+@contextlib.contextmanager
+def _mixed_bfloat16():
+    """Keras' global policy ``mixed_bfloat16`` inside, the previous one restored after."""
+    import keras
+
+    old = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy(old)
+
+
 @pytest.mark.parametrize("output", ["linear", "sigmoid"])
 def test_denoiser_outputs_float32_under_mixed_precision(output):
     """The loss is computed on float32 reconstructions under mixed precision (the GPU check
@@ -62,13 +77,9 @@ def test_denoiser_outputs_float32_under_mixed_precision(output):
     import keras
     import numpy as np
 
-    old = keras.mixed_precision.global_policy()
-    keras.mixed_precision.set_global_policy("mixed_bfloat16")
-    try:
+    with _mixed_bfloat16():
         model = get_model("conv_denoiser", output_activation=output)
         y = model(np.zeros((1, *model.input_shape[1:]), "float32"))
-    finally:
-        keras.mixed_precision.set_global_policy(old)
     assert keras.backend.standardize_dtype(y.dtype) == "float32", y.dtype
 
 
@@ -80,11 +91,7 @@ def test_outputs_are_float32_under_mixed_precision(name):
     denoiser). ``Run`` casts any model's outputs to float32; this is the models' own."""
     import keras
 
-    old = keras.mixed_precision.global_policy()
-    keras.mixed_precision.set_global_policy("mixed_bfloat16")
-    try:
+    with _mixed_bfloat16():
         model = get_model(name, **model_spec(name).test_kwargs)
-    finally:
-        keras.mixed_precision.set_global_policy(old)
     dtypes = [keras.backend.standardize_dtype(t.dtype) for t in model.outputs]
     assert dtypes == ["float32"] * len(dtypes), f"{name}: outputs {dtypes} under mixed_bfloat16"
