@@ -27,6 +27,7 @@ from kerasdoc.generators.ops import resize_image
 from kerasdoc.generators.pipeline import build_pipeline, make_pull, no_autograph
 from kerasdoc.generators.sources import load_tfds
 from kerasdoc.generators.spec import COLOR_MODES
+from kerasdoc.generators.tfdata import map_fn
 
 
 def _array_inputs(x, y, sample_weight, data_format, channel_axis):
@@ -128,7 +129,7 @@ def array_flow(gen, x: Any, y: Any = None, *, batch_size: int = 32, shuffle: boo
         out = build_pipeline(gen, source, len(x), None, batch_size=batch_size,
                              shuffle=shuffle, seed=seed, augment=augment, epoch=epoch,
                              table=table)
-        return out.map(no_autograph(regroup)) if k else out
+        return map_fn(out, no_autograph(regroup), parallel=False) if k else out
 
     ds = one_pass()
     pull_x = make_pull(gen, [xin], None, augment=augment, spec=None,
@@ -175,8 +176,8 @@ def tfds_flow(gen, name: str, split: str = "train", *, target_size: tuple | None
         mask = np.zeros(n, bool)
         mask[idx] = True
         keep = tf.constant(mask)
-        ds = ds.enumerate().filter(no_autograph(lambda i, el: tf.gather(keep, i))).map(
-            no_autograph(lambda i, el: el))
+        ds = map_fn(ds.enumerate().filter(no_autograph(lambda i, el: tf.gather(keep, i))),
+                    no_autograph(lambda i, el: el), parallel=False)
     labels = labels[idx]
     stored = ds.element_spec[0].shape
     channels = COLOR_MODES[color_mode] if color_mode else int(stored[-1])

@@ -40,7 +40,6 @@ from kerasdoc.generators.flow import Flow
 from kerasdoc.generators.guard import DecodeGuard
 from kerasdoc.generators.ops import INTERPOLATIONS, PADDING_MODES, RESIZE_MODES
 from kerasdoc.generators.pipeline import (
-    AUTOTUNE,
     build_pipeline,
     make_pull,
     no_autograph,
@@ -48,6 +47,7 @@ from kerasdoc.generators.pipeline import (
 )
 from kerasdoc.generators.read import ReadPlan, plan_read, read_image
 from kerasdoc.generators.spec import FILE_COLOR_MODES, ImageSpec, crop_name
+from kerasdoc.generators.tfdata import map_fn
 
 #: Keras 2 (PIL) interpolation names -> the resize method that matches them.
 PIL_NAMES = {"bilinear": "antialias_bilinear", "bicubic": "antialias_bicubic"}
@@ -131,8 +131,7 @@ def _source(guard: DecodeGuard | None, parts: tuple, plan: ReadPlan,
             img = to_uint8(read_image(path, is_tiff, plan))
             return (img, *target) if target else img
 
-        ds = tf.data.Dataset.from_tensor_slices(parts).map(
-            no_autograph(to_cache), num_parallel_calls=AUTOTUNE, deterministic=True)
+        ds = map_fn(tf.data.Dataset.from_tensor_slices(parts), no_autograph(to_cache))
     return ds.cache("" if cache is True else str(cache))
 
 
@@ -162,7 +161,7 @@ def _pass_function(gen, o: FileFlowOptions, geo: _Geometry, plan: ReadPlan, sour
             def regroup(*el):
                 return (el[0], tuple(el[1:1 + n_targets]), *el[1 + n_targets:])
 
-            out = out.map(no_autograph(regroup))
+            out = map_fn(out, no_autograph(regroup), parallel=False)
         return out
 
     return one_pass, load

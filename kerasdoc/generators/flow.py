@@ -32,6 +32,7 @@ from kerasdoc.generators.keras_adapter import (
     torch_dataloader,
 )
 from kerasdoc.generators.spec import ImageSpec
+from kerasdoc.generators.tfdata import map_fn
 
 AUTOTUNE = tf.data.AUTOTUNE
 
@@ -65,8 +66,8 @@ def at_pass_start(fn: Callable) -> tf.data.Dataset:
     begins, not when the pipeline is built: an epoch's keys read the flow's epoch variable then
     (:meth:`Flow.get_tf_dataset`), so one pipeline serves every epoch, with ``tf.data``'s
     parallelism intact (no ``flat_map`` around the decoding)."""
-    return tf.data.Dataset.from_tensors(tf.constant(0, tf.int64)).map(
-        tf.autograph.experimental.do_not_convert(lambda _: fn()))
+    return map_fn(tf.data.Dataset.from_tensors(tf.constant(0, tf.int64)),
+                  tf.autograph.experimental.do_not_convert(lambda _: fn()), parallel=False)
 
 
 def shuffle_key(value: tf.Tensor) -> tf.Tensor:

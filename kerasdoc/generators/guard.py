@@ -35,7 +35,8 @@ import tensorflow as tf
 
 from kerasdoc.generators.files import BadImageFile
 from kerasdoc.generators.flow import at_pass_start, flow_seed, permute, shuffle_key
-from kerasdoc.generators.pipeline import AUTOTUNE, empty_batch, no_autograph, to_uint8
+from kerasdoc.generators.pipeline import empty_batch, no_autograph, to_uint8
+from kerasdoc.generators.tfdata import flat_map, map_fn
 
 ON_BAD = ("raise", "skip")
 
@@ -129,7 +130,7 @@ class DecodeGuard:
             else:
                 keys = tf.data.Dataset.random(seed=self.seed, rerandomize_each_iteration=True
                                               ).take(1).map(no_autograph(shuffle_key))
-            ds = keys.flat_map(no_autograph(lambda key: tf.data.Dataset.from_tensor_slices(
+            ds = flat_map(keys, no_autograph(lambda key: tf.data.Dataset.from_tensor_slices(
                 (tf.range(n, dtype=tf.int64), tf.tile(key[None], [n, 1])))))
         else:
             ds = tf.data.Dataset.range(n)  # positions only: the key is a placeholder
@@ -145,7 +146,7 @@ class DecodeGuard:
             img = read(el[0], el[1])
             return (to_uint8(img) if as_uint8 else img, key, pos, *el[2:])
 
-        elements = ds.map(decode, num_parallel_calls=AUTOTUNE, deterministic=True)
+        elements = map_fn(ds, decode)
         if not self.batch_level:
             elements = elements.ignore_errors()
         return elements, lambda batches: self.check_batches(batches, table, order)
@@ -165,7 +166,8 @@ class DecodeGuard:
         out = batches.concatenate(end).scan(
             (tf.constant(0, tf.int64), tf.zeros([2], tf.int64)), no_autograph(step))
         out = out.filter(no_autograph(lambda img, *rest: tf.shape(img)[0] > 0))
-        return out.map(no_autograph(lambda *el: el if len(el) > 1 else el[0]))
+        return map_fn(out, no_autograph(lambda *el: el if len(el) > 1 else el[0]),
+                      parallel=False)
 
     def _step(self, state, b, table, order):  # state: (next expected position, the pass's key)
         expected, key = state

@@ -26,6 +26,7 @@ import tensorflow as tf
 from kerasdoc.generators.flow import at_pass_start, flow_seed, permute
 from kerasdoc.generators.ops import to_grayscale
 from kerasdoc.generators.spec import ImageSpec
+from kerasdoc.generators.tfdata import flat_map, map_fn
 
 AUTOTUNE = tf.data.AUTOTUNE
 
@@ -34,12 +35,16 @@ AUTOTUNE = tf.data.AUTOTUNE
 no_autograph = tf.autograph.experimental.do_not_convert
 
 
-def _graph_code(gen, fn: Callable) -> Callable:
-    """``fn`` as a dataset function: without AutoGraph where it runs only kerasdoc's graph code
+def _map(gen, ds: tf.data.Dataset, fn: Callable) -> tf.data.Dataset:
+    """``ds.map(fn)`` in parallel, in order. kerasdoc's own graph code runs without AutoGraph
     (AutoGraph converts every function a map function calls, ~1 s of CPU per process for the
-    augmentation path, and wraps each call when it is traced), with it where it calls the
-    user's ``preprocessing_function``, which may use Python control flow on tensors."""
-    return fn if gen.preprocessing_function is not None else no_autograph(fn)
+    augmentation path, and wraps each call when it is traced) through
+    :func:`~kerasdoc.generators.tfdata.map_fn` (set up cheaply by every iterator); a function
+    that calls the user's ``preprocessing_function``, which may use Python control flow on
+    tensors or ask for other devices, goes through ``Dataset.map`` with AutoGraph."""
+    if gen.preprocessing_function is not None:
+        return ds.map(fn, num_parallel_calls=AUTOTUNE, deterministic=True)
+    return map_fn(ds, no_autograph(fn))
 
 
 def gray_to_rgb(img: tf.Tensor) -> tf.Tensor:
@@ -156,7 +161,7 @@ def _shuffled(ds: tf.data.Dataset, n: int, seed: int | None, epoch: Any,
             if table is None:
                 table = ds.batch(n).get_single_element()
             start = at_pass_start(lambda: (table, flow_seed(seed, "shuffle", epoch)))
-        return start.flat_map(no_autograph(_gathered))
+        return flat_map(start, no_autograph(_gathered))
     return ds.shuffle(buffer or n, seed=seed, reshuffle_each_iteration=True)
 
 
@@ -193,9 +198,8 @@ def _gathered(table: Any, key: tf.Tensor) -> tf.data.Dataset:
     n = tf.shape(tf.nest.flatten(table)[0], out_type=tf.int64)[0]
     order = tf.data.Dataset.from_tensor_slices(permute(tf.range(n), key, tf.maximum(n, 1)))
     rows = gather_rows(table)
-    gathered = (order if rows == 1 else order.batch(rows)).map(
-        no_autograph(lambda j: tf.nest.map_structure(lambda t: tf.gather(t, j), table)),
-        num_parallel_calls=AUTOTUNE, deterministic=True)
+    gathered = map_fn(order if rows == 1 else order.batch(rows), no_autograph(
+        lambda j: tf.nest.map_structure(lambda t: tf.gather(t, j), table)))
     return gathered if rows == 1 else gathered.unbatch()
 
 
@@ -208,10 +212,9 @@ def _random_stream(n: Any, seed: int | None, epoch: Any, hand_seed: Any) -> tf.d
             minval=None, maxval=None, dtype=tf.int64))
     if epoch is not None and seed is not None:
         keys = at_pass_start(lambda: flow_seed(seed, "augment", epoch))
-        return keys.flat_map(no_autograph(lambda key: tf.data.Dataset.range(1 << 62).map(
-            no_autograph(lambda i: tf.random.stateless_uniform(
-                [], tf.stack([key, i]), minval=None, maxval=None, dtype=tf.int64)),
-            num_parallel_calls=AUTOTUNE, deterministic=True)))
+        return flat_map(keys, no_autograph(lambda key: map_fn(
+            tf.data.Dataset.range(1 << 62), no_autograph(lambda i: tf.random.stateless_uniform(
+                [], tf.stack([key, i]), minval=None, maxval=None, dtype=tf.int64)))))
     return tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
 
 
@@ -240,7 +243,7 @@ def _read_and_augment(gen, ds: tf.data.Dataset, load: Callable | None, rnd: Any,
         def per_image(*el):
             img, rest = call(el)
             return _join(finish_image(gen, img, None, spec), rest)
-    return ds.map(_graph_code(gen, per_image), num_parallel_calls=AUTOTUNE, deterministic=True)
+    return _map(gen, ds, per_image)
 
 
 def _finish_batches(gen, ds: tf.data.Dataset, *, per_batch: bool, spec: ImageSpec | None,
@@ -257,13 +260,12 @@ def _finish_batches(gen, ds: tf.data.Dataset, *, per_batch: bool, spec: ImageSpe
                 img = gray_to_rgb(img)
             return _join(img, tuple(el[1:]))
 
-        ds = ds.map(_graph_code(gen, finish), num_parallel_calls=AUTOTUNE, deterministic=True)
+        ds = _map(gen, ds, finish)
     if gen.data_format == "channels_first":
-        ds = ds.map(no_autograph(
-            lambda *el: _join(tf.transpose(el[0], [0, 3, 1, 2]), tuple(el[1:]))))
+        ds = map_fn(ds, no_autograph(
+            lambda *el: _join(tf.transpose(el[0], [0, 3, 1, 2]), tuple(el[1:]))), parallel=False)
     if image_as_target:  # class_mode="input": the target is the image itself (autoencoders)
-        ds = ds.map(no_autograph(lambda x, *rest: (x, x, *rest)), num_parallel_calls=AUTOTUNE,
-                    deterministic=True)
+        ds = map_fn(ds, no_autograph(lambda x, *rest: (x, x, *rest)))
     return ds
 
 
@@ -303,8 +305,7 @@ def build_pipeline(gen, ds: tf.data.Dataset, n: Any, load: Callable | None, *,
     if load is not None and getattr(load, "drops_failures", False):
         # a guarded hand-pulled batch: images that fail to decode are dropped here, before
         # anything else runs (load returns (image, file index): the caller sees which)
-        ds = ds.map(no_autograph(lambda *el: load(*el)), num_parallel_calls=AUTOTUNE,
-                    deterministic=True).ignore_errors()
+        ds = map_fn(ds, no_autograph(lambda *el: load(*el))).ignore_errors()
         load = None
     per_batch = not augment and gen.preprocessing_function is None
     if gray_to_rgb and not per_batch:
