@@ -672,10 +672,28 @@ def import_tensorflow_quietly() -> None:
                          ) from None
 
 
+def check_inputs(args: argparse.Namespace) -> None:
+    """The model files ``evaluate`` and ``export`` read, checked before TensorFlow starts (which
+    takes seconds): a mistyped path fails at once, with the line the command would print later.
+    (``predict`` reads its images first and names the bad ones, as it did.)"""
+    from kerasdoc.diskio import check_model_file
+
+    if args.command == "evaluate":
+        check_model_file(args.model_file)
+    elif args.command == "export":
+        for f in args.model_files:
+            if str(f).endswith(".keras"):
+                check_model_file(f)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``kerasdoc`` console script."""
     args = build_parser().parse_args(argv)
     asks_help = args.command == "reproduce" and ({"-h", "--help"} & set(args.rest))
+    try:
+        check_inputs(args)
+    except (ValueError, OSError) as e:
+        return _fail(args.command, e)
     if args.command not in ("list", "report", "recipe") and not asks_help:
         import_tensorflow_quietly()
     try:

@@ -4,7 +4,8 @@ Every kerasdoc save (backups, checkpoints, ``model.keras``, model cards, ``histo
 exports) turns ``ENOSPC`` / ``EDQUOT``, however the library that wrote reports it (``OSError``,
 h5py, TensorFlow), into a :class:`DiskFullError` whose text is one line: the file, the free
 space left on its device, and what to do. The ``kerasdoc`` commands print it and exit with
-status 2. Standard library only, so that every floor of the package may use it.
+status 2. Standard library only, so that every floor of the package may use it: also
+:func:`check_model_file`, what of a ``.keras`` file can be checked before TensorFlow starts.
 """
 
 from __future__ import annotations
@@ -136,3 +137,34 @@ def write_json(path: str | Path, data: Any, hint: str = "") -> Path:
     atomic_write_text(path, json.dumps(data, indent=2, default=_json_default, allow_nan=True)
                       + "\n", hint)
     return path
+
+
+def check_model_file(path: str | Path) -> Path:
+    """``path`` as a ``.keras`` model file that exists and is a zip archive, or the error that
+    says what it is instead (:func:`kerasdoc.models.weights.load_keras_model` raises the same
+    before loading; the ``kerasdoc`` commands check before TensorFlow starts).
+
+    Raises:
+        FileNotFoundError: no such file, or a folder.
+        ValueError: not named ``.keras``, or not a zip archive.
+
+    Example:
+        >>> check_model_file("no/such/model.keras")
+        Traceback (most recent call last):
+        ...
+        FileNotFoundError: Model file no/such/model.keras does not exist.
+    """
+    import zipfile
+
+    p = Path(path)
+    if p.is_dir():
+        raise FileNotFoundError(f"Model file {p} is a directory, not a .keras file (a SavedModel "
+                                "folder is served with `kerasdoc predict`, not loaded here).")
+    if not p.is_file():
+        raise FileNotFoundError(f"Model file {p} does not exist.")
+    if p.suffix != ".keras":
+        raise ValueError(f"Expected a .keras model file. Received: {p}")
+    if not zipfile.is_zipfile(p):
+        raise ValueError(f"{p} is not a readable .keras model: it is not a zip archive "
+                         f"({p.stat().st_size:,} bytes; truncated, or another format).")
+    return p

@@ -49,3 +49,26 @@ def test_flag_choices_are_the_librarys_names():
     assert distribute.STRATEGIES is constants.STRATEGIES
     assert tuple(spec.COLOR_MODES) == constants.COLOR_MODES
     assert ops.RESIZE_MODES is constants.RESIZE_MODES
+
+
+def test_a_missing_or_wrong_model_file_fails_before_tensorflow_starts(tmp_path):
+    # each command's model file is checked first: one line, status 2, TensorFlow not imported
+    not_zip = tmp_path / "model.keras"
+    not_zip.write_text("not a zip")
+    cases = {
+        ("evaluate", str(tmp_path / "no.keras"), "--data", str(tmp_path)):
+            f"kerasdoc evaluate: Model file {tmp_path / 'no.keras'} does not exist.",
+        ("export", str(not_zip), "--name", "m", "--base-dir", str(tmp_path / "out")):
+            f"kerasdoc export: {not_zip} is not a readable .keras model: it is not a zip "
+            "archive (9 bytes; truncated, or another format).",
+        ("evaluate", str(tmp_path), "--data", str(tmp_path)):
+            f"kerasdoc evaluate: Model file {tmp_path} is a directory, not a .keras file",
+    }
+    code = ("import sys; from kerasdoc.cli import main; rc = main(sys.argv[1:]); "
+            "print(rc, 'tensorflow' in sys.modules)")
+    for argv, line in cases.items():
+        proc = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True,
+                              text=True, timeout=60)
+        assert proc.stdout.split() == ["2", "False"], (argv, proc.stdout, proc.stderr[-500:])
+        assert proc.stderr.startswith(line) and len(proc.stderr.splitlines()) == 1, proc.stderr
+    assert not (tmp_path / "out").exists()  # the export wrote nothing

@@ -139,17 +139,10 @@ def load_keras_model(path: str | Path, *, custom_objects: dict | None = None,
     """
     import zipfile
 
-    p = Path(path)
-    if p.is_dir():
-        raise FileNotFoundError(f"Model file {p} is a directory, not a .keras file (a SavedModel "
-                                "folder is served with `kerasdoc predict`, not loaded here).")
-    if not p.is_file():
-        raise FileNotFoundError(f"Model file {p} does not exist.")
-    if p.suffix != ".keras":
-        raise ValueError(f"Expected a .keras model file. Received: {p}")
-    if not zipfile.is_zipfile(p):
-        raise ValueError(f"{p} is not a readable .keras model: it is not a zip archive "
-                         f"({p.stat().st_size:,} bytes; truncated, or another format).")
+    from kerasdoc.diskio import check_model_file
+
+    p = check_model_file(path)
+
     import kerasdoc.losses  # noqa: F401 - register the project's custom objects
     import kerasdoc.metrics  # noqa: F401
     from kerasdoc.models.registry import _load_all
