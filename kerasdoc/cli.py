@@ -673,14 +673,18 @@ def import_tensorflow_quietly() -> None:
 
 
 def check_inputs(args: argparse.Namespace) -> None:
-    """The model files ``evaluate`` and ``export`` read, checked before TensorFlow starts (which
-    takes seconds): a mistyped path fails at once, with the line the command would print later.
-    (``predict`` reads its images first and names the bad ones, as it did.)"""
+    """What ``evaluate`` and ``export`` check first, in their order, before TensorFlow starts
+    (which takes seconds): the folder they write to, then the model files they read. A mistyped
+    path fails at once, with the line the command would print later. (``predict`` reads its
+    images first and names the bad ones, as it did.)"""
     from kerasdoc.diskio import check_model_file
 
     if args.command == "evaluate":
+        if args.out:
+            _check_writable(args.out, "--out")
         check_model_file(args.model_file)
     elif args.command == "export":
+        _check_writable(args.base_dir, "--base-dir")
         for f in args.model_files:
             if str(f).endswith(".keras"):
                 check_model_file(f)

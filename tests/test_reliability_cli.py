@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import os
 import tarfile
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -82,7 +83,9 @@ def test_sigint_is_one_line_and_exit_130(tmp_path, capsys, monkeypatch):
     assert rc == 130 and err == ("kerasdoc train: interrupted (re-run the same command to "
                                  "resume from the last completed epoch)\n")
     monkeypatch.setattr(cli, "_export", interrupted)
-    assert main(["export", "m.keras", "--name", "m", "--base-dir", str(tmp_path)]) == 130
+    model = tmp_path / "m.keras"  # export checks that its .keras files exist before starting
+    zipfile.ZipFile(model, "w").close()
+    assert main(["export", str(model), "--name", "m", "--base-dir", str(tmp_path)]) == 130
     assert capsys.readouterr().err == "kerasdoc export: interrupted\n"
 
 
