@@ -37,18 +37,23 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
-def _cpu_per_pass(pairs: dict, rounds: int, before=None) -> dict[str, list[float]]:
-    """CPU seconds of each pass of each dataset in ``pairs``, after one untimed pass each,
-    ``rounds`` rounds in turns (order reversed every other round)."""
+def _seconds(fns: dict, rounds: int, before=None, wall: bool = False) -> dict[str, list[float]]:
+    """CPU (``wall``: wall) seconds of each call of ``fns``, after one untimed call each,
+    ``rounds`` rounds in turns (order reversed every other round; ``benchmarks.generators``)."""
     from benchmarks.generators import in_turns
 
-    def drain(ds):
-        for _ in ds:
-            pass
+    timed = in_turns(fns, rounds, alternate=True, before=before)
+    return {k: (walls if wall else cpus) for k, (walls, cpus) in timed.items()}
 
-    timed = in_turns({k: lambda ds=ds: drain(ds) for k, ds in pairs.items()}, rounds,
-                     alternate=True, before=before)
-    return {k: cpus for k, (_, cpus) in timed.items()}
+
+def _drain(ds) -> None:
+    for _ in ds:
+        pass
+
+
+def _cpu_per_pass(pairs: dict, rounds: int, before=None) -> dict[str, list[float]]:
+    """CPU seconds of each pass of each dataset in ``pairs`` (:func:`_seconds`)."""
+    return _seconds({k: lambda ds=ds: _drain(ds) for k, ds in pairs.items()}, rounds, before)
 
 
 def flow_passes(root: Path, rounds: int) -> dict:
@@ -146,8 +151,7 @@ def iterators(root: Path, invoice_root: Path, rounds: int) -> dict:
 
     def keras_epoch(ds):
         def epoch():
-            for _ in iter(ds):
-                pass
+            _drain(ds)
             iter(ds)  # Keras' EpochIterator makes the next epoch's iterator when one ends
         return epoch
 
@@ -170,9 +174,9 @@ def iterators(root: Path, invoice_root: Path, rounds: int) -> dict:
             for f in flows:
                 f.on_epoch_begin()
 
-        ep = in_turns_cpu({"reference": keras_epoch(ref_ds), "tfdata": keras_epoch(now_ds)},
+        ep = _seconds({"reference": keras_epoch(ref_ds), "tfdata": keras_epoch(now_ds)},
                           rounds, begin)
-        it = in_turns_cpu({"reference": lambda ds=ref_ds: iter(ds),
+        it = _seconds({"reference": lambda ds=ref_ds: iter(ds),
                            "tfdata": lambda ds=now_ds: iter(ds)}, rounds, begin, wall=True)
         a, b = statistics.median(ep["reference"]), statistics.median(ep["tfdata"])
         ia, ib = (statistics.median(it["reference"]) * 1e3,
@@ -182,14 +186,6 @@ def iterators(root: Path, invoice_root: Path, rounds: int) -> dict:
         print(f"| {name} | {a:.3f} | {b:.3f} | {b / a:.2f} | {ia:.1f} | {ib:.1f} |",
               flush=True)
     return out
-
-
-def in_turns_cpu(fns: dict, rounds: int, before=None, wall: bool = False) -> dict:
-    """CPU (or wall) seconds of each call of ``fns``, in turns (``benchmarks.generators``)."""
-    from benchmarks.generators import in_turns
-
-    timed = in_turns(fns, rounds, alternate=True, before=before)
-    return {k: (walls if wall else cpus) for k, (walls, cpus) in timed.items()}
 
 
 def main(argv: list[str] | None = None) -> dict:
