@@ -293,8 +293,7 @@ def _evaluate(args: argparse.Namespace) -> None:
 
     from kerasdoc.reporting import confusion_matrix, markdown_table
 
-    if args.out:
-        _check_writable(args.out, "--out")
+    # --out and the model file were checked by check_inputs, before TensorFlow started
     model, class_names, flow = _flow_for(args.model_file, args.data, args.batch_size,
                                          _card_flags(args))
     probs = model.predict(flow, verbose=0)
@@ -322,7 +321,7 @@ def _evaluate(args: argparse.Namespace) -> None:
 def _export(args: argparse.Namespace) -> None:
     from kerasdoc.runs import export_model_file
 
-    _check_writable(args.base_dir, "--base-dir")
+    # --base-dir and the .keras files were checked by check_inputs, before TensorFlow started
     kwargs = {} if args.top_k is None else {"top_k": args.top_k}
     if getattr(args, "format", "saved_model") != "saved_model":
         from kerasdoc.deploy import export_model_files as export_model_file  # LiteRT / ONNX
