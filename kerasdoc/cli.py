@@ -671,14 +671,39 @@ def import_tensorflow_quietly() -> None:
                          ) from None
 
 
+def _check_train_inputs(args: argparse.Namespace) -> None:
+    """``train``'s model name (from the TensorFlow-free catalog, the registry's message) and
+    ``--data`` / ``--val`` folders, checked before ``--out`` is created: a typo leaves no empty
+    run folder behind. A path that goes through an archive (``data.tgz/train``) is resolved
+    later, by the data loader."""
+    from pathlib import Path
+
+    from kerasdoc.catalog import read_catalog
+
+    names = read_catalog()
+    if args.model not in names:
+        raise ValueError(f"Unknown model {args.model!r}. Expected one of: "
+                         f"{', '.join(sorted(names))}.")
+    for folder in (args.data, args.val):
+        if folder is None:
+            continue
+        path = Path(folder)
+        if not path.is_dir() and not any(p.is_file() for p in path.parents):
+            raise FileNotFoundError(f"image folder not found: {path} (expected a folder with "
+                                    "one sub-folder of images per class)")
+
+
 def check_inputs(args: argparse.Namespace) -> None:
-    """What ``evaluate`` and ``export`` check first, in their order, before TensorFlow starts
-    (which takes seconds): the folder they write to, then the model files they read. A mistyped
-    path fails at once, with the line the command would print later. (``predict`` reads its
-    images first and names the bad ones, as it did.)"""
+    """What ``train``, ``evaluate`` and ``export`` check first, before TensorFlow starts (which
+    takes seconds): ``train`` its model name and data folders; ``evaluate`` and ``export`` the
+    folder they write to, then the model files they read. A mistyped name or path fails at once,
+    with the line the command would print later. (``predict`` reads its images first and names
+    the bad ones, as it did.)"""
     from kerasdoc.diskio import check_model_file
 
-    if args.command == "evaluate":
+    if args.command == "train":
+        _check_train_inputs(args)
+    elif args.command == "evaluate":
         if args.out:
             _check_writable(args.out, "--out")
         check_model_file(args.model_file)

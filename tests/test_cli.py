@@ -72,3 +72,25 @@ def test_a_missing_or_wrong_model_file_fails_before_tensorflow_starts(tmp_path):
         assert proc.stdout.split() == ["2", "False"], (argv, proc.stdout, proc.stderr[-500:])
         assert proc.stderr.startswith(line) and len(proc.stderr.splitlines()) == 1, proc.stderr
     assert list((tmp_path / "out").iterdir()) == []  # checked writable first; nothing written
+
+
+def test_train_names_a_bad_model_or_folder_before_tensorflow_and_writes_nothing(tmp_path):
+    # a typo in the model name or --data used to leave an empty run folder (runs/<model>) behind
+    code = ("import sys; from kerasdoc.cli import main; rc = main(sys.argv[1:]); "
+            "print(rc, 'tensorflow' in sys.modules)")
+    cases = {
+        ("train", "no_such_model", "--data", str(tmp_path), "--out", str(tmp_path / "r1")):
+            "kerasdoc train: Unknown model 'no_such_model'. Expected one of: ",
+        ("train", "digits_dnn", "--data", str(tmp_path / "nope"), "--out", str(tmp_path / "r2")):
+            f"kerasdoc train: image folder not found: {tmp_path / 'nope'} (expected a folder",
+        ("train", "digits_dnn", "--data", str(tmp_path), "--val", str(tmp_path / "v"), "--out",
+         str(tmp_path / "r3")):
+            f"kerasdoc train: image folder not found: {tmp_path / 'v'} (expected a folder",
+    }
+    for argv, line in cases.items():
+        proc = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True,
+                              text=True, timeout=60, cwd=tmp_path)
+        assert proc.stdout.split() == ["2", "False"], (argv, proc.stdout, proc.stderr[-500:])
+        assert proc.stderr.startswith(line) and len(proc.stderr.splitlines()) == 1, proc.stderr
+        assert argv[1] != "no_such_model" or "digits_dnn" in proc.stderr  # the models there are
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # no --out, no runs/ folder
