@@ -35,6 +35,7 @@ Example:
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -44,6 +45,7 @@ import keras
 
 from kerasdoc import distribute
 from kerasdoc.keras_internals import build_before_fit
+from kerasdoc.tfstartup import TrainerRetracingFilter
 
 
 def float32_outputs(model: keras.Model) -> keras.Model:
@@ -68,7 +70,10 @@ class Run:
     """A training run: its strategy and dtype policy, its folder, and the recipe's steps.
 
     Use it as a context manager (the previous dtype policy is restored on exit) or call
-    :meth:`close`.
+    :meth:`close`. While it is open, TensorFlow's "triggered tf.function retracing" warning
+    about Keras' own trainer functions, which every new model's first ``fit`` / ``evaluate`` /
+    ``predict`` counts towards, stays off the console
+    (:class:`kerasdoc.tfstartup.TrainerRetracingFilter`).
 
     Args:
         out: str, Path or None. The run folder (``model.keras``, ``model.kerasdoc.json``,
@@ -107,6 +112,9 @@ class Run:
         self.tensorboard = tensorboard
         self.hparams = dict(hparams or {})
         self.backup: Any = None
+        # each new model's first fit / evaluate / predict is no "retracing": not on the console
+        self._retracing_filter = TrainerRetracingFilter()
+        logging.getLogger("tensorflow").addFilter(self._retracing_filter)
 
     # -- context -------------------------------------------------------------------------
     def __enter__(self) -> Run:
@@ -116,8 +124,11 @@ class Run:
         self.close()
 
     def close(self) -> None:
-        """Restore the dtype policy that was in force before the run."""
+        """Restore the dtype policy that was in force before the run, and TensorFlow's
+        retracing warnings about Keras' trainer functions
+        (:class:`kerasdoc.tfstartup.TrainerRetracingFilter`, dropped while the run is open)."""
         keras.mixed_precision.set_global_policy(self._previous_policy)
+        logging.getLogger("tensorflow").removeFilter(self._retracing_filter)
 
     def describe(self) -> dict[str, Any]:
         """JSON-safe facts: strategy, replicas, global batch, dtype policy."""

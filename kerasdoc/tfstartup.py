@@ -32,6 +32,7 @@ Example:
 from __future__ import annotations
 
 import glob
+import logging
 import os
 import re
 import sys
@@ -116,3 +117,35 @@ def import_tensorflow_quietly() -> None:
             text = tmp.read().decode("utf-8", "replace")
             for line in quiet_lines(text.splitlines()):
                 print(line, file=sys.stderr)
+
+
+#: TensorFlow's warning when a ``tf.function`` traced five times within its last ten calls.
+RETRACING = "triggered tf.function retracing"
+
+
+class TrainerRetracingFilter(logging.Filter):
+    """Drops TensorFlow's "retracing" warning about Keras' own trainer functions.
+
+    TensorFlow counts traces per Python function, and Keras 3 traces the same function
+    (``TensorFlowTrainer``'s ``multi_step_on_iterator``, ``one_step_on_data_distributed``) once
+    for each new model's ``fit``, ``evaluate`` and ``predict``. A run that trains several small
+    models, each for a few calls (a quick experiment, stages, trials), is reported as
+    "retracing" although every trace is a new model's first. Other retracing warnings (a
+    user's own ``tf.function``) pass. :class:`kerasdoc.runs.Run` installs it on TensorFlow's
+    logger while the run is open.
+
+    Example:
+        >>> import logging
+        >>> def rec(fn):
+        ...     msg = f"5 out of the last 5 calls to <function {fn}> triggered {RETRACING}."
+        ...     return logging.LogRecord("tensorflow", logging.WARNING, "", 0, msg, (), None)
+        >>> f = TrainerRetracingFilter()
+        >>> f.filter(rec("TensorFlowTrainer._make_function.<locals>.multi_step_on_iterator"))
+        False
+        >>> f.filter(rec("my_step"))
+        True
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        msg = record.getMessage()
+        return not (RETRACING in msg and "TensorFlowTrainer" in msg)

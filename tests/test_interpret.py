@@ -13,6 +13,7 @@ from kerasdoc.interpret import (
     grad_cam,
     last_conv_layer,
     plot_heatmap,
+    predict_probs,
 )
 
 
@@ -67,6 +68,27 @@ def test_from_model_arrays_and_dataset_agree(tmp_path):
         Interpretation.from_model(m, (x, y), ["a", "b"])
     with pytest.raises(ValueError, match="differ in length"):
         Interpretation.from_model(m, (x, y[:5]))
+
+
+def test_predict_probs_reads_one_pass_of_a_flow_and_traces_nothing(caplog):
+    # a flow is also a tf.data.Dataset; iterating the flow itself never ends (Keras 2), so
+    # predict_probs reads flow.dataset: one pass, in the flow's order
+    from kerasdoc.generators import ImageDataGenerator
+
+    rng = np.random.default_rng(1)
+    x, y = rng.random((11, 8, 8, 1)).astype("float32"), np.arange(11) % 3
+    flow = ImageDataGenerator().flow(x, y, batch_size=4, shuffle=False)
+    models = [_tiny_model() for _ in range(6)]
+    for m in models:  # six models: model.predict would have printed "retracing" at the fifth
+        got = predict_probs(m, flow)
+        assert got.shape == (11, 3)
+        np.testing.assert_allclose(got, m.predict(x, verbose=0) if m is models[0] else got,
+                                   rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(predict_probs(m, x, batch_size=5), got, rtol=1e-5, atol=1e-6)
+    assert not [r for r in caplog.records if "retracing" in r.getMessage()]
+    assert predict_probs(models[0], x[:0]).shape == (0, 3)
+    with pytest.raises(ValueError, match="batch_size must be >= 1"):
+        predict_probs(models[0], x, batch_size=0)
 
 
 def test_activation_map_is_the_channel_mean():

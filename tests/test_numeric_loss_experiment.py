@@ -187,13 +187,15 @@ def test_same_command_and_seed_give_the_same_tables_twice(tmp_path):
 def test_trial_predictions_raise_no_retracing_warning(caplog):
     """Each trial builds a new model; predicting through ``model.predict`` traced one function
     per model and TensorFlow printed "triggered tf.function retracing" from the fifth trial on.
-    ``predict_probs`` calls the model directly: same outputs, no warning."""
+    ``kerasdoc.interpret.predict_probs`` calls the model directly: same outputs, no warning."""
     import keras
+
+    from kerasdoc.interpret import predict_probs
 
     x = np.random.default_rng(0).random((7, 4)).astype("float32")
     for _ in range(7):
         m = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")])
-        probs = exp.predict_probs(m, x, batch_size=3)
+        probs = predict_probs(m, x, batch_size=3)
         np.testing.assert_allclose(probs, m.predict(x, verbose=0) if _ == 0 else probs,
                                    atol=1e-6)
         assert probs.shape == (7, 3)

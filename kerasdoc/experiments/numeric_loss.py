@@ -155,26 +155,6 @@ STEPS_PER_EXECUTION = 32
 TRIAL_BACKUP_SECONDS = 30.0
 
 
-def predict_probs(model, x: np.ndarray, batch_size: int = 512) -> np.ndarray:
-    """Class probabilities by direct calls of the model, batch by batch, in inference mode.
-
-    Not ``model.predict``: every trial builds a new model, and each ``predict`` would trace its
-    own function, which TensorFlow reports on the console as "retracing" from the fifth trial on
-    (a false alarm here). The outputs are the same.
-
-    Example:
-        >>> import keras
-        >>> m = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, activation="softmax")])
-        >>> x = np.ones((5, 3), "float32")
-        >>> bool(np.allclose(predict_probs(m, x, batch_size=2), m.predict(x, verbose=0), atol=1e-6))
-        True
-    """
-    import keras
-
-    return np.concatenate([keras.ops.convert_to_numpy(model(x[i:i + batch_size], training=False))
-                           for i in range(0, len(x), batch_size)])
-
-
 def run_trial(model_name: str, method: str, data: dict[str, Any], run_ctx, *, epochs: int,
               seed: int, alpha: float, beta: float, lr: float,
               folder: Path | None = None) -> dict[str, Any]:
@@ -186,6 +166,7 @@ def run_trial(model_name: str, method: str, data: dict[str, Any], run_ctx, *, ep
     """
     import keras
 
+    from kerasdoc.interpret import predict_probs
     from kerasdoc.losses import CombinedNumericLoss
     from kerasdoc.metrics import (
         NumericError,
@@ -211,7 +192,7 @@ def run_trial(model_name: str, method: str, data: dict[str, Any], run_ctx, *, ep
     with Timer() as t:
         run_ctx.fit(model, x, y, epochs=epochs, folder=folder, verbose=0,
                     backup_interval=TRIAL_BACKUP_SECONDS)
-    probs = predict_probs(model, data["x_test"])
+    probs = predict_probs(model, data["x_test"], batch_size=512)
     y_test = data["y_test"]
     result = {
         "error_rate": error_rate(y_test, probs),
