@@ -19,6 +19,7 @@ Example:
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,66 +54,130 @@ def _show(ax, image: np.ndarray) -> None:
     ax.axis("off")
 
 
-def predict_probs(model: keras.Model, data, batch_size: int = 256) -> np.ndarray:
-    """The model's outputs, by direct calls in inference mode, batch by batch: for images in
-    memory (``batch_size`` at a time) or for each batch of a ``tf.data.Dataset`` or a flow
-    (one pass over ``flow.dataset``; the images of ``(x, y)`` batches).
+def predict_probs(model: keras.Model, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    """The model's outputs for images in memory, by direct calls in inference mode,
+    ``batch_size`` at a time.
 
-    Not ``model.predict``: each new model's ``predict`` traces its own function, and TensorFlow
-    prints "triggered tf.function retracing" from the fifth model on (a false alarm in an
-    experiment that trains and measures several models, as the experiments here do), besides
-    the seconds each trace takes. The outputs are the same.
+    For the small sets an experiment measures each of its models on (the Persian OCR stages'
+    interpretation, the numeric-loss trials): each new model's ``model.predict`` traces its own
+    function (a second or more for a ResNet), and TensorFlow printed "triggered tf.function
+    retracing" from the fifth model on. The outputs are the same. Large sets, compiled (XLA)
+    or distributed prediction: ``model.predict``.
 
     Example:
-        >>> import keras, numpy as np, tensorflow as tf
+        >>> import keras, numpy as np
         >>> m = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, activation="softmax")])
         >>> x = np.ones((5, 3), "float32")
         >>> bool(np.allclose(predict_probs(m, x, batch_size=2), m.predict(x, verbose=0), atol=1e-6))
         True
-        >>> predict_probs(m, tf.data.Dataset.from_tensor_slices((x, x[:, 0])).batch(4)).shape
-        (5, 2)
         >>> predict_probs(m, x[:0]).shape
         (0, 2)
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1. Received: batch_size={batch_size}")
-    if hasattr(data, "dataset"):  # a generators flow (also a Dataset): one pass of it, as
-        data = data.dataset  # iterating the flow itself never ends (Keras 2's iterator)
-    if isinstance(data, tf.data.Dataset):
-        batches = (b[0] if isinstance(b, (tuple, list)) else b for b in data)
-    else:
-        x = np.asarray(data)
-        if x.dtype.kind == "f" and x.dtype != keras.config.floatx():
-            x = x.astype(keras.config.floatx())  # as model.predict converts float arrays
-        batches = (x[i:i + batch_size] for i in range(0, len(x), batch_size))
-    outs = [keras.ops.convert_to_numpy(model(b, training=False)) for b in batches]
+    x = np.asarray(x)
+    if x.dtype.kind == "f" and x.dtype != keras.config.floatx():
+        x = x.astype(keras.config.floatx())  # as model.predict converts float arrays
+    outs = [keras.ops.convert_to_numpy(model(x[i:i + batch_size], training=False))
+            for i in range(0, len(x), batch_size)]
     return np.concatenate(outs) if outs else np.zeros((0, *model.output_shape[1:]), "float32")
 
 
-def _collect(data) -> tuple[np.ndarray, np.ndarray]:
-    """``(images, labels)`` as arrays from ``(x, y)`` arrays or a dataset of batches."""
-    if isinstance(data, tuple):
-        if len(data) != 2:
-            raise ValueError(f"data must be (x, y) or a dataset of (x, y) batches. Received a "
-                             f"tuple of {len(data)}.")
-        x, y = np.asarray(data[0]), np.asarray(data[1])
-        if len(x) != len(y):
-            raise ValueError(f"x and y differ in length: {len(x)} images, {len(y)} labels.")
-        return x, y
-    if hasattr(data, "dataset"):  # a generators flow: one pass (iterating the flow never ends)
-        data = data.dataset
-    if not isinstance(data, tf.data.Dataset):
-        raise ValueError(f"data must be (x, y) arrays or a tf.data.Dataset of (x, y) batches. "
-                         f"Received: {type(data).__name__}")
-    xs, ys = [], []
-    for xb, yb in data:
-        xs.append(np.asarray(xb))
-        ys.append(np.asarray(yb))
-    x = np.concatenate(xs)
-    y = np.concatenate(ys)
-    if y.ndim == 2:  # one-hot
-        y = y.argmax(axis=1)
+#: Images of a dataset an :class:`Interpretation` keeps from its pass: the highest-loss ones
+#: (``plot_top_losses(9)`` and the heatmap of the worst) and the first.
+KEPT_IMAGES = 16
+
+
+class DatasetImages:
+    """The images of a dataset by index, without holding them all in memory: the ones kept
+    from the pass that measured the model (its first and its :data:`KEPT_IMAGES` highest-loss
+    images); any other is read by one more pass of ``dataset`` (one pass for a whole
+    :meth:`take`), so that pass must give the images in the same order: an unshuffled flow.
+
+    Example:
+        >>> import numpy as np, tensorflow as tf
+        >>> x = np.arange(5, dtype="float32").reshape(5, 1, 1, 1)
+        >>> imgs = DatasetImages(tf.data.Dataset.from_tensor_slices((x, x)).batch(2), 5, {0: x[0]})
+        >>> len(imgs), float(imgs[0][0, 0, 0]), float(imgs[3][0, 0, 0])
+        (5, 0.0, 3.0)
+    """
+
+    def __init__(self, dataset: tf.data.Dataset, n: int, kept: dict[int, np.ndarray]):
+        self.dataset, self.n, self.kept = dataset, int(n), dict(kept)
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, i) -> np.ndarray:
+        return self.take([i])[0]
+
+    def take(self, indices: Sequence[int]) -> list[np.ndarray]:
+        """The images at ``indices`` (one more pass for those not kept)."""
+        idx = [int(i) + self.n if int(i) < 0 else int(i) for i in indices]
+        bad = [i for i in idx if not 0 <= i < self.n]
+        if bad:
+            raise IndexError(f"image index {bad[0]} out of range for {self.n} images")
+        missing, got = sorted(set(idx) - set(self.kept)), {}
+        start = 0
+        for batch in (self.dataset if missing else ()):
+            xb = np.asarray(batch[0] if isinstance(batch, (tuple, list)) else batch)
+            for i in missing:
+                if start <= i < start + len(xb):
+                    got[i] = xb[i - start]
+            start += len(xb)
+            if start > missing[-1]:
+                break
+        if set(missing) - set(got):
+            raise ValueError(f"the dataset gave {start} images on another pass, expected "
+                             f"{self.n}: its images cannot be read again by index")
+        return [self.kept[i] if i in self.kept else got[i] for i in idx]
+
+
+def _arrays(data) -> tuple[np.ndarray, np.ndarray]:
+    """``(images, labels)`` of ``(x, y)`` arrays."""
+    if len(data) != 2:
+        raise ValueError(f"data must be (x, y) or a dataset of (x, y) batches. Received a "
+                         f"tuple of {len(data)}.")
+    x, y = np.asarray(data[0]), np.asarray(data[1])
+    if len(x) != len(y):
+        raise ValueError(f"x and y differ in length: {len(x)} images, {len(y)} labels.")
     return x, y
+
+
+def _stream(model: keras.Model, dataset: tf.data.Dataset
+            ) -> tuple[np.ndarray, np.ndarray, dict[int, np.ndarray]]:
+    """One pass of a dataset of ``(x, y)`` batches through the model: ``(probs, labels, kept
+    images)``, holding one batch of images at a time (a Persian OCR validation set at 352 px
+    is ~15 GB of float32)."""
+    probs, ys, kept, worst = [], [], {}, []  # worst: a min-heap of (loss, index)
+    start = 0
+    for batch in dataset:
+        if not isinstance(batch, (tuple, list)) or len(batch) < 2:
+            raise ValueError("data must be a tf.data.Dataset of (x, y) batches (or a flow "
+                             "with labels); received batches without labels.")
+        xb, yb = np.asarray(batch[0]), np.asarray(batch[1])
+        pb = np.asarray(predict_probs(model, xb, batch_size=max(len(xb), 1)), "float64")
+        yb = yb.argmax(axis=1) if yb.ndim == 2 else yb.astype(int).reshape(-1)
+        probs.append(pb)
+        ys.append(yb)
+        if start == 0 and len(xb):
+            kept[0] = xb[0]
+        inside = (yb >= 0) & (yb < pb.shape[1])
+        lb = -np.log(np.clip(pb[np.arange(len(yb)), np.where(inside, yb, 0)], 1e-12, 1.0))
+        for j in np.argsort(-lb, kind="stable")[:KEPT_IMAGES]:
+            item = (float(lb[j]), -(start + int(j)))  # ties: the earlier index stays
+            if len(worst) < KEPT_IMAGES:
+                heapq.heappush(worst, item)
+                kept[start + int(j)] = xb[j]
+            elif item > worst[0]:
+                out = heapq.heapreplace(worst, item)
+                if -out[1] != 0:
+                    kept.pop(-out[1], None)
+                kept[start + int(j)] = xb[j]
+        start += len(xb)
+    if not probs:
+        raise ValueError("data gave no batches: nothing to interpret")
+    return np.concatenate(probs), np.concatenate(ys), kept
 
 
 @dataclass
@@ -126,7 +191,9 @@ class Interpretation:
         targets: (n,) true class indices.
         losses: (n,) cross-entropy of each sample.
         class_names: names of the classes, by index.
-        images: (n, ...) the images (for the top-losses plot), or None.
+        images: (n, ...) the images (for the top-losses plot), or None: the array given, or
+            for a dataset a :class:`DatasetImages` (indexable; holds the first and the
+            :data:`KEPT_IMAGES` highest-loss images, reads others by another pass).
         model: the model (for heatmaps).
     """
 
@@ -134,20 +201,22 @@ class Interpretation:
     targets: np.ndarray
     losses: np.ndarray
     class_names: list[str]
-    images: np.ndarray | None = None
+    images: np.ndarray | DatasetImages | None = None
     model: keras.Model | None = None
 
     @classmethod
     def from_model(cls, model: keras.Model, data, class_names: Sequence[str] | None = None, *,
                    batch_size: int = 64) -> Interpretation:
-        """Run ``model`` over ``data`` once and keep predictions, targets and losses.
+        """Run ``model`` over ``data`` once and keep predictions, targets and losses (of a
+        dataset, one batch of images at a time: not all its images, see ``images``).
 
         Args:
             model: keras.Model with a softmax output.
             data: ``(x, y)`` arrays (``y`` class indices) or a ``tf.data.Dataset`` of
                 ``(x, y)`` batches (or an object with ``.dataset``).
             class_names: names by class index (default: "0", "1", ...).
-            batch_size: int. Images per call of the model. Defaults to 64.
+            batch_size: int. Images per call of the model for arrays (a dataset's own
+                batches otherwise). Defaults to 64.
 
         Returns:
             An :class:`Interpretation`.
@@ -155,8 +224,18 @@ class Interpretation:
         Example:
             See the module docstring.
         """
-        x, y = _collect(data)
-        probs = np.asarray(predict_probs(model, x, batch_size), dtype="float64")
+        if isinstance(data, tuple):
+            x, y = _arrays(data)
+            images: Any = x
+            probs = np.asarray(predict_probs(model, x, batch_size), dtype="float64")
+        else:
+            if hasattr(data, "dataset"):  # a flow: one pass (iterating the flow never ends)
+                data = data.dataset
+            if not isinstance(data, tf.data.Dataset):
+                raise ValueError(f"data must be (x, y) arrays or a tf.data.Dataset of (x, y) "
+                                 f"batches. Received: {type(data).__name__}")
+            probs, y, kept = _stream(model, data)
+            images = DatasetImages(data, len(y), kept)
         if probs.ndim != 2:
             raise ValueError(f"Expected (n, n_classes) predictions; got shape {probs.shape}.")
         n_classes = probs.shape[1]
@@ -171,7 +250,7 @@ class Interpretation:
             raise ValueError(f"{len(names)} class names for a model with {n_classes} outputs: "
                              f"{names}")
         losses = -np.log(np.clip(probs[np.arange(len(y)), y], 1e-12, 1.0))
-        return cls(probs, y, losses, names, x, model)
+        return cls(probs, y, losses, names, images, model)
 
     @property
     def preds(self) -> np.ndarray:
@@ -239,12 +318,14 @@ class Interpretation:
         fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 3.4 * rows), squeeze=False)
         for ax in axes.ravel():
             ax.axis("off")
-        for ax, i, loss in zip(axes.ravel(), idx, losses):
-            _show(ax, self.images[i])
+        images = (self.images.take(idx) if isinstance(self.images, DatasetImages)
+                  else [self.images[i] for i in idx])  # one more pass at most, for a dataset
+        for ax, i, loss, image in zip(axes.ravel(), idx, losses, images):
+            _show(ax, image)
             pred = int(self.preds[i])
             if heatmap and self.model is not None:
-                hm = grad_cam(self.model, self.images[i], class_index=pred)
-                h, w = self.images[i].shape[:2]
+                hm = grad_cam(self.model, image, class_index=pred)
+                h, w = image.shape[:2]
                 ax.imshow(hm, alpha=0.6, extent=(0, w, h, 0), interpolation="bilinear",
                           cmap="magma")
             ax.set_title(f"{self.class_names[pred]}/{self.class_names[self.targets[i]]}/"

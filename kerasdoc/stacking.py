@@ -81,11 +81,7 @@ def member_probabilities(models: Sequence[keras.Model], specs: Sequence[ImageSpe
     """
     if len(models) != len(specs):
         raise ValueError(f"Got {len(specs)} specs for {len(models)} members.")
-    from kerasdoc.interpret import predict_probs
-
-    # direct calls: one model.predict per member traced a function each (a retracing warning
-    # from the fifth member on)
-    out = [np.asarray(predict_probs(m, prediction_flow(paths, s, batch_size=batch_size)),
+    out = [np.asarray(m.predict(prediction_flow(paths, s, batch_size=batch_size), verbose=0),
                       np.float32) for m, s in zip(models, specs)]
     return np.stack(out, axis=1)
 

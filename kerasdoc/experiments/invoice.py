@@ -163,7 +163,6 @@ def load_data(args, seed: int, batch_size: int) -> dict[str, Any]:
 def run(args, data: dict[str, Any], run_ctx, models: Sequence[str], *, epochs: int,
         folder: Path, out: Path) -> dict[str, dict[str, Any]]:
     """Train and evaluate each model of Table 1 on one trial's data."""
-    from kerasdoc.interpret import predict_probs
     from kerasdoc.models.invoice import PAPER_ACCURACY, PAPER_PARAMS
     from kerasdoc.models.weights import trainable_param_count
     from kerasdoc.reporting import confusion_matrix, plot_history
@@ -204,7 +203,7 @@ def run(args, data: dict[str, Any], run_ctx, models: Sequence[str], *, epochs: i
                                     epochs=refit.get("chosen_epochs", epochs), **refit)
         if args.refit_all:
             run_ctx.discard(folder / name / "refit")
-        probs = predict_probs(model, data["eval"])  # no retracing warning per model
+        probs = model.predict(data["eval"], verbose=0)
         y_true = np.asarray(data["eval"].classes)
         y_pred = probs.argmax(axis=1)
         acc = float((y_pred == y_true).mean())
