@@ -675,7 +675,7 @@ def _check_train_inputs(args: argparse.Namespace) -> None:
     """``train``'s model name (from the TensorFlow-free catalog, the registry's message) and
     ``--data`` / ``--val`` folders, checked before ``--out`` is created: a typo leaves no empty
     run folder behind. A path that goes through an archive (``data.tgz/train``) is resolved
-    later, by the data loader."""
+    later, by the data loader (so is an archive given as ``--data`` itself)."""
     from pathlib import Path
 
     from kerasdoc.catalog import read_catalog
@@ -688,7 +688,7 @@ def _check_train_inputs(args: argparse.Namespace) -> None:
         if folder is None:
             continue
         path = Path(folder)
-        if not path.is_dir() and not any(p.is_file() for p in path.parents):
+        if not path.exists() and not any(p.is_file() for p in path.parents):
             raise FileNotFoundError(f"image folder not found: {path} (expected a folder with "
                                     "one sub-folder of images per class)")
 

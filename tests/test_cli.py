@@ -4,6 +4,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from kerasdoc.cli import main
 
 
@@ -94,3 +96,20 @@ def test_train_names_a_bad_model_or_folder_before_tensorflow_and_writes_nothing(
         assert proc.stderr.startswith(line) and len(proc.stderr.splitlines()) == 1, proc.stderr
         assert argv[1] != "no_such_model" or "digits_dnn" in proc.stderr  # the models there are
     assert sorted(p.name for p in tmp_path.iterdir()) == []  # no --out, no runs/ folder
+
+
+def test_train_early_check_lets_archives_through(tmp_path):
+    # --data may be an archive (data.tgz) or a folder inside one (data.tgz/train): resolved
+    # later by the loader, so the early check only refuses paths with nothing on disk
+    import argparse
+
+    from kerasdoc.cli import check_inputs
+
+    archive = tmp_path / "data.tgz"
+    archive.write_bytes(b"x")
+    for data in (archive, archive / "train", tmp_path):
+        check_inputs(argparse.Namespace(command="train", model="digits_dnn", data=str(data),
+                                        val=None))
+    with pytest.raises(FileNotFoundError, match="image folder not found"):
+        check_inputs(argparse.Namespace(command="train", model="digits_dnn",
+                                        data=str(tmp_path / "no" / "train"), val=None))
