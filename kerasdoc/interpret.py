@@ -123,7 +123,7 @@ class DatasetImages:
             xb = np.asarray(batch[0] if isinstance(batch, (tuple, list)) else batch)
             for i in missing:
                 if start <= i < start + len(xb):
-                    got[i] = xb[i - start]
+                    got[i] = xb[i - start].copy()  # not a view holding the whole batch
             start += len(xb)
             if start > missing[-1]:
                 break
@@ -161,19 +161,19 @@ def _stream(model: keras.Model, dataset: tf.data.Dataset
         probs.append(pb)
         ys.append(yb)
         if start == 0 and len(xb):
-            kept[0] = xb[0]
+            kept[0] = xb[0].copy()  # copies: a view would hold its whole batch in memory
         inside = (yb >= 0) & (yb < pb.shape[1])
         lb = -np.log(np.clip(pb[np.arange(len(yb)), np.where(inside, yb, 0)], 1e-12, 1.0))
         for j in np.argsort(-lb, kind="stable")[:KEPT_IMAGES]:
             item = (float(lb[j]), -(start + int(j)))  # ties: the earlier index stays
             if len(worst) < KEPT_IMAGES:
                 heapq.heappush(worst, item)
-                kept[start + int(j)] = xb[j]
+                kept[start + int(j)] = xb[j].copy()
             elif item > worst[0]:
                 out = heapq.heapreplace(worst, item)
                 if -out[1] != 0:
                     kept.pop(-out[1], None)
-                kept[start + int(j)] = xb[j]
+                kept[start + int(j)] = xb[j].copy()
         start += len(xb)
     if not probs:
         raise ValueError("data gave no batches: nothing to interpret")

@@ -108,6 +108,7 @@ def test_from_a_dataset_holds_one_batch_and_the_images_the_plots_use(tmp_path):
     assert isinstance(b.images, DatasetImages) and len(b.images) == 50
     _, top = a.top_losses(KEPT_IMAGES)
     assert set(b.images.kept) == {0, *top.tolist()}  # the plots' images, nothing more
+    assert all(im.base is None for im in b.images.kept.values())  # copies, not batch views
     n = len(reads)  # 8 batches, read once
     for i in (0, int(top[0]), int(top[-1]), -50):
         np.testing.assert_array_equal(b.images[i], x[i])
