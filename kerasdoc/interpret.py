@@ -165,15 +165,17 @@ def _stream(model: keras.Model, dataset: tf.data.Dataset
         inside = (yb >= 0) & (yb < pb.shape[1])
         lb = -np.log(np.clip(pb[np.arange(len(yb)), np.where(inside, yb, 0)], 1e-12, 1.0))
         for j in np.argsort(-lb, kind="stable")[:KEPT_IMAGES]:
-            item = (float(lb[j]), -(start + int(j)))  # ties: the earlier index stays
+            i = start + int(j)
+            item = (float(lb[j]), -i)  # ties: the earlier index stays
             if len(worst) < KEPT_IMAGES:
                 heapq.heappush(worst, item)
-                kept[start + int(j)] = xb[j].copy()
             elif item > worst[0]:
-                out = heapq.heapreplace(worst, item)
-                if -out[1] != 0:
-                    kept.pop(-out[1], None)
-                kept[start + int(j)] = xb[j].copy()
+                dropped = -heapq.heapreplace(worst, item)[1]
+                if dropped != 0:  # the first image stays
+                    kept.pop(dropped, None)
+            else:
+                continue
+            kept[i] = xb[j].copy()
         start += len(xb)
     if not probs:
         raise ValueError("data gave no batches: nothing to interpret")
