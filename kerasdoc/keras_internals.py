@@ -109,12 +109,15 @@ def weights_h5_bytes(model: keras.Model) -> bytes | None:
 
 def _data_spec(x: Any, y: Any = None) -> Any:
     """The batch structure of ``fit``'s data as ``tf.TensorSpec``s (batch size None): from a
-    ``tf.data.Dataset`` or a flow (its ``element_spec``), or from arrays ``x`` (``y``); None
+    ``tf.data.Dataset``, a flow or an ``EpochArrays`` feed (its ``element_spec``), or from
+    arrays ``x`` (``y``); None
     for anything else (a generator, a ``PyDataset``)."""
     import numpy as np
     import tensorflow as tf
 
     if isinstance(x, tf.data.Dataset):  # kerasdoc's flows are datasets too
+        return x.element_spec
+    if y is None and isinstance(getattr(x, "element_spec", None), tuple):  # EpochArrays
         return x.element_spec
 
     def array_spec(a):

@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 import keras
+import numpy as np
 
 from kerasdoc import distribute
 from kerasdoc.keras_internals import build_before_fit
@@ -262,8 +263,9 @@ class Run:
         if logger is not None:
             cbs.append(logger)
         backup = self.backup if where is not None else None
-        if hasattr(x, "start_epoch"):  # a seeded flow replays epoch k's pass when resumed at k
-            x.start_epoch = self._backup_epoch(where) if where is not None else 0
+        x, y, fit_kwargs = self._array_feed(x, y, fit_kwargs)
+        if hasattr(x, "start_epoch"):  # seeded flows and array feeds replay epoch k when
+            x.start_epoch = self._backup_epoch(where) if where is not None else 0  # resumed at k
         if y is not None:
             fit_kwargs.setdefault("batch_size", self.batch_size)
             fit_kwargs.setdefault("shuffle", True)
@@ -285,6 +287,27 @@ class Run:
                       f"{backup.backup_dir}", flush=True)
             return backup.history
         return {k: [float(v) for v in vs] for k, vs in hist.history.items()}
+
+    #: ``fit`` arguments that Keras' own array feed takes and :class:`EpochArrays` does not.
+    _KERAS_ARRAY_ARGS = ("sample_weight", "class_weight", "validation_split", "steps_per_epoch")
+
+    def _array_feed(self, x: Any, y: Any, fit_kwargs: dict[str, Any]) -> tuple[Any, Any, dict]:
+        """NumPy ``(x, y)`` as an :class:`~kerasdoc.generators.epoch_arrays.EpochArrays` feed
+        (each epoch its own order, seeded by the run's seed; Keras' own feed gives every epoch
+        the same order under a seed); anything else, or arguments only Keras' feed takes
+        (:data:`_KERAS_ARRAY_ARGS`, ``shuffle="batch"``), as it is."""
+        from kerasdoc.generators.epoch_arrays import EpochArrays, feedable
+
+        shuffle = fit_kwargs.get("shuffle", True)
+        if (y is None or shuffle == "batch" or not feedable(x, y)
+                or any(k in fit_kwargs for k in self._KERAS_ARRAY_ARGS)):
+            return x, y, fit_kwargs
+        kwargs = dict(fit_kwargs)
+        batch_size = kwargs.pop("batch_size", None) or self.batch_size
+        kwargs.pop("shuffle", None)
+        seed = self.seed if self.seed is not None else int(np.random.randint(2 ** 31 - 1))
+        return EpochArrays(x, y, batch_size=batch_size, shuffle=bool(shuffle), seed=seed), \
+            None, kwargs
 
     @staticmethod
     def _backup_epoch(folder: Path) -> int:

@@ -38,6 +38,7 @@ from typing import Any
 import keras
 import numpy as np
 
+from kerasdoc.generators.epoch_arrays import EpochArrays
 from kerasdoc.generators.spec import ImageSpec
 from kerasdoc.keras_internals import build_before_fit
 
@@ -170,7 +171,8 @@ def fit_stacker(x: np.ndarray, y: Sequence[int], *, epochs: int = 20, batch_size
         lr: float. Adam learning rate. Defaults to 1e-3.
         units: int. Hidden width. Defaults to 256.
         dropout: float. Defaults to 0.5.
-        seed: int. Build / shuffle seed.
+        seed: int. Build seed, and each epoch's shuffle order's (epoch k: a function of
+            ``(seed, k)``, :class:`~kerasdoc.generators.epoch_arrays.EpochArrays`).
         validation: optional ``(x, y)`` monitored each epoch.
         run: a :class:`kerasdoc.runs.Run` (builds in its strategy scope) or None.
         jit_compile: Keras' ``compile(jit_compile=...)`` (XLA). Defaults to ``"auto"``.
@@ -200,9 +202,10 @@ def fit_stacker(x: np.ndarray, y: Sequence[int], *, epochs: int = 20, batch_size
                       metrics=["accuracy"], jit_compile=jit_compile)
     val = None if validation is None else (np.asarray(validation[0], np.float32)[..., None],
                                            np.asarray(validation[1], np.int64))
-    build_before_fit(model, x[..., None], y)  # one trace of the training step, not two
-    hist = model.fit(x[..., None], y, epochs=epochs, batch_size=batch_size, shuffle=True,
-                     validation_data=val, verbose=verbose)
+    # each epoch in its own seeded order (Keras' own array feed repeats one order under a seed)
+    feed = EpochArrays(x[..., None], y, batch_size=batch_size, seed=seed)
+    build_before_fit(model, feed)  # one trace of the training step, not two
+    hist = model.fit(feed, epochs=epochs, validation_data=val, verbose=verbose)
     model.stacking_history = {k: [float(v) for v in vs] for k, vs in hist.history.items()}
     return model
 

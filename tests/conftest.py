@@ -7,6 +7,13 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+# TensorFlow's start-up lines (e.g. "oneDNN custom operations are on", printed before absl's
+# logging starts, whatever TF_CPP_MIN_LOG_LEVEL says) kept off the test run's console, as the
+# kerasdoc command keeps them off its own
+from kerasdoc.tfstartup import import_tensorflow_quietly  # noqa: E402
+
+import_tensorflow_quietly()
+
 import keras  # noqa: E402
 import pytest  # noqa: E402
 

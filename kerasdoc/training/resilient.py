@@ -20,7 +20,9 @@ ops are deterministic (``tf.config.experimental.enable_op_determinism()``): the 
 the dropout / random-layer ``SeedGenerator`` states, and a seeded ``generators`` flow gives
 epoch k the same shuffle and augmentation whichever process runs it
 (:meth:`kerasdoc.generators.Flow.get_tf_dataset`; :meth:`kerasdoc.runs.Run.fit` tells it the epoch a
-resumed run restarts at). Arrays shuffled by ``fit(shuffle=True)`` are not replayed.
+resumed run restarts at); so do NumPy arrays given to :meth:`kerasdoc.runs.Run.fit`
+(:class:`kerasdoc.generators.epoch_arrays.EpochArrays`). Arrays given to ``model.fit`` itself
+are not replayed (under a seed Keras 3.15 gives them one order in every epoch).
 
 Example:
     >>> import tempfile, numpy as np, keras
