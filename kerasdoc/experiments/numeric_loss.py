@@ -31,7 +31,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -49,6 +49,9 @@ from kerasdoc.experiments._common import (
     start_run,
 )
 from kerasdoc.reporting import fmt_mean_std, markdown_table, mean_std
+
+if TYPE_CHECKING:
+    from kerasdoc.training.trials import TrialModels
 
 NAME = "numeric-loss"
 PAPER = "numeric-loss"
@@ -157,12 +160,14 @@ TRIAL_BACKUP_SECONDS = 30.0
 
 def run_trial(model_name: str, method: str, data: dict[str, Any], run_ctx, *, epochs: int,
               seed: int, alpha: float, beta: float, lr: float,
-              folder: Path | None = None) -> dict[str, Any]:
+              folder: Path | None = None, models: TrialModels | None = None) -> dict[str, Any]:
     """Train one model with one loss and one seed through the run recipe; return the three
     indicators and a histogram.
 
     With ``folder``, the trial resumes from its backup after an interruption, and a finished
-    trial's ``trial.json`` is reused instead of training again.
+    trial's ``trial.json`` is reused instead of training again. With ``models``, trials of one
+    model and loss share one compiled model, set to the trial's fresh initialisation each time
+    (:class:`kerasdoc.training.trials.TrialModels`: the same training, traced once).
     """
     import keras
 
@@ -175,20 +180,28 @@ def run_trial(model_name: str, method: str, data: dict[str, Any], run_ctx, *, ep
         numeric_error_per_image,
         numeric_error_per_misidentified,
     )
+    from kerasdoc.training.trials import TrialModels
 
     done = folder / "trial.json" if folder is not None else None
     if (earlier := finished_stage(done)) is not None:
         return earlier
     x, y = data["x_train"], data["y_train"]
     run_ctx.seed = seed
-    model = run_ctx.build(f"digits_{model_name}", input_shape=x.shape[1:], num_classes=10)
-    loss = (keras.losses.SparseCategoricalCrossentropy() if method == "baseline"
-            else CombinedNumericLoss(alpha=alpha, beta=beta))
-    # Speed (issue 24), same training: a whole epoch per call into TensorFlow (about 23 steps;
-    # the same updates in the same order), and the resumable backup at most every
-    # TRIAL_BACKUP_SECONDS (a trial lasts seconds; a kill loses at most that much).
-    run_ctx.compile(model, keras.optimizers.Adam(lr), loss, ["accuracy", NumericError()],
-                    steps_per_execution=STEPS_PER_EXECUTION)
+
+    def build():
+        return run_ctx.build(f"digits_{model_name}", input_shape=x.shape[1:], num_classes=10)
+
+    def compile_(model):
+        loss = (keras.losses.SparseCategoricalCrossentropy() if method == "baseline"
+                else CombinedNumericLoss(alpha=alpha, beta=beta))
+        # Speed (issue 24), same training: a whole epoch per call into TensorFlow (about 23
+        # steps; the same updates in the same order), and the resumable backup at most every
+        # TRIAL_BACKUP_SECONDS (a trial lasts seconds; a kill loses at most that much).
+        run_ctx.compile(model, keras.optimizers.Adam(lr), loss, ["accuracy", NumericError()],
+                        steps_per_execution=STEPS_PER_EXECUTION)
+
+    models = TrialModels() if models is None else models
+    model = models.get((model_name, method, alpha, beta, lr), build, compile_, x, y)
     with Timer() as t:
         run_ctx.fit(model, x, y, epochs=epochs, folder=folder, verbose=0,
                     backup_interval=TRIAL_BACKUP_SECONDS)
@@ -211,13 +224,17 @@ def run_trial(model_name: str, method: str, data: dict[str, Any], run_ctx, *, ep
 def run(args, data: dict[str, Any], run_ctx, models: list[str], epochs: dict[str, int],
         n_trials: int, out: Path) -> dict[tuple[str, str], list[dict[str, Any]]]:
     """Every (model, method, trial) of the tables; each trial in its own resumable folder."""
+    from kerasdoc.training.trials import TrialModels
+
     trials: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    compiled = TrialModels()
     for model in models:
         for method in METHODS:
             for t in range(n_trials):
                 r = run_trial(model, method, data, run_ctx, epochs=epochs[model],
                               seed=args.seed + t, alpha=args.alpha, beta=args.beta, lr=args.lr,
-                              folder=out / "runs" / f"{model}-{method}-{t}")
+                              folder=out / "runs" / f"{model}-{method}-{t}",
+                              models=compiled)
                 trials.setdefault((model, method), []).append(r)
                 print(f"[{NAME}] {model.upper()} {method:8s} trial {t + 1}/{n_trials}: "
                       f"error {100 * r['error_rate']:.2f}%  num.err/img {r['numeric_error']:.3f}  "
