@@ -20,15 +20,16 @@ from kerasdoc import distribute
 REPO = Path(__file__).resolve().parents[1]
 
 # mode: "mirrored" (two logical CPUs, MirroredStrategy), "one" (one device) or "auto" (the
-# strategy get_strategy("auto") picks from TF_CONFIG). Trains a tiny model on fixed data with
-# a fixed global batch and writes its weights and the strategy's description. Runs as a child
-# process, or by exec in-process for mode "one".
+# strategy get_strategy("auto") picks from TF_CONFIG); feed: "dataset" (a tf.data.Dataset in
+# row order) or "epoch_arrays" (kerasdoc's EpochArrays, shuffled by seed). Trains a tiny model
+# on fixed data with a fixed global batch and writes its weights and the strategy's
+# description. Runs as a child process, or by exec in-process for mode "one".
 CHILD = r"""
 import os, sys, json
 os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
 import numpy as np, tensorflow as tf, keras
 if __name__ == "__main__":
-    mode, result = sys.argv[1], sys.argv[2]
+    mode, result, feed = sys.argv[1], sys.argv[2], sys.argv[3]
 if mode == "mirrored":
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(
@@ -40,7 +41,11 @@ rng = np.random.RandomState(0)
 x = rng.rand(128, 6).astype("float32")
 y = (x[:, 0] + x[:, 1] > 1).astype("int32")
 batch = global_batch_size(16 // strategy.num_replicas_in_sync, strategy)
-ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(batch)
+if feed == "epoch_arrays":
+    from kerasdoc.generators.epoch_arrays import EpochArrays
+    ds = EpochArrays(x, y, batch_size=batch, seed=3)
+else:
+    ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(batch)
 with strategy.scope():
     model = keras.Sequential([keras.Input((6,)),
                               keras.layers.Dense(8, activation="tanh", name="h"),
@@ -53,13 +58,14 @@ json.dump({"describe": describe(strategy), "batch": batch, "loss": hist.history[
 """
 
 
-def _spawn(tmp: Path, mode: str, result: str, env_extra: dict | None = None):
+def _spawn(tmp: Path, mode: str, result: str, env_extra: dict | None = None,
+           feed: str = "dataset"):
     script = tmp / "child.py"
     script.write_text(CHILD)
     env = dict(os.environ, PYTHONPATH=str(REPO), CUDA_VISIBLE_DEVICES="")
     env.pop("TF_CONFIG", None)
     env.update(env_extra or {})
-    return subprocess.Popen([sys.executable, str(script), mode, result], cwd=tmp, env=env,
+    return subprocess.Popen([sys.executable, str(script), mode, result, feed], cwd=tmp, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
@@ -78,9 +84,11 @@ def _free_ports(n):
     return ports
 
 
-def test_mirrored_two_cpus_matches_one_device(tmp_path):
-    proc = _spawn(tmp_path, "mirrored", str(tmp_path / "m.npz"))
-    exec(CHILD, {"__name__": "one", "mode": "one", "result": str(tmp_path / "o.npz")})  # noqa: S102
+@pytest.mark.parametrize("feed", ["dataset", "epoch_arrays"])
+def test_mirrored_two_cpus_matches_one_device(tmp_path, feed):
+    proc = _spawn(tmp_path, "mirrored", str(tmp_path / "m.npz"), feed=feed)
+    exec(CHILD, {"__name__": "one", "mode": "one", "result": str(tmp_path / "o.npz"),  # noqa: S102
+                 "feed": feed})
     _finish(proc)
     m = json.loads((tmp_path / "m.npz.json").read_text())
     o = json.loads((tmp_path / "o.npz.json").read_text())

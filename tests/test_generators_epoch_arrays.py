@@ -128,6 +128,7 @@ def test_run_fit_feeds_numpy_arrays_through_it_and_leaves_the_rest_to_keras():
             assert run._array_feed(x, y, kwargs)[0] is x
         assert run._array_feed(tf.constant(x), y, {})[0].__class__ is not EpochArrays
     assert not feedable(x, None) and feedable((x, x), y)
+    assert not feedable(x, (y, y)) and not feedable({"a": x}, y)  # Keras' feed takes these
 
 
 @pytest.mark.parametrize("epoch_known", [True, False])

@@ -43,13 +43,14 @@ from kerasdoc.generators.pipeline import no_autograph
 from kerasdoc.generators.tfdata import flat_map, map_fn
 
 
-def feedable(*arrays: Any) -> bool:
-    """Whether :class:`EpochArrays` takes these (``x`` as an array or a tuple / list of arrays,
-    then ``y``): NumPy arrays of numbers or booleans, one length, at least one row. Anything
-    else (tensors, data frames, sparse or string arrays) is left to Keras' own feed."""
-    flat = [a for v in arrays for a in (v if isinstance(v, tuple | list) else (v,))]
-    if not flat or not all(isinstance(a, np.ndarray) and a.ndim >= 1
-                           and a.dtype.kind in "biuf" for a in flat):
+def feedable(x: Any, y: Any) -> bool:
+    """Whether :class:`EpochArrays` takes ``x`` (a NumPy array, or a tuple / list of them) and
+    ``y`` (one NumPy array): arrays of numbers or booleans, one length, at least one row.
+    Anything else (tensors, data frames, dicts, several targets, strings) is left to Keras' own
+    feed."""
+    flat = [*(x if isinstance(x, tuple | list) else (x,)), y]
+    if not all(isinstance(a, np.ndarray) and a.ndim >= 1 and a.dtype.kind in "biuf"
+               for a in flat):
         return False
     return len({len(a) for a in flat}) == 1 and len(flat[0]) > 0
 
