@@ -257,3 +257,30 @@ def test_progressive_resizing_keeps_weights_and_trains_on():
     assert np.isfinite(h.history["loss"][-1])
     with pytest.raises(ValueError, match="size must be positive"):
         with_input_size(m, 0)
+
+
+def test_fit_one_cycle_and_lr_find_feed_arrays_each_epoch_in_its_own_order(monkeypatch):
+    from kerasdoc.generators.epoch_arrays import EpochArrays
+
+    m = _tiny()
+    x, y = _data(64)
+    feeds = []
+    fit = m.fit
+
+    def spy(x=None, y=None, **kwargs):
+        feeds.append((x, y))
+        return fit(x, y, **kwargs)
+
+    monkeypatch.setattr(m, "fit", spy)
+    fit_one_cycle(m, (x, y), 2, 1e-2, batch_size=16, verbose=0)
+    lr_find(m, (x, y), batch_size=16, num_iter=6, start_lr=1e-5, end_lr=1e-1)
+    assert [(type(f).__name__, t) for f, t in feeds] == [("EpochArrays", None)] * 2
+    feed = feeds[0][0]
+    assert feed.batch_size == 16 and feed.shuffle
+    ds = feed.get_tf_dataset()
+
+    def epoch():
+        feed.on_epoch_begin()
+        return np.concatenate([b.numpy() for _, b in ds]).tolist()
+
+    assert isinstance(feed, EpochArrays) and epoch() != epoch()

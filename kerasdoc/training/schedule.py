@@ -27,6 +27,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from kerasdoc.generators.epoch_arrays import EpochArrays, feedable
 from kerasdoc.keras_internals import build_before_fit
 from kerasdoc.reporting import save_figure
 from kerasdoc.training.groups import group_lr_multipliers, layer_groups
@@ -149,11 +150,19 @@ def _steps_per_epoch(data, batch_size: int | None, steps_per_epoch: int | None) 
 
 
 def _fit_args(data, batch_size):
-    """``(x, y, batch_size)`` for ``model.fit`` from a ``(x, y)`` tuple or a dataset-like."""
+    """``(x, y, batch_size)`` for ``model.fit`` from a ``(x, y)`` tuple or a dataset-like.
+    NumPy ``(x, y)`` become an :class:`~kerasdoc.generators.epoch_arrays.EpochArrays` feed
+    (each epoch its own order, seeded from NumPy's global state, which
+    ``keras.utils.set_random_seed`` sets; Keras' own array feed repeats one order under a seed).
+    """
     if isinstance(data, tuple):
         if len(data) != 2:
             raise ValueError(f"data must be (x, y) or a dataset. Received a tuple of {len(data)}.")
-        return data[0], data[1], batch_size or 32
+        x, y, batch_size = data[0], data[1], batch_size or 32
+        if feedable(x, y):
+            seed = int(np.random.randint(2 ** 31 - 1))
+            return EpochArrays(x, y, batch_size=batch_size, seed=seed), None, None
+        return x, y, batch_size
     if hasattr(data, "dataset") and not isinstance(data, (tf.data.Dataset, keras.utils.PyDataset)):
         data = data.dataset
     return data, None, None
