@@ -202,3 +202,22 @@ def test_a_seeded_array_flow_holds_its_images_once():
     grown = proc.memory_info().rss - base
     assert sorted(seen.tolist()) == sorted(y.tolist())
     assert grown < 1.5 * x.nbytes, f"{grown / 2**20:.0f} MiB for {x.nbytes / 2**20:.0f} MiB"
+
+
+def test_a_seeded_array_flows_epoch_pass_is_whole_batches_in_the_pass_order():
+    """Without augmentation an array flow's epoch pass gathers whole batches from its table;
+    they are the rows of epoch k's order (``permute`` of ``flow_seed(seed, "shuffle", k)``),
+    batched, as the row-by-row pass gave them."""
+    from kerasdoc.generators.flow import flow_seed, permute
+
+    x = np.random.default_rng(0).random((10, 3, 3, 1), dtype=np.float32)
+    y = np.arange(10)
+    flow = ImageDataGenerator(rescale=0.5).flow(x, y, batch_size=4, seed=5)
+    ds = flow.get_tf_dataset()
+    for k in range(2):
+        flow.on_epoch_begin()
+        batches = [(bx.numpy(), by.numpy()) for bx, by in ds]
+        order = permute(tf.range(10, dtype=tf.int64), flow_seed(5, "shuffle", k), 10).numpy()
+        assert [len(by) for _, by in batches] == [4, 4, 2]
+        assert np.concatenate([by for _, by in batches]).tolist() == order.tolist()
+        np.testing.assert_array_equal(np.concatenate([bx for bx, _ in batches]), x[order] * 0.5)

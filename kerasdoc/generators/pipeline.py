@@ -191,12 +191,16 @@ def gather_rows(table: Any, limit: int = 256) -> int:
     return int(max(1, min(limit, GATHER_BYTES // max(row, 1))))
 
 
-def _gathered(table: Any, key: tf.Tensor) -> tf.data.Dataset:
+def _gathered(table: Any, key: tf.Tensor, batch_size: int | None = None) -> tf.data.Dataset:
     """The rows of ``table`` in the pass order of ``key`` (:func:`permute`), gathered a few at a
     time (:func:`gather_rows`): a map call per element would cost more than small rows, a large
-    chunk more than its rows (fresh memory, copied again by ``unbatch``)."""
+    chunk more than its rows (fresh memory, copied again by ``unbatch``). With ``batch_size``:
+    batches of the rows in that order, each gathered at once (nothing to unbatch)."""
     n = tf.shape(tf.nest.flatten(table)[0], out_type=tf.int64)[0]
     order = tf.data.Dataset.from_tensor_slices(permute(tf.range(n), key, tf.maximum(n, 1)))
+    if batch_size is not None:  # one memcpy per batch: sequential (no buffered batches)
+        return map_fn(order.batch(batch_size), no_autograph(
+            lambda j: tf.nest.map_structure(lambda t: tf.gather(t, j), table)), parallel=False)
     rows = gather_rows(table)
     gathered = map_fn(order if rows == 1 else order.batch(rows), no_autograph(
         lambda j: tf.nest.map_structure(lambda t: tf.gather(t, j), table)))
@@ -297,9 +301,19 @@ def build_pipeline(gen, ds: tf.data.Dataset, n: Any, load: Callable | None, *,
     array flow's), read by an epoch's pass without another copy.
     """
     hand = hand_seed is not None
+    per_batch = not augment and gen.preprocessing_function is None
     if not hand:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1. Received: batch_size={batch_size}")
+        if (shuffle and n > 1 and table is not None and epoch is not None and seed is not None
+                and per_batch and load is None and batch_check is None):
+            # an array flow's epoch pass with nothing per image: whole batches gathered from
+            # the table in the pass order (the same batches as gathering rows, then batching)
+            start = at_pass_start(lambda: (table, flow_seed(seed, "shuffle", epoch)))
+            ds = flat_map(start, no_autograph(lambda t, key: _gathered(t, key, batch_size)))
+            ds = _finish_batches(gen, ds, per_batch=True, spec=spec, to_rgb=gray_to_rgb,
+                                 image_as_target=image_as_target)
+            return ds.prefetch(AUTOTUNE)
         if shuffle and n > 1:
             ds = _shuffled(ds, n, seed, epoch, buffer, cached, table)
     if load is not None and getattr(load, "drops_failures", False):
@@ -307,7 +321,6 @@ def build_pipeline(gen, ds: tf.data.Dataset, n: Any, load: Callable | None, *,
         # anything else runs (load returns (image, file index): the caller sees which)
         ds = map_fn(ds, no_autograph(lambda *el: load(*el))).ignore_errors()
         load = None
-    per_batch = not augment and gen.preprocessing_function is None
     if gray_to_rgb and not per_batch:
         raise ValueError("gray_to_rgb needs a flow without augmentation")
     rnd = _random_stream(n, seed, None if hand else epoch, hand_seed) if augment else None
