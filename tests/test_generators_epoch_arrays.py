@@ -162,3 +162,26 @@ def test_run_fit_on_arrays_resumes_to_the_uninterrupted_weights(tmp_path, monkey
     got = train(tmp_path / "killed", 3)
     diff = max(float(np.abs(a - b).max()) for a, b in zip(got, want, strict=True))
     assert diff < 1e-6 if epoch_known else diff > 1e-4
+
+
+def test_the_arrays_are_held_once_not_copied_again_by_each_iterator():
+    """TensorFlow's one copy of the arrays serves every epoch: the default graph rewrites, which
+    serialise a pipeline with its captured tensors at every ``iter()`` (a second copy for the
+    iterator's life), are off, as in Keras' own array feed."""
+    psutil = pytest.importorskip("psutil")
+    proc = psutil.Process()
+    x = np.random.default_rng(0).random((1024, 128, 128, 1), dtype=np.float32)  # 64 MiB
+    y = np.arange(1024) % 4
+    warm = EpochArrays(x[:64].copy(), y[:64], batch_size=32)
+    for _ in warm.get_tf_dataset():  # TensorFlow's own first-use memory, before measuring
+        pass
+    base = proc.memory_info().rss
+    feed = EpochArrays(x, y, batch_size=32)
+    ds = feed.get_tf_dataset()
+    assert ds.options().experimental_optimization.apply_default_optimizations is False
+    for _ in range(2):
+        feed.on_epoch_begin()
+        seen = np.concatenate([by.numpy() for _, by in ds])
+    grown = proc.memory_info().rss - base
+    assert sorted(seen.tolist()) == sorted(y.tolist())
+    assert grown < 1.5 * x.nbytes, f"{grown / 2**20:.0f} MiB for {x.nbytes / 2**20:.0f} MiB"

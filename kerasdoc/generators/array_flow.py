@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
+from kerasdoc.generators.epoch_arrays import table_options
 from kerasdoc.generators.file_table import check_choice
 from kerasdoc.generators.flow import Flow
 from kerasdoc.generators.labels import check_array_labels
@@ -129,7 +130,8 @@ def array_flow(gen, x: Any, y: Any = None, *, batch_size: int = 32, shuffle: boo
         out = build_pipeline(gen, source, len(x), None, batch_size=batch_size,
                              shuffle=shuffle, seed=seed, augment=augment, epoch=epoch,
                              table=table)
-        return map_fn(out, no_autograph(regroup), parallel=False) if k else out
+        out = map_fn(out, no_autograph(regroup), parallel=False) if k else out
+        return out.with_options(table_options())  # no copy of the arrays at each iter()
 
     ds = one_pass()
     pull_x = make_pull(gen, [xin], None, augment=augment, spec=None,
