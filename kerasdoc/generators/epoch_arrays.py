@@ -38,7 +38,7 @@ import numpy as np
 import tensorflow as tf
 
 from kerasdoc.generators.flow import at_pass_start, flow_seed, permute
-from kerasdoc.generators.keras_adapter import DataAdapter, torch_dataloader
+from kerasdoc.generators.keras_adapter import TFDatasetAdapter
 from kerasdoc.generators.pipeline import no_autograph
 from kerasdoc.generators.tfdata import flat_map, map_fn
 
@@ -67,7 +67,7 @@ def feedable(x: Any, y: Any) -> bool:
     return len({len(a) for a in flat}) == 1 and len(flat[0]) > 0
 
 
-class EpochArrays(DataAdapter):
+class EpochArrays(TFDatasetAdapter):
     """``(x, y)`` arrays as a Keras 3 data adapter: batches of ``batch_size`` in an order of
     its own each epoch (module docstring).
 
@@ -136,16 +136,6 @@ class EpochArrays(DataAdapter):
             self._dataset = self._build()
         self._epoch.assign(self.start_epoch + self._epochs_begun)
         self._epochs_begun += 1
-
-    def get_numpy_iterator(self):
-        for batch in self.get_tf_dataset():
-            yield tf.nest.map_structure(lambda t: t.numpy(), batch)
-
-    def get_jax_iterator(self):
-        return self.get_numpy_iterator()
-
-    def get_torch_dataloader(self):
-        return torch_dataloader(self.get_tf_dataset())
 
     @property
     def num_batches(self) -> int:

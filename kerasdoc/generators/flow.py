@@ -24,12 +24,11 @@ import tensorflow as tf
 from kerasdoc.generators.file_table import CLASS_MODES
 from kerasdoc.generators.keras2 import Iterator
 from kerasdoc.generators.keras_adapter import (
-    DataAdapter,
     NotForTfKeras,
+    TFDatasetAdapter,
     caller_is_tf_keras,
     class_weight_map_fn,
     fit_options,
-    torch_dataloader,
 )
 from kerasdoc.generators.spec import ImageSpec
 from kerasdoc.generators.tfdata import map_fn
@@ -81,7 +80,7 @@ def permute(pos: tf.Tensor, key: tf.Tensor, n: Any) -> tf.Tensor:
     return tf.random.experimental.index_shuffle(pos, key, tf.cast(n, tf.int64) - 1)
 
 
-class Flow(Iterator, tf.data.Dataset, DataAdapter):
+class Flow(Iterator, tf.data.Dataset, TFDatasetAdapter):
     """Keras 2's flow iterator over a ``tf.data`` pipeline: ``next(flow)``, ``flow[i]``, and
     ``model.fit(flow)`` at ``tf.data`` speed.
 
@@ -293,16 +292,6 @@ class Flow(Iterator, tf.data.Dataset, DataAdapter):
             ds = ds.map(class_weight_map_fn(options["class_weight"]),
                         num_parallel_calls=AUTOTUNE)
         return ds
-
-    def get_numpy_iterator(self):
-        for batch in self.get_tf_dataset():
-            yield tf.nest.map_structure(lambda t: t.numpy(), batch)
-
-    def get_jax_iterator(self):
-        return self.get_numpy_iterator()
-
-    def get_torch_dataloader(self):
-        return torch_dataloader(self.get_tf_dataset())
 
     @property
     def num_batches(self) -> int | None:

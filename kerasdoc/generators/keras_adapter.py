@@ -68,6 +68,23 @@ def torch_dataloader(dataset):
     return data_adapter_utils.get_torch_dataloader(dataset)
 
 
+class TFDatasetAdapter(DataAdapter):
+    """A Keras data adapter whose batches are its ``get_tf_dataset()``: the other backends'
+    iterators read that dataset (NumPy batches; torch through Keras' own loader)."""
+
+    def get_numpy_iterator(self):
+        import tensorflow as tf
+
+        for batch in self.get_tf_dataset():
+            yield tf.nest.map_structure(lambda t: t.numpy(), batch)
+
+    def get_jax_iterator(self):
+        return self.get_numpy_iterator()
+
+    def get_torch_dataloader(self):
+        return torch_dataloader(self.get_tf_dataset())
+
+
 def caller_is_tf_keras(depth: int = 2) -> bool:
     """Whether the code asking (``depth`` frames up) is tf_keras (Keras 2 on TensorFlow)."""
     frame = sys._getframe(depth)
