@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import logging
 import math
 import os
 import resource
@@ -244,9 +245,14 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     args = build_parser().parse_args(argv)
     from kerasdoc.cli import import_tensorflow_quietly
+    from kerasdoc.tfstartup import TrainerRetracingFilter
 
     import_tensorflow_quietly()
     import tensorflow as tf
+
+    # each case builds new models: Keras' trainer functions are traced once per model, which
+    # TensorFlow reports as "retracing" after five (a Run drops it the same way)
+    logging.getLogger("tensorflow").addFilter(TrainerRetracingFilter())
 
     from kerasdoc.distribute import describe, get_strategy
 
