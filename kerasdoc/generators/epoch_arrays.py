@@ -8,13 +8,13 @@ starts that op's stream afresh, so **every epoch sees the same order** (measured
 also sets up its three dataset functions with Grappler (~11 ms on two cores), twice an epoch
 (one more iterator when an epoch ends, which nothing reads).
 
-:class:`EpochArrays` is a Keras data adapter over the same arrays: epoch ``k``'s order is a
-stateless permutation of ``(seed, k)`` (the seeded flows' :func:`~kerasdoc.generators.flow.
-flow_seed`), so every epoch has its own order and a run resumed at epoch ``k``
-(:meth:`kerasdoc.runs.Run.fit` sets :attr:`EpochArrays.start_epoch`) replays it; batches are
-gathered as Keras does (one ``tf.gather`` per batch, floats cast to ``floatx``), its functions
-set up without Grappler (:mod:`kerasdoc.generators.tfdata`). :meth:`kerasdoc.runs.Run.fit`
-feeds NumPy arrays through it.
+:class:`EpochArrays` is a Keras data adapter over the same arrays whose epoch ``k`` is the
+seeded array flows' own epoch pass (:func:`~kerasdoc.generators.pipeline.epoch_batches`): a
+stateless permutation of ``(seed, k)``, so every epoch has its own order and a run resumed at
+epoch ``k`` (:meth:`kerasdoc.runs.Run.fit` sets :attr:`EpochArrays.start_epoch`) replays it.
+Batches are gathered as Keras does (one ``tf.gather`` per batch, floats cast to ``floatx``),
+its functions set up without Grappler (:mod:`kerasdoc.generators.tfdata`).
+:meth:`kerasdoc.runs.Run.fit` feeds NumPy arrays through it.
 
 Example:
     >>> import numpy as np
@@ -37,10 +37,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from kerasdoc.generators.flow import at_pass_start, flow_seed, permute
 from kerasdoc.generators.keras_adapter import TFDatasetAdapter
-from kerasdoc.generators.pipeline import no_autograph
-from kerasdoc.generators.tfdata import flat_map, map_fn
+from kerasdoc.generators.pipeline import epoch_batches, no_autograph
+from kerasdoc.generators.tfdata import map_fn
 
 
 def table_options() -> tf.data.Options:
@@ -109,15 +108,11 @@ class EpochArrays(TFDatasetAdapter):
         with tf.init_scope(), tf.device("/cpu:0"):
             table = tf.nest.map_structure(tensor, self._arrays)
             self._epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="arrays_epoch")
-        n, size, epoch, seed = self.n, self._batch_size, self._epoch, self.seed
-        if self.shuffle and n > 1:
-            keys = at_pass_start(lambda: flow_seed(seed, "shuffle", epoch))
-            order = flat_map(keys, no_autograph(lambda key: tf.data.Dataset.from_tensor_slices(
-                permute(tf.range(n, dtype=tf.int64), key, n)).batch(size)))
+        if self.shuffle and self.n > 1:  # the seeded array flows' epoch pass
+            ds = epoch_batches(table, self.seed, self._epoch, self._batch_size)
         else:
-            order = tf.data.Dataset.range(n).batch(size)
-        ds = map_fn(order, no_autograph(
-            lambda j: tf.nest.map_structure(lambda t: tf.gather(t, j), table)))
+            ds = map_fn(tf.data.Dataset.range(self.n).batch(self._batch_size), no_autograph(
+                lambda j: tf.nest.map_structure(lambda t: tf.gather(t, j), table)))
         return ds.with_options(table_options()).prefetch(tf.data.AUTOTUNE)
 
     # ------------------------------------------------------------------ Keras 3 data adapter

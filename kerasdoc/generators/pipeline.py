@@ -207,6 +207,16 @@ def _gathered(table: Any, key: tf.Tensor, batch_size: int | None = None) -> tf.d
     return gathered if rows == 1 else gathered.unbatch()
 
 
+def epoch_batches(table: Any, seed: int, epoch: Any, batch_size: int) -> tf.data.Dataset:
+    """Epoch ``epoch``'s pass over ``table`` (rows in memory: a tensor or a tuple of them) as
+    whole batches: the rows in the order of ``flow_seed(seed, "shuffle", epoch)``, read when the
+    pass begins (``epoch`` may be a variable), ``batch_size`` at a time, each batch gathered at
+    once (a seeded array flow without per-image work; :class:`~kerasdoc.generators.
+    epoch_arrays.EpochArrays`)."""
+    start = at_pass_start(lambda: (table, flow_seed(seed, "shuffle", epoch)))
+    return flat_map(start, no_autograph(lambda t, key: _gathered(t, key, batch_size)))
+
+
 def _random_stream(n: Any, seed: int | None, epoch: Any, hand_seed: Any) -> tf.data.Dataset:
     """One int64 per image for its augmentation draws: from a hand-pulled batch's seed, from
     ``(seed, epoch)``, or ``tf.data``'s random stream."""
@@ -309,9 +319,8 @@ def build_pipeline(gen, ds: tf.data.Dataset, n: Any, load: Callable | None, *,
                 and per_batch and load is None and batch_check is None):
             # an array flow's epoch pass with nothing per image: whole batches gathered from
             # the table in the pass order (the same batches as gathering rows, then batching)
-            start = at_pass_start(lambda: (table, flow_seed(seed, "shuffle", epoch)))
-            ds = flat_map(start, no_autograph(lambda t, key: _gathered(t, key, batch_size)))
-            ds = _finish_batches(gen, ds, per_batch=True, spec=spec, to_rgb=gray_to_rgb,
+            ds = _finish_batches(gen, epoch_batches(table, seed, epoch, batch_size),
+                                 per_batch=True, spec=spec, to_rgb=gray_to_rgb,
                                  image_as_target=image_as_target)
             return ds.prefetch(AUTOTUNE)
         if shuffle and n > 1:
