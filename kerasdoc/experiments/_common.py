@@ -270,17 +270,29 @@ def finish_stage(record: Path | None, result: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+def _cpu_seconds() -> float:
+    """CPU seconds of this process and of its child processes that have ended (worker
+    processes, once their pool is shut down)."""
+    try:
+        import resource
+    except ImportError:  # not on Windows: this process only
+        return time.process_time()
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
+
+
 class Timer:
-    """Context manager measuring wall and CPU time in seconds (``.seconds``, ``.cpu_seconds``)."""
+    """Context manager measuring wall and CPU time in seconds (``.seconds``, ``.cpu_seconds``:
+    this process's and that of the child processes that ended inside the block)."""
 
     def __enter__(self) -> Timer:
-        self.start, self.cpu_start = time.perf_counter(), time.process_time()
+        self.start, self.cpu_start = time.perf_counter(), _cpu_seconds()
         self.seconds = self.cpu_seconds = 0.0
         return self
 
     def __exit__(self, *exc: Any) -> None:
         self.seconds = time.perf_counter() - self.start
-        self.cpu_seconds = time.process_time() - self.cpu_start
+        self.cpu_seconds = _cpu_seconds() - self.cpu_start
 
 
 def config_of(args: argparse.Namespace, **extra: Any) -> dict[str, Any]:

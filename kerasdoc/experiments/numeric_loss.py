@@ -221,26 +221,97 @@ def run_trial(model_name: str, method: str, data: dict[str, Any], run_ctx, *, ep
     return finish_stage(done, result)
 
 
-def run(args, data: dict[str, Any], run_ctx, models: list[str], epochs: dict[str, int],
-        n_trials: int, out: Path) -> dict[tuple[str, str], list[dict[str, Any]]]:
-    """Every (model, method, trial) of the tables; each trial in its own resumable folder."""
+def trial_jobs(requested: int, run_ctx, pending: int) -> tuple[int, str]:
+    """How many trials train at once (the recipe's ``jobs``), and why, in words: worker
+    processes only on a CPU-only machine with the run on one device (each would claim a GPU's
+    memory, and a distributed run already spreads each step), never more than the trials
+    still to train.
+
+    Example:
+        >>> from types import SimpleNamespace
+        >>> one_cpu = SimpleNamespace(replicas=1, strategy=None)
+        >>> trial_jobs(2, one_cpu, pending=0)
+        (1, 'every trial already finished')
+    """
+    if int(requested) < 1:
+        raise ValueError(f"--jobs must be a positive integer. Received: --jobs {requested}")
+    if pending < 1:
+        return 1, "every trial already finished"
+    if requested == 1:
+        return 1, "one at a time"
+    import tensorflow as tf
+
+    devices = [d.device_type for d in tf.config.list_logical_devices()]
+    if run_ctx.replicas > 1 or any(d != "CPU" for d in devices):
+        return 1, (f"one at a time: --jobs {requested} applies only to CPU-only runs on one "
+                   f"device (this run: {run_ctx.replicas} replica(s); devices "
+                   f"{sorted(set(devices))})")
+    jobs = min(int(requested), pending)
+    from kerasdoc.training.workers import threads_per_worker
+
+    return jobs, (f"{jobs} at a time in worker processes, {threads_per_worker(jobs)} "
+                  "TensorFlow thread(s) each")
+
+
+#: A worker process's run, data and compiled models (:func:`_start_trial_worker`).
+_WORKER: dict[str, Any] = {}
+
+
+def _start_trial_worker(run_kwargs: dict[str, Any], data: dict[str, Any]) -> None:
+    from kerasdoc.runs import Run
     from kerasdoc.training.trials import TrialModels
 
+    _WORKER.update(run=Run(**run_kwargs), data=data, models=TrialModels())
+
+
+def _worker_trial(**call: Any) -> dict[str, Any]:
+    return run_trial(data=_WORKER["data"], run_ctx=_WORKER["run"], models=_WORKER["models"],
+                     **call)
+
+
+def run(args, data: dict[str, Any], run_ctx, models: list[str], epochs: dict[str, int],
+        n_trials: int, out: Path) -> tuple[dict[tuple[str, str], list[dict[str, Any]]], str]:
+    """Every (model, method, trial) of the tables, each trial in its own resumable folder,
+    ``args.jobs`` at a time where :func:`trial_jobs` allows; and how they ran, in words."""
+    from kerasdoc.training.trials import TrialModels
+    from kerasdoc.training.workers import TrialWorkers
+
+    # trial t of both losses side by side: workers taking the next trial in this order mostly
+    # keep to one loss each, so each traces a model's training step once per loss it trains
+    keys = [(model, method, t) for model in models for t in range(n_trials)
+            for method in METHODS]
+    calls = [dict(model_name=model, method=method, epochs=epochs[model], seed=args.seed + t,
+                  alpha=args.alpha, beta=args.beta, lr=args.lr,
+                  folder=out / "runs" / f"{model}-{method}-{t}") for model, method, t in keys]
+    pending = sum(finished_stage(c["folder"] / "trial.json") is None for c in calls)
+    jobs, how = trial_jobs(args.jobs, run_ctx, pending)
+    print(f"[{NAME}] trials: {how}", flush=True)
     trials: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    compiled = TrialModels()
-    for model in models:
-        for method in METHODS:
-            for t in range(n_trials):
-                r = run_trial(model, method, data, run_ctx, epochs=epochs[model],
-                              seed=args.seed + t, alpha=args.alpha, beta=args.beta, lr=args.lr,
-                              folder=out / "runs" / f"{model}-{method}-{t}",
-                              models=compiled)
-                trials.setdefault((model, method), []).append(r)
-                print(f"[{NAME}] {model.upper()} {method:8s} trial {t + 1}/{n_trials}: "
-                      f"error {100 * r['error_rate']:.2f}%  num.err/img {r['numeric_error']:.3f}  "
-                      f"num.err/mis {r['numeric_error_mis']:.3f}  ({r['train_seconds']:.1f}s)",
-                      flush=True)
-    return trials
+
+    def report(key, r):
+        model, method, t = key
+        trials.setdefault((model, method), []).append(r)
+        print(f"[{NAME}] {model.upper()} {method:8s} trial {t + 1}/{n_trials}: "
+              f"error {100 * r['error_rate']:.2f}%  num.err/img {r['numeric_error']:.3f}  "
+              f"num.err/mis {r['numeric_error_mis']:.3f}  ({r['train_seconds']:.1f}s)",
+              flush=True)
+
+    if jobs == 1:
+        compiled = TrialModels()
+        for key, call in zip(keys, calls, strict=True):
+            report(key, run_trial(data=data, run_ctx=run_ctx, models=compiled, **call))
+        return trials, how
+    run_kwargs = dict(out=run_ctx.out, strategy=args.strategy,
+                      mixed_precision=args.mixed_precision,
+                      batch_size=run_ctx.per_replica_batch, seed=run_ctx.seed,
+                      tensorboard=run_ctx.tensorboard, hparams=run_ctx.hparams)
+    here = "kerasdoc.experiments.numeric_loss"  # by name, also when run as __main__
+    with TrialWorkers(jobs, f"{here}:_start_trial_worker", run_kwargs, data) as workers:
+        names = [f"{m.upper()} {meth} trial {t + 1}" for m, meth, t in keys]
+        for key, r in zip(keys, workers.map(f"{here}:_worker_trial", calls, names),
+                          strict=True):
+            report(key, r)
+    return trials, how
 
 
 def _paper_block() -> dict[str, Any]:
@@ -577,7 +648,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             print(f"[{NAME}] test: {data['split']}; {len(data['y_train'])} train / "
                   f"{len(data['y_test'])} test; epochs {epochs}, batch {run_ctx.batch_size}, "
                   f"{n_trials} trials", flush=True)
-            trials = run(args, data, run_ctx, models, epochs, n_trials, out)
+            trials, how = run(args, data, run_ctx, models, epochs, n_trials, out)
             strategy = run_ctx.describe()
 
     rows = summarise(trials, data["paper_column"])
@@ -590,7 +661,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                           title="Fig. 6: rate of appearance of each numerical error")
     training = (f"epochs {', '.join(f'{m.upper()} {e}' for m, e in epochs.items())}; "
                 f"batch {strategy['global_batch']}; Adam {args.lr}; alpha {args.alpha}, "
-                f"beta {args.beta}")
+                f"beta {args.beta}; trials {how}")
     markdown = render_markdown(rows, claim, data, n_trials, training)
     markdown += "\n\n" + criteria_markdown(rows, data["paper_column"]) + "\n\n" \
         + recipe_markdown(args)
@@ -606,7 +677,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     }
     config = config_of(args, epochs=epochs, batch_size=strategy["global_batch"], trials=n_trials,
                        strategy_resolved=strategy, models=models, optimizer=f"Adam({args.lr})",
-                       out=str(out))
+                       out=str(out), trial_jobs=how)
     write_results(out, results, config, markdown)
     print(markdown)
     print(f"[{NAME}] wrote {out}/results.json, results.md, config.json, fig5/fig6 PNGs "

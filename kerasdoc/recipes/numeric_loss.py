@@ -31,6 +31,8 @@ FIELDS = {
                        optional(int)),
     "test_cap": Field("subsample the test images to this many (none: all)", optional(int)),
     "seed": Field("base random seed", int),
+    "jobs": Field("trials trained at once, each in a worker process with its share of the CPU "
+                  "cores as TensorFlow threads (CPU-only runs on one device; otherwise 1)", int),
 }
 
 _NS = "the paper gives no training settings (Figure 4 shows the architecture only); "
@@ -53,6 +55,8 @@ PAPER = {
     "train_cap": not_stated(None, "all training images"),
     "test_cap": not_stated(None, "all test images"),
     "seed": not_stated(0, "the paper gives no seeds; trial t uses seed + t"),
+    "jobs": not_stated(1, "the paper says nothing of how its trials ran; one at a time, on "
+                       "the run's devices"),
 }
 
 CPU = derive(
@@ -67,6 +71,10 @@ CPU = derive(
                       "18-20, CNN within 0.5 points of its best (epoch 22) from epoch 15 on, "
                       "RNN 0.5 points below its best (epoch 35) at 30"),
     batch_size=not_stated(64, _NS + "64 on 1,438 training images"),
+    jobs=not_stated(2, "two trials at once, one TensorFlow thread each, on two CPU cores: "
+                    "these small models leave part of two cores idle one trial at a time "
+                    "(docs/performance.md); the CNN's numbers depend on its thread count, the "
+                    "DNN's and RNN's do not"),
 )
 
 QUICK = derive(
@@ -75,6 +83,7 @@ QUICK = derive(
     trials=stand_in(2, "3 trials", "tests: two, so the paired test has pairs"),
     train_cap=not_stated(400, "tests"),
     test_cap=not_stated(200, "tests"),
+    jobs=not_stated(1, "tests: one process (a worker's start costs more than these trials)"),
 )
 
 RECIPES = {"paper": PAPER, "cpu": CPU, "quick": QUICK}

@@ -1,4 +1,5 @@
-"""Repeated trials of one recipe on one compiled model: :class:`TrialModels`.
+"""Repeated trials of one recipe on one compiled model: :class:`TrialModels` (several at once:
+:mod:`kerasdoc.training.workers`).
 
 A paper's table is often the mean of a few trials that differ only in their seed (the
 numeric-loss experiment: three models x two losses x three trials). A new model per trial makes
@@ -76,3 +77,4 @@ class TrialModels:
         for var, value in zip(model.optimizer.variables, before_training, strict=True):
             var.assign(value)
         return model
+
