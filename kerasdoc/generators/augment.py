@@ -140,19 +140,21 @@ class Augmentation:
         """
         image = tf.convert_to_tensor(image, tf.float32)
         seed = tf.cast(seed, tf.int64)
-
-        def s(k: int) -> tf.Tensor:
-            return tf.stack([seed[0], seed[1] + 7919 * k])
+        # Draw k's seed is (seed[0], seed[1] + 7919 k): all of them made at once (a few ops
+        # per image, not a few per draw: in a tf.data map each op has a fixed cost)
+        seeds = tf.stack([tf.fill([17], seed[0]),
+                          seed[1] + 7919 * tf.range(17, dtype=tf.int64)], axis=1)
 
         def u(k: int, lo: float, hi: float, shape=()) -> tf.Tensor:
-            return tf.random.stateless_uniform(shape, s(k), lo, hi)
+            return tf.random.stateless_uniform(shape, seeds[k], lo, hi)
 
         if self.geometric:
             image = self._affine(image, u)
+        # a flip as a select, not a tf.cond (a function call per image)
         if self.horizontal_flip:
-            image = tf.cond(u(10, 0.0, 1.0) < 0.5, lambda: tf.reverse(image, [1]), lambda: image)
+            image = tf.where(u(10, 0.0, 1.0) < 0.5, tf.reverse(image, [1]), image)
         if self.vertical_flip:
-            image = tf.cond(u(11, 0.0, 1.0) < 0.5, lambda: tf.reverse(image, [0]), lambda: image)
+            image = tf.where(u(11, 0.0, 1.0) < 0.5, tf.reverse(image, [0]), image)
         if self.brightness_range is not None:
             lo, hi = self.brightness_range
             image = image * u(12, float(lo), float(hi))
@@ -164,42 +166,88 @@ class Augmentation:
             r = float(self.channel_shift_range)
             image = image + u(14, -r, r)
         if self.grayscale_probability:
-            image = tf.cond(u(15, 0.0, 1.0) < self.grayscale_probability,
-                            lambda: _gray_keep(image), lambda: image)
+            image = tf.where(u(15, 0.0, 1.0) < self.grayscale_probability, _gray_keep(image),
+                             image)
         if self.noise_stddev:
-            image = image + tf.random.stateless_normal(tf.shape(image), s(16),
+            image = image + tf.random.stateless_normal(tf.shape(image), seeds[16],
                                                        stddev=float(self.noise_stddev))
         return tf.clip_by_value(image, 0.0, 255.0)
 
     def _affine(self, image: tf.Tensor, u) -> tf.Tensor:
-        h = tf.cast(tf.shape(image)[0], tf.float32)
-        w = tf.cast(tf.shape(image)[1], tf.float32)
-        theta = u(1, -1.0, 1.0) * (self.rotation_range * math.pi / 180.0)
+        static = image.shape[:2].is_fully_defined()
+        if static:  # Python numbers: the centre and the output shape cost no ops
+            h, w = float(image.shape[0]), float(image.shape[1])
+            out_shape = tf.constant(image.shape[:2].as_list(), tf.int32)
+        else:
+            h = tf.cast(tf.shape(image)[0], tf.float32)
+            w = tf.cast(tf.shape(image)[1], tf.float32)
+            out_shape = tf.shape(image)[:2]
+        # A range of 0 draws nothing: its value is exactly 0 (or 1), as a draw times 0 was;
+        # every draw has its own seed, so the others are the same either way.
+        theta = (u(1, -1.0, 1.0) * (self.rotation_range * math.pi / 180.0)
+                 if self.rotation_range else 0.0)
         wsr, hsr = float(self.width_shift_range), float(self.height_shift_range)
-        tx = u(2, -wsr, wsr) * (w if wsr < 1 else 1.0) if wsr else tf.constant(0.0)
-        ty = u(3, -hsr, hsr) * (h if hsr < 1 else 1.0) if hsr else tf.constant(0.0)
-        shear = u(4, -1.0, 1.0) * (self.shear_range * math.pi / 180.0)
-        zr = _pair(self.zoom_range, "zoom_range", around_one=True) or (1.0, 1.0)
-        zx, zy = u(5, zr[0], zr[1]), u(6, zr[0], zr[1])
-        c, sn = tf.cos(theta), tf.sin(theta)
+        tx = u(2, -wsr, wsr) * (w if wsr < 1 else 1.0) if wsr else 0.0
+        ty = u(3, -hsr, hsr) * (h if hsr < 1 else 1.0) if hsr else 0.0
+        shear = u(4, -1.0, 1.0) * (self.shear_range * math.pi / 180.0) if self.shear_range \
+            else 0.0
+        zr = _pair(self.zoom_range, "zoom_range", around_one=True)
+        zx, zy = (u(5, zr[0], zr[1]), u(6, zr[0], zr[1])) if zr else (1.0, 1.0)
+        c, sn = _cos(theta), _sin(theta)
+        sh_s, sh_c = _sin(shear), _cos(shear)
         # Output -> input mapping (as Keras' legacy ImageDataGenerator composes it):
-        # M = T(centre) . R . T(shift) . Shear . Zoom . T(-centre)
-        zero, one = tf.constant(0.0), tf.constant(1.0)
-        rot = tf.stack([[c, -sn, zero], [sn, c, zero], [zero, zero, one]])
-        shift = tf.stack([[one, zero, tx], [zero, one, ty], [zero, zero, one]])
-        shr = tf.stack([[one, -tf.sin(shear), zero], [zero, tf.cos(shear), zero],
-                        [zero, zero, one]])
-        zoom = tf.stack([[zx, zero, zero], [zero, zy, zero], [zero, zero, one]])
+        # M = T(centre) . R . T(shift) . Shear . Zoom . T(-centre), multiplied out:
+        # M[:2, :2] = R . Shear . Zoom, M[:2, 2] = R . shift + centre - M[:2, :2] . centre
+        m00, m10 = _mul(c, zx), _mul(sn, zx)
+        m01 = _mul(_sub(0.0, _add(_mul(c, sh_s), _mul(sn, sh_c))), zy)
+        m11 = _mul(_sub(_mul(c, sh_c), _mul(sn, sh_s)), zy)
         cx, cy = (w - 1.0) / 2.0, (h - 1.0) / 2.0
-        to_c = tf.stack([[one, zero, cx], [zero, one, cy], [zero, zero, one]])
-        from_c = tf.stack([[one, zero, -cx], [zero, one, -cy], [zero, zero, one]])
-        m = to_c @ rot @ shift @ shr @ zoom @ from_c
-        flat = tf.reshape(m, [9])[:8] / m[2, 2]
+        m02 = _add(_sub(_mul(c, tx), _mul(sn, ty)),
+                   _sub(cx, _add(_mul(m00, cx), _mul(m01, cy))))
+        m12 = _add(_add(_mul(sn, tx), _mul(c, ty)),
+                   _sub(cy, _add(_mul(m10, cx), _mul(m11, cy))))
+        flat = tf.cast(tf.stack([m00, m01, m02, m10, m11, m12, 0.0, 0.0]), tf.float32)
         out = tf.raw_ops.ImageProjectiveTransformV3(
             images=image[tf.newaxis], transforms=flat[tf.newaxis],
-            output_shape=tf.shape(image)[:2], fill_value=float(self.cval),
+            output_shape=out_shape, fill_value=float(self.cval),
             interpolation=self.interpolation.upper(), fill_mode=self.fill_mode.upper())
-        return tf.ensure_shape(out[0], image.shape)
+        return out[0] if static else tf.ensure_shape(out[0], image.shape)
+
+
+# Scalar arithmetic on Python floats or scalar tensors, folded where a side is a Python 0 or 1
+# (no op for a rotation, shear or zoom that is off).
+def _is(v, k: float) -> bool:
+    return isinstance(v, float) and v == k
+
+
+def _mul(a, b):
+    if _is(a, 0.0) or _is(b, 0.0):
+        return 0.0
+    if _is(a, 1.0):
+        return b
+    if _is(b, 1.0):
+        return a
+    return a * b
+
+
+def _add(a, b):
+    return b if _is(a, 0.0) else a if _is(b, 0.0) else a + b
+
+
+def _sub(a, b):
+    if _is(b, 0.0):
+        return a
+    if isinstance(a, float) and isinstance(b, float):
+        return a - b
+    return a - b if not _is(a, 0.0) else -b
+
+
+def _cos(v):
+    return math.cos(v) if isinstance(v, float) else tf.cos(v)
+
+
+def _sin(v):
+    return math.sin(v) if isinstance(v, float) else tf.sin(v)
 
 
 def _gray_keep(image: tf.Tensor) -> tf.Tensor:
