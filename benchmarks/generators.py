@@ -322,9 +322,10 @@ def _tiny_model(shape: tuple, num_classes: int = 16) -> keras.Model:
 
 #: Timed epochs per ``fit`` rate (the best is kept): one epoch of 1,200 pages lasts a few
 #: seconds, and single epochs of the same pipeline were measured 40% apart on two cores, so the
-#: feeds compared with each other take turns (one timed call each per round): load from other
-#: processes then falls on all of them alike.
-FIT_REPEATS = 5
+#: feeds compared with each other take turns (one timed call each per round, the order reversed
+#: every other round): load from other processes, and whatever favours the first or the last
+#: call of a round, then fall on all of them alike.
+FIT_REPEATS = 6
 
 
 def in_turns(fns: dict[str, Callable], repeats: int, *, alternate: bool = False,
@@ -348,10 +349,11 @@ def in_turns(fns: dict[str, Callable], repeats: int, *, alternate: bool = False,
 
 
 def _timed(fns: dict[str, Callable], n: int, repeats: int = FIT_REPEATS) -> dict:
-    """:func:`in_turns`: per name the best images per wall second and per CPU second."""
+    """:func:`in_turns` (alternating): per name the best images per wall second and per CPU
+    second."""
     return {k: {"images_per_s": round(n / min(walls), 1),
                 "images_per_cpu_s": round(n / max(min(cpus), 1e-9), 1), "repeats": repeats}
-            for k, (walls, cpus) in in_turns(fns, repeats).items()}
+            for k, (walls, cpus) in in_turns(fns, repeats, alternate=True).items()}
 
 
 def _ratios(a: dict, b: dict) -> dict:

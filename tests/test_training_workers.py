@@ -2,8 +2,10 @@
 experiment's --jobs."""
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -11,6 +13,8 @@ import pytest
 from kerasdoc.experiments import numeric_loss as exp
 from kerasdoc.experiments._common import Timer
 from kerasdoc.training.workers import TrialWorkers, threads_per_worker, usable_cores
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def test_threads_are_the_cores_shared_out():
@@ -74,12 +78,20 @@ def test_jobs_apply_only_to_cpu_runs_on_one_device():
 
 
 def test_trials_in_two_workers_give_the_tables_of_one_at_a_time(tmp_path):
-    """--jobs 2 (one TensorFlow thread per worker) against --jobs 1 (this process, its default
-    threads): the DNN and the LSTM sum in the same order with one thread as with two, so each
-    trial's numbers are identical; the results are listed in the trials' order either way."""
+    """--jobs 2 (one TensorFlow thread per worker), as a user runs it, against --jobs 1 (this
+    process, its default threads): the DNN and the LSTM sum in the same order with one thread
+    as with two, so each trial's numbers are identical; the results are listed in the trials'
+    order either way; the workers print none of TensorFlow's start-up lines."""
     argv = ["--quick", "--models", "dnn,rnn", "--trials", "2"]
     one = exp.main([*argv, "--jobs", "1", "--out", str(tmp_path / "one")])
-    two = exp.main([*argv, "--jobs", "2", "--out", str(tmp_path / "two")])
+    proc = subprocess.run([sys.executable, "-m", "kerasdoc", "reproduce", "numeric-loss", *argv,
+                           "--jobs", "2", "--out", str(tmp_path / "two")], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "trials: 2 at a time in worker processes, 1 TensorFlow thread(s) each" in proc.stdout
+    assert proc.stderr == "", proc.stderr
+    two = json.loads((tmp_path / "two" / "results.json").read_text())
 
     def per_trial(res):
         return [(r["model"], r["method"], t["seed"], t["error_rate"], t["numeric_error"],
@@ -108,7 +120,6 @@ def _alive(pid: int) -> bool:
 def test_workers_of_a_killed_run_end_instead_of_waiting_as_orphans(tmp_path):
     """The run's process killed (SIGKILL: nothing of it runs on): its worker, still starting
     (here: asleep in its setup), ends by itself within seconds."""
-    import os
     import signal
     import time
 
