@@ -70,6 +70,9 @@ def test_jobs_apply_only_to_cpu_runs_on_one_device():
     jobs, how = exp.trial_jobs(2, one_cpu, pending=6)
     assert jobs == 2 and how.startswith("2 at a time in worker processes")
     assert exp.trial_jobs(4, one_cpu, pending=3)[0] == 3  # never more than the trials left
+    # one trial left (a resumed run): this process trains it, and says so
+    assert exp.trial_jobs(2, one_cpu, pending=1) == (1, "one at a time (one trial left to "
+                                                        "train)")
     assert exp.trial_jobs(2, one_cpu, pending=0) == (1, "every trial already finished")
     jobs, how = exp.trial_jobs(2, SimpleNamespace(replicas=2), pending=6)
     assert jobs == 1 and "applies only to CPU-only runs on one device" in how

@@ -229,7 +229,7 @@ def trial_jobs(requested: int, run_ctx, pending: int) -> tuple[int, str]:
 
     Example:
         >>> from types import SimpleNamespace
-        >>> one_cpu = SimpleNamespace(replicas=1, strategy=None)
+        >>> one_cpu = SimpleNamespace(replicas=1)
         >>> trial_jobs(2, one_cpu, pending=0)
         (1, 'every trial already finished')
     """
@@ -247,6 +247,8 @@ def trial_jobs(requested: int, run_ctx, pending: int) -> tuple[int, str]:
                    f"device (this run: {run_ctx.replicas} replica(s); devices "
                    f"{sorted(set(devices))})")
     jobs = min(int(requested), pending)
+    if jobs == 1:
+        return 1, "one at a time (one trial left to train)"
     from kerasdoc.training.workers import threads_per_worker
 
     return jobs, (f"{jobs} at a time in worker processes, {threads_per_worker(jobs)} "
