@@ -64,7 +64,10 @@ def test_timer_counts_the_cpu_of_child_processes_that_ended():
     assert t.cpu_seconds >= 0.4
 
 
-def test_jobs_apply_only_to_cpu_runs_on_one_device():
+def test_jobs_apply_only_to_cpu_runs_on_one_device(monkeypatch):
+    from kerasdoc.training import workers
+
+    monkeypatch.setattr(workers, "usable_cores", lambda: 4)
     one_cpu = SimpleNamespace(replicas=1)
     assert exp.trial_jobs(1, one_cpu, pending=6) == (1, "one at a time")
     jobs, how = exp.trial_jobs(2, one_cpu, pending=6)
@@ -76,6 +79,12 @@ def test_jobs_apply_only_to_cpu_runs_on_one_device():
     assert exp.trial_jobs(2, one_cpu, pending=0) == (1, "every trial already finished")
     jobs, how = exp.trial_jobs(2, SimpleNamespace(replicas=2), pending=6)
     assert jobs == 1 and "applies only to CPU-only runs on one device" in how
+    # never more workers than cores: each holds its own TensorFlow (memory stays bounded)
+    jobs, how = exp.trial_jobs(1000, one_cpu, pending=18)
+    assert jobs == 4 and how.endswith("(--jobs 1000 capped at the 4 usable core(s))")
+    monkeypatch.setattr(workers, "usable_cores", lambda: 1)
+    assert exp.trial_jobs(2, one_cpu, pending=18) == (
+        1, "one at a time (--jobs 2 capped at the 1 usable core(s))")
     with pytest.raises(ValueError, match="--jobs must be a positive integer. Received: --jobs 0"):
         exp.trial_jobs(0, one_cpu, pending=6)
 

@@ -225,7 +225,7 @@ def trial_jobs(requested: int, run_ctx, pending: int) -> tuple[int, str]:
     """How many trials train at once (the recipe's ``jobs``), and why, in words: worker
     processes only on a CPU-only machine with the run on one device (each would claim a GPU's
     memory, and a distributed run already spreads each step), never more than the trials
-    still to train.
+    still to train nor than the usable CPU cores.
 
     Example:
         >>> from types import SimpleNamespace
@@ -246,13 +246,19 @@ def trial_jobs(requested: int, run_ctx, pending: int) -> tuple[int, str]:
         return 1, (f"one at a time: --jobs {requested} applies only to CPU-only runs on one "
                    f"device (this run: {run_ctx.replicas} replica(s); devices "
                    f"{sorted(set(devices))})")
-    jobs = min(int(requested), pending)
-    if jobs == 1:
-        return 1, "one at a time (one trial left to train)"
-    from kerasdoc.training.workers import threads_per_worker
+    from kerasdoc.training.workers import threads_per_worker, usable_cores
 
+    # never more workers than trials left, nor than cores (each worker holds its own
+    # TensorFlow, ~0.5 GB; more workers than cores would share them at one thread each anyway)
+    cores = usable_cores()
+    jobs = min(int(requested), pending, cores)
+    capped = f" (--jobs {requested} capped at the {cores} usable core(s))" \
+        if jobs == cores < min(int(requested), pending) else ""
+    if jobs == 1:
+        why = capped or " (one trial left to train)"
+        return 1, f"one at a time{why}"
     return jobs, (f"{jobs} at a time in worker processes, {threads_per_worker(jobs)} "
-                  "TensorFlow thread(s) each")
+                  f"TensorFlow thread(s) each{capped}")
 
 
 #: A worker process's run, data and compiled models (:func:`_start_trial_worker`).
@@ -564,7 +570,9 @@ def dry_run(args, data: dict[str, Any], models: list[str]) -> dict[str, Any]:
                "samples": n, "batch": args.batch_size} for m in models]
     return plan(args, NAME, data=f"{data['description']}; test: {data['split']} "
                 f"({len(data['y_test'])} images)", stages=stages,
-                notes=[f"{2 * len(models) * args.trials} fits in all; Adam {args.lr}"])
+                notes=[f"{2 * len(models) * args.trials} fits in all; Adam {args.lr}; "
+                       f"--jobs {args.jobs}: up to {args.jobs} at a time on a CPU-only run on "
+                       "one device"])
 
 
 _CRITERIA = (("error_rate_pct", "error_rate", "Table 1: error rate"),
