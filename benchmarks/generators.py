@@ -352,14 +352,24 @@ def _timed(fns: dict[str, Callable], n: int, repeats: int = FIT_REPEATS) -> dict
     """:func:`in_turns` (alternating): per name the best images per wall second and per CPU
     second."""
     return {k: {"images_per_s": round(n / min(walls), 1),
-                "images_per_cpu_s": round(n / max(min(cpus), 1e-9), 1), "repeats": repeats}
+                "images_per_cpu_s": round(n / max(min(cpus), 1e-9), 1), "repeats": repeats,
+                "wall_s": walls, "cpu_s": cpus}
             for k, (walls, cpus) in in_turns(fns, repeats, alternate=True).items()}
 
 
 def _ratios(a: dict, b: dict) -> dict:
-    """``a`` over ``b``: images per wall second and per CPU second."""
+    """``a`` over ``b``: images per wall second and per CPU second, best against best
+    (``ratio``, ``cpu_ratio``), and the median over the rounds of each round's own ratio
+    (``paired_ratio``, ``paired_cpu_ratio``: the two calls of a round ran side by side, so a
+    slow spell of the machine that spans a round falls on both)."""
+    import statistics
+
     return {"ratio": round(a["images_per_s"] / b["images_per_s"], 3),
-            "cpu_ratio": round(a["images_per_cpu_s"] / b["images_per_cpu_s"], 3)}
+            "cpu_ratio": round(a["images_per_cpu_s"] / b["images_per_cpu_s"], 3),
+            "paired_ratio": round(statistics.median(
+                tb / ta for ta, tb in zip(a["wall_s"], b["wall_s"], strict=True)), 3),
+            "paired_cpu_ratio": round(statistics.median(
+                tb / max(ta, 1e-9) for ta, tb in zip(a["cpu_s"], b["cpu_s"], strict=True)), 3)}
 
 
 def _fit_feeds(root: Path, lf: Path, batch: int, size: int) -> dict:
@@ -416,7 +426,8 @@ def fit_rates(root: Path, lf: Path, batch: int, size: int = 224) -> dict:
         out["fit"][kind] = row
         print(f"  {kind}: fit(flow) {row['fit(flow)']['images_per_s']}, fit(flow.dataset) "
               f"{row['fit(flow.dataset)']['images_per_s']} images/s (ratio {row['ratio']}; "
-              f"per CPU second {row['cpu_ratio']})", flush=True)
+              f"per CPU second {row['cpu_ratio']}; median of the rounds' own ratios "
+              f"{row['paired_ratio']}, per CPU second {row['paired_cpu_ratio']})", flush=True)
         for name in feeds["references"]:
             if name in timed:
                 out["references"][name] = timed[name]
@@ -436,7 +447,8 @@ def fit_rates(root: Path, lf: Path, batch: int, size: int = 224) -> dict:
         r.update(_ratios(r["flow"], r["flow.dataset"]))
         print(f"  {name}: flow {r['flow']['images_per_s']}, flow.dataset "
               f"{r['flow.dataset']['images_per_s']} images/s (ratio {r['ratio']}; per CPU second "
-              f"{r['cpu_ratio']})", flush=True)
+              f"{r['cpu_ratio']}; median of the rounds' own ratios {r['paired_ratio']}, per "
+              f"CPU second {r['paired_cpu_ratio']})", flush=True)
     return out
 
 

@@ -17,3 +17,17 @@ def test_benchmark_script_runs_on_a_few_pages(shared_data, tmp_path):
     assert res["reduced_decode_vs_full_decode_0_255"]["top band (g vs a)"]["max"] == 0
     assert all(v > 0 for v in res["throughput_images_per_s"].values())
     assert (tmp_path / "results.json").is_file() and (tmp_path / "results.md").is_file()
+
+
+def test_fit_ratios_pair_each_round_with_itself():
+    """Best against best, and the median of each round's own ratio: a slow spell that spans
+    one round (here round 2, both calls 3x slower) moves neither."""
+    a = {"images_per_s": 100.0, "images_per_cpu_s": 50.0, "wall_s": [1.0, 3.0, 1.1],
+         "cpu_s": [2.0, 2.2, 2.1]}
+    b = {"images_per_s": 100.0, "images_per_cpu_s": 50.0, "wall_s": [1.0, 3.3, 1.0],
+         "cpu_s": [2.0, 2.2, 2.3]}
+    r = bench._ratios(a, b)
+    assert (r["ratio"], r["cpu_ratio"]) == (1.0, 1.0)
+    # per round b's time over a's (a's images/s over b's): 1.0, 1.1, 0.909 -> median 1.0
+    assert r["paired_ratio"] == 1.0
+    assert r["paired_cpu_ratio"] == 1.0  # 1.0, 1.0, 1.095
