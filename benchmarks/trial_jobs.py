@@ -57,14 +57,14 @@ def run_case(jobs: int, models: list[str], *, epochs: int, rows: int, trials: in
     """(wall s, workers' CPU s, each trial's weight sums) of every trial ``jobs`` at a time."""
     import resource
 
-    from kerasdoc.training.workers import TrialWorkers, usable_cores
+    from kerasdoc.training.workers import TrialWorkers
 
     calls = [dict(model_name=m, epochs=epochs, rows=rows, seed=s) for m in models
              for s in range(trials)]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     wall = time.perf_counter()
-    threads = usable_cores() if jobs == 1 else 1
-    with TrialWorkers(jobs, threads=None if jobs == 1 else threads) as workers:
+    # one worker: all the usable cores as threads (TensorFlow's default); two: one thread each
+    with TrialWorkers(jobs, threads=None if jobs == 1 else 1) as workers:
         sums = list(workers.map("benchmarks.trial_jobs:train", calls))
     wall = time.perf_counter() - wall
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
