@@ -156,3 +156,17 @@ def test_workers_of_a_killed_run_end_instead_of_waiting_as_orphans(tmp_path):
     while _alive(workers[0]) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not _alive(workers[0]), "the orphaned worker is still running"
+
+
+def test_leaving_on_an_exception_stops_the_running_trials_at_once():
+    """Ctrl-C while trials run: the workers stop now (each trial resumes from its own backup
+    next time) instead of the run waiting for whole trials; here the worker would still be
+    busy for a minute (asleep in its setup)."""
+    import time
+
+    start = time.monotonic()
+    with pytest.raises(KeyboardInterrupt), TrialWorkers(1, "time:sleep", 60, threads=1) as w:
+        w.map("os:getpid", [{}, {}])  # submitted now: the worker starts
+        time.sleep(1)
+        raise KeyboardInterrupt
+    assert time.monotonic() - start < 20

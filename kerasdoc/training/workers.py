@@ -120,9 +120,10 @@ class TrialWorkers:
     module-level function as ``"module:function"`` (so does :meth:`map`'s ``fn``); it keeps
     what every trial needs, such as the data and a :class:`kerasdoc.runs.Run`, in its module.
     :meth:`map` runs ``fn(**call)`` per call and yields the results in the calls' order as
-    they finish. Leaving the ``with`` block on an exception cancels the
-    trials not yet started; a worker that dies (killed, out of memory) raises ``RuntimeError``
-    naming the trial it was running; a worker whose parent was killed ends within a second.
+    they finish. Leaving the ``with`` block on an exception (Ctrl-C included) stops the
+    workers at once and drops the trials not yet started; a worker that dies (killed, out of
+    memory) raises ``RuntimeError`` naming the trial it was running; a worker whose parent was
+    killed ends within a second.
 
     Args:
         jobs: int >= 1. Worker processes.
@@ -149,11 +150,19 @@ class TrialWorkers:
         return self
 
     def __exit__(self, exc_type: Any, *exc: Any) -> None:
+        if exc_type is not None:
+            # interrupted (Ctrl-C) or failed: the trials running now stop at once, as a killed
+            # run does (each resumes from its own backup next time), and the queued ones are
+            # dropped; waiting for them would keep a Ctrl-C waiting for whole trials
+            processes = getattr(self._pool, "_processes", None) or {}  # the pool's own
+            for process in list(processes.values()):
+                process.terminate()
         self._pool.shutdown(wait=True, cancel_futures=exc_type is not None)
 
     def map(self, fn: str, calls: Sequence[dict[str, Any]],
             names: Sequence[str] | None = None) -> Iterator[Any]:
-        """``fn(**call)`` for each call, ``jobs`` at a time; the results in the calls' order.
+        """``fn(**call)`` for each call, ``jobs`` at a time (submitted now); the results in the
+        calls' order, as they finish.
 
         Args:
             fn: ``"module:function"``, a module-level function.
@@ -162,6 +171,10 @@ class TrialWorkers:
         """
         _check_name(fn)
         futures = [self._pool.submit(_call, fn, call) for call in calls]
+        return self._results(futures, names)
+
+    @staticmethod
+    def _results(futures: list, names: Sequence[str] | None) -> Iterator[Any]:
         for k, future in enumerate(futures):
             try:
                 yield future.result()
