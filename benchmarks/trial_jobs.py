@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import time
+
+from benchmarks._cases import print_medians
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -88,15 +89,8 @@ def main(argv=None) -> int:
                                        trials=args.trials))
     print(f"{', '.join(models)}: {args.trials} trials each x {args.epochs} epochs on "
           f"{args.rows} images, workers' start included:")
-    print("case | wall s (median) | CPU s (median) | wall ratio | CPU ratio")
-    ref = "one at a time"
-    ref_wall = statistics.median(r[0] for r in rows[ref])
-    ref_cpu = statistics.median(r[1] for r in rows[ref])
-    for case in CASES:
-        wall = statistics.median(r[0] for r in rows[case])
-        cpu = statistics.median(r[1] for r in rows[case])
-        print(f"{case} | {wall:.2f} | {cpu:.2f} | {wall / ref_wall:.2f} | {cpu / ref_cpu:.2f}")
-    one, two = rows[ref][-1][2], rows["two at a time"][-1][2]
+    print_medians(rows, "one at a time")
+    one, two = rows["one at a time"][-1][2], rows["two at a time"][-1][2]
     for k, model in enumerate(models):
         trials = slice(k * args.trials, (k + 1) * args.trials)
         print(f"{model}: the same weights one and two at a time: {one[trials] == two[trials]}")

@@ -25,6 +25,8 @@ import os
 import statistics
 import time
 
+from benchmarks._cases import print_medians
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 CASES = ("keras", "epoch_arrays", "epoch_arrays + trial_models")
@@ -96,9 +98,6 @@ def main(argv=None) -> int:
     p.add_argument("--rows", type=int, default=1438, help="training images (the experiment's)")
     p.add_argument("--repeats", type=int, default=2, help="rounds of the three cases")
     args = p.parse_args(argv)
-    from kerasdoc.tfstartup import import_tensorflow_quietly
-
-    import_tensorflow_quietly()
     rng = np.random.default_rng(0)
     x = rng.random((args.rows, 28, 28, 1), np.float32)
     y = rng.integers(0, 10, args.rows)
@@ -110,13 +109,7 @@ def main(argv=None) -> int:
             rows[case].append(run_case(case, args.model, x, y, epochs=args.epochs,
                                        trials=args.trials))
     print(f"{args.model}, {args.trials} trials x {args.epochs} epochs on {args.rows} images:")
-    print("case | wall s (median) | CPU s (median) | wall ratio | CPU ratio")
-    ref_wall = statistics.median(r[0] for r in rows["keras"])
-    ref_cpu = statistics.median(r[1] for r in rows["keras"])
-    for case in CASES:
-        wall = statistics.median(r[0] for r in rows[case])
-        cpu = statistics.median(r[1] for r in rows[case])
-        print(f"{case} | {wall:.2f} | {cpu:.2f} | {wall / ref_wall:.2f} | {cpu / ref_cpu:.2f}")
+    print_medians(rows, "keras")
     same = all(np.array_equal(a, b) for a, b in zip(
         rows["epoch_arrays"][-1][2], rows["epoch_arrays + trial_models"][-1][2], strict=True))
     print(f"epoch_arrays + trial_models ends with epoch_arrays' weights: {same}")

@@ -237,9 +237,7 @@ def _add(a, b):
 def _sub(a, b):
     if _is(b, 0.0):
         return a
-    if isinstance(a, float) and isinstance(b, float):
-        return a - b
-    return a - b if not _is(a, 0.0) else -b
+    return -b if _is(a, 0.0) else a - b
 
 
 def _cos(v):
