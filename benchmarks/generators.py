@@ -44,7 +44,9 @@ feeds compared take turns, one epoch each per round (the directory flow's two wi
 references), the best of ``FIT_REPEATS`` per feed, per wall and per CPU second.
 ``--pace``: the CPU recipes' models (rvl-cdip's ``rvl_small_resnet``, the invoice paper's
 ``invoice_resnet`` with its augmenting generator) fed by their file flow against the same images
-from tensors in memory (median epoch after the first; target within 10%); for the invoice
+from tensors in memory (``--pace-rounds`` rounds of a ``fit`` per feed, the feeds taking turns;
+median epoch after each ``fit``'s first, and the median of the rounds' own ratios; target within
+10%); for the invoice
 recipe also against the same tensors augmented every epoch as its flow does (the file
 pipeline's own cost, apart from the augmentation's).
 
@@ -474,10 +476,42 @@ def _epochs(model: keras.Model, data, epochs: int) -> tuple[list[float], list[fl
     return timer.wall, timer.cpu
 
 
-def recipe_pace(root: Path, lf: Path, invoice_root: Path | None, epochs: int) -> dict:
+def pace_summary(walls: dict[str, list[list[float]]], cpus: dict[str, list[list[float]]],
+                 ref: str, feed: str = "flow") -> dict:
+    """``feed`` against ``ref`` from rounds of epoch times (per feed, per round, the epochs
+    after each ``fit``'s first): the medians over every epoch of the rounds (``overhead``,
+    ``cpu_overhead``: ``feed / ref - 1``) and the median over the rounds of each round's own
+    ratio of medians (``paired_overhead``, ``paired_cpu_overhead``: the feeds of a round ran
+    side by side, so a slow spell of the machine that spans a round falls on both).
+
+    Example:
+        >>> walls = {"flow": [[1.1, 1.1], [2.2, 2.2]], "memory": [[1.0, 1.0], [2.0, 2.0]]}
+        >>> cpus = {"flow": [[1.0], [1.0]], "memory": [[1.0], [1.0]]}
+        >>> pace_summary(walls, cpus, "memory")["paired_overhead"]
+        0.1
+    """
+    import statistics
+
+    def pooled(d, k):
+        return statistics.median(v for r in d[k] for v in r)
+
+    def paired(d):
+        return statistics.median(statistics.median(a) / max(statistics.median(b), 1e-9)
+                                 for a, b in zip(d[feed], d[ref], strict=True)) - 1
+
+    return {"overhead": round(pooled(walls, feed) / pooled(walls, ref) - 1, 3),
+            "cpu_overhead": round(pooled(cpus, feed) / max(pooled(cpus, ref), 1e-9) - 1, 3),
+            "paired_overhead": round(paired(walls), 3),
+            "paired_cpu_overhead": round(paired(cpus), 3)}
+
+
+def recipe_pace(root: Path, lf: Path, invoice_root: Path | None, epochs: int,
+                rounds: int = 3) -> dict:
     """Training at the input pipeline's pace: each CPU recipe's model fed by its file flow
-    (the recipe's generator) vs the same model fed the same images from tensors in memory;
-    median epoch after the first (wall and CPU seconds)."""
+    (the recipe's generator) vs the same model fed the same images from tensors in memory:
+    ``rounds`` rounds, each a ``fit`` of ``epochs`` epochs per feed, the feeds taking turns
+    (the order reversed every other round); epochs after each ``fit``'s first, wall and CPU
+    seconds (:func:`pace_summary`)."""
     from kerasdoc.models import get_model
 
     # Each recipe's flow as its experiment builds it: rvl-cdip keeps the decoded pages in memory
@@ -541,32 +575,38 @@ def recipe_pace(root: Path, lf: Path, invoice_root: Path | None, epochs: int) ->
         feeds = {"flow": flow, "memory": memory}
         if make_augmented is not None:
             feeds["memory, augmented"] = make_augmented(flow)
-        res = {}
-        for feed, data in feeds.items():
+        loss = "categorical_crossentropy" if y.ndim == 2 else "sparse_categorical_crossentropy"
+        models = {}
+        for feed in feeds:
             keras.utils.set_random_seed(0)
-            model = make_model()
-            loss = ("categorical_crossentropy" if y.ndim == 2
-                    else "sparse_categorical_crossentropy")
-            model.compile("adam", loss)
-            wall, cpu = _epochs(model, data, epochs)
-            res[feed] = {"epoch_s": [round(v, 2) for v in wall],
-                         "after_first": round(float(np.median(wall[1:])), 3),
-                         "cpu_after_first": round(float(np.median(cpu[1:])), 3)}
+            models[feed] = make_model()
+            models[feed].compile("adam", loss)
+        walls = {feed: [] for feed in feeds}
+        cpus = {feed: [] for feed in feeds}
+        for r in range(rounds):
+            for feed in (list(feeds) if r % 2 == 0 else list(feeds)[::-1]):
+                wall, cpu = _epochs(models[feed], feeds[feed], epochs)
+                walls[feed].append(wall[1:])
+                cpus[feed].append(cpu[1:])
+        res = {feed: {"epoch_s": [[round(v, 3) for v in rw] for rw in walls[feed]],
+                      "after_first": round(float(np.median(np.concatenate(walls[feed]))), 3),
+                      "cpu_after_first": round(float(np.median(np.concatenate(cpus[feed]))), 3)}
+               for feed in feeds}
+        res["rounds"] = rounds
         for ref, key in (("memory", ""), ("memory, augmented", "_augmented")):
-            if ref not in res:
-                continue
-            res["overhead" + key] = round(res["flow"]["after_first"]
-                                          / res[ref]["after_first"] - 1, 3)
-            res["cpu_overhead" + key] = round(res["flow"]["cpu_after_first"]
-                                              / res[ref]["cpu_after_first"] - 1, 3)
+            if ref in feeds:
+                res.update({k + key: v for k, v in pace_summary(walls, cpus, ref).items()})
         out[name] = res
         line = (f"  {name}: flow {res['flow']['after_first']}s, memory "
                 f"{res['memory']['after_first']}s per epoch after the first: "
-                f"{res['overhead']:+.1%} wall, {res['cpu_overhead']:+.1%} CPU")
+                f"{res['overhead']:+.1%} wall, {res['cpu_overhead']:+.1%} CPU (rounds' own: "
+                f"{res['paired_overhead']:+.1%}, {res['paired_cpu_overhead']:+.1%})")
         if "memory, augmented" in res:
             line += (f"; memory augmented as the flow {res['memory, augmented']['after_first']}s"
                      f": {res['overhead_augmented']:+.1%} wall, "
-                     f"{res['cpu_overhead_augmented']:+.1%} CPU")
+                     f"{res['cpu_overhead_augmented']:+.1%} CPU (rounds' own: "
+                     f"{res['paired_overhead_augmented']:+.1%}, "
+                     f"{res['paired_cpu_overhead_augmented']:+.1%})")
         print(line, flush=True)
     return out
 
@@ -585,6 +625,8 @@ def main(argv: list[str] | None = None) -> dict:
                         "image_dataset_from_directory and Keras 3's legacy generator")
     p.add_argument("--pace", action="store_true",
                    help="also the CPU recipes' models fed by flows vs tensors in memory")
+    p.add_argument("--pace-rounds", type=int, default=3,
+                   help="rounds of --pace (each a fit of --epochs epochs per feed, in turns)")
     p.add_argument("--invoice-data", default="../shared/data/sroie-vendors/train",
                    help="invoice folder (one sub-folder per class) for --pace")
     p.add_argument("--skip-passes", action="store_true", help="skip the pass benchmarks")
@@ -607,7 +649,8 @@ def main(argv: list[str] | None = None) -> dict:
         results["fit_rates"] = fit_rates(root, lf, args.batch_size)
     if args.pace:
         print(f"\ntraining at the input pipeline's pace ({args.epochs} epochs):", flush=True)
-        results["recipe_pace"] = recipe_pace(root, lf, Path(args.invoice_data), args.epochs)
+        results["recipe_pace"] = recipe_pace(root, lf, Path(args.invoice_data), args.epochs,
+                                             args.pace_rounds)
     if args.skip_passes:
         if args.out:
             from kerasdoc.reporting import write_json

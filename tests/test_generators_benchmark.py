@@ -31,3 +31,18 @@ def test_fit_ratios_pair_each_round_with_itself():
     # per round b's time over a's (a's images/s over b's): 1.0, 1.1, 0.909 -> median 1.0
     assert r["paired_ratio"] == 1.0
     assert r["paired_cpu_ratio"] == 1.0  # 1.0, 1.0, 1.095
+
+
+def test_pace_pairs_each_round_of_epochs_with_itself():
+    """The flow's epochs against the reference's: pooled medians, and the median of each
+    round's own ratio, which a slow spell spanning one round (round 2: both feeds 2x) leaves
+    alone while a feed slower in every round shows in both."""
+    walls = {"flow": [[1.1, 1.1, 1.2], [2.2, 2.2, 2.4], [1.1, 1.0, 1.1]],
+             "memory": [[1.0, 1.0, 1.0], [2.0, 2.0, 2.0], [1.0, 1.0, 1.0]]}
+    cpus = {"flow": [[2.0], [2.0], [2.0]], "memory": [[2.0], [2.0], [2.0]]}
+    r = bench.pace_summary(walls, cpus, "memory")
+    assert r["paired_overhead"] == 0.1  # rounds: 1.1 / 1.0, 2.2 / 2.0, 1.1 / 1.0
+    assert r["overhead"] == 0.1  # pooled medians 1.1 / 1.0
+    assert (r["cpu_overhead"], r["paired_cpu_overhead"]) == (0.0, 0.0)
+    slow_spell = {"flow": [[1.0], [2.0], [1.0]], "memory": [[1.0], [1.0], [2.0]]}
+    assert bench.pace_summary(slow_spell, cpus, "memory")["paired_overhead"] == 0.0
