@@ -472,7 +472,8 @@ class _EpochTimes(keras.callbacks.Callback):
 
 def _epochs(model: keras.Model, data, epochs: int) -> tuple[list[float], list[float]]:
     timer = _EpochTimes()
-    model.fit(data, epochs=epochs, verbose=0, callbacks=[timer])
+    # every feed here shuffles itself (Keras would warn that it ignores shuffle=True)
+    model.fit(data, epochs=epochs, verbose=0, callbacks=[timer], shuffle=False)
     return timer.wall, timer.cpu
 
 
