@@ -46,9 +46,8 @@ references), the best of ``FIT_REPEATS`` per feed, per wall and per CPU second.
 ``invoice_resnet`` with its augmenting generator) fed by their file flow against the same images
 from tensors in memory (``--pace-rounds`` rounds of a ``fit`` per feed, the feeds taking turns;
 median epoch after each ``fit``'s first, and the median of the rounds' own ratios; target within
-10%); for the invoice
-recipe also against the same tensors augmented every epoch as its flow does (the file
-pipeline's own cost, apart from the augmentation's).
+10%); for the invoice recipe also against the same tensors augmented every epoch as its flow
+does (the file pipeline's own cost, apart from the augmentation's).
 
 Run from the repository root::
 
