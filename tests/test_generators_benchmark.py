@@ -46,3 +46,29 @@ def test_pace_pairs_each_round_of_epochs_with_itself():
     assert (r["cpu_overhead"], r["paired_cpu_overhead"]) == (0.0, 0.0)
     slow_spell = {"flow": [[1.0], [2.0], [1.0]], "memory": [[1.0], [1.0], [2.0]]}
     assert bench.pace_summary(slow_spell, cpus, "memory")["paired_overhead"] == 0.0
+
+
+@pytest.mark.slow  # eight models built and traced: ~50 s on two cores
+@pytest.mark.data
+def test_pace_runs_each_recipe_in_rounds(shared_data, tmp_path):
+    """``--pace`` end to end on 8 real rvl-cdip pages and a made-up invoice folder (2 classes
+    of 3 photos): every recipe's feeds, the rounds' epochs and both kinds of figures."""
+    import numpy as np
+    from PIL import Image
+
+    inv = tmp_path / "invoices"
+    rng = np.random.default_rng(0)
+    for c in ("a", "b"):
+        (inv / c).mkdir(parents=True)
+        for i in range(3):
+            Image.fromarray(rng.integers(0, 255, (90, 70, 3), np.uint8)).save(inv / c / f"{i}.jpg")
+    root = shared_data / "rvl-cdip-mini"
+    lf, _, _ = bench._label_file(root, 8, tmp_path)
+    out = bench.recipe_pace(root, lf, inv, epochs=2, rounds=2)
+    assert len(out) == 3  # rvl-cdip, invoice (the recipe's cache setting), invoice (the other)
+    for res in out.values():
+        assert res["rounds"] == 2 and len(res["flow"]["epoch_s"]) == 2  # 2 rounds, 1 epoch each
+        assert all(np.isfinite(res[k]) for k in ("overhead", "cpu_overhead", "paired_overhead",
+                                                  "paired_cpu_overhead"))
+    augmented = [r for r in out.values() if "memory, augmented" in r]
+    assert len(augmented) == 1 and np.isfinite(augmented[0]["paired_overhead_augmented"])
