@@ -179,3 +179,21 @@ def test_crops_in_a_flow(tmp_path):
                                                class_mode=None)))
     assert top.shape == (1, 256, 256, 1) and float(tf.reduce_max(top)) == 0.0
     assert bottom.shape == (1, 64, 64, 1) and float(tf.reduce_min(bottom)) == pytest.approx(1.0)
+
+
+def test_draws_are_tf_randoms_stateless_values():
+    """The augmentation's one-op draws give ``tf.random``'s stateless values exactly (the
+    images of a seeded flow depend on it)."""
+    from kerasdoc.generators.augment import stateless_uniform
+
+    for s in ([0, 0], [3, 4], [-7, 2**40], [2**62, -1]):
+        seed = tf.constant(s, tf.int64)
+        for lo, hi in ((0.0, 1.0), (-1.0, 1.0), (0.8, 1.2), (-3.2, 3.2), (0.9, 1.1), (-20.0, 20.0)):
+            assert stateless_uniform(seed, lo, hi).numpy() == tf.random.stateless_uniform(
+                [], seed, lo, hi).numpy(), (s, lo, hi)
+    x = tf.fill((6, 5, 1), 100.0)
+    seed = tf.constant([5, 6], tf.int64)
+    noisy = Augmentation(noise_stddev=8.0).apply(x, seed)
+    want = tf.clip_by_value(x + tf.random.stateless_normal(
+        (6, 5, 1), seed + tf.constant([0, 7919 * 16], tf.int64), stddev=8.0), 0, 255)
+    np.testing.assert_array_equal(noisy, want)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, fields
 
+import numpy as np
 import tensorflow as tf
 
 FILL_MODES = ("constant", "nearest", "reflect", "wrap")
@@ -140,13 +141,14 @@ class Augmentation:
         """
         image = tf.convert_to_tensor(image, tf.float32)
         seed = tf.cast(seed, tf.int64)
-        # Draw k's seed is (seed[0], seed[1] + 7919 k): all of them made at once (a few ops
-        # per image, not a few per draw: in a tf.data map each op has a fixed cost)
-        seeds = tf.stack([tf.fill([17], seed[0]),
-                          seed[1] + 7919 * tf.range(17, dtype=tf.int64)], axis=1)
+        # Draw k's seed is (seed[0], seed[1] + 7919 k): all of them made by one add and split
+        # by one op. In a tf.data map every op costs when it runs (per image) and when each
+        # iterator instantiates the function (twice per Keras epoch): ops, not pixels, are
+        # most of a small image's augmentation.
+        seeds = tf.unstack(seed + _DRAW_OFFSETS, num=len(_DRAW_OFFSETS))
 
-        def u(k: int, lo: float, hi: float, shape=()) -> tf.Tensor:
-            return tf.random.stateless_uniform(shape, seeds[k], lo, hi)
+        def u(k: int, lo: float, hi: float) -> tf.Tensor:
+            return stateless_uniform(seeds[k], lo, hi)
 
         if self.geometric:
             image = self._affine(image, u)
@@ -168,9 +170,10 @@ class Augmentation:
         if self.grayscale_probability:
             image = tf.where(u(15, 0.0, 1.0) < self.grayscale_probability, _gray_keep(image),
                              image)
-        if self.noise_stddev:
-            image = image + tf.random.stateless_normal(tf.shape(image), seeds[16],
-                                                       stddev=float(self.noise_stddev))
+        if self.noise_stddev:  # tf.random.stateless_normal's values, less its ops
+            noise = tf.raw_ops.StatelessRandomNormal(shape=tf.shape(image), seed=seeds[16],
+                                                     dtype=tf.float32)
+            image = image + noise * np.float32(self.noise_stddev)
         return tf.clip_by_value(image, 0.0, 255.0)
 
     def _affine(self, image: tf.Tensor, u) -> tf.Tensor:
@@ -212,6 +215,31 @@ class Augmentation:
             output_shape=out_shape, fill_value=float(self.cval),
             interpolation=self.interpolation.upper(), fill_mode=self.fill_mode.upper())
         return out[0] if static else tf.ensure_shape(out[0], image.shape)
+
+
+#: Added to an image's seed pair: draw k's seed is (seed[0], seed[1] + 7919 k).
+_DRAW_OFFSETS = np.stack([np.zeros(17, np.int64), 7919 * np.arange(17, dtype=np.int64)], axis=1)
+
+
+def stateless_uniform(seed: tf.Tensor, lo: float, hi: float) -> tf.Tensor:
+    """``tf.random.stateless_uniform([], seed, lo, hi)``: the same float32 value from one op
+    and its scaling (``tf.random``'s V2 op takes a key and counter that another op makes from
+    the seed; the V1 op takes the seed itself), the range's width computed here, in float32 as
+    the graph's ``Sub`` did, and no scaling at all for ``[0, 1)``.
+
+    Example:
+        >>> import tensorflow as tf
+        >>> s = tf.constant([3, 4], tf.int64)
+        >>> want = tf.random.stateless_uniform([], s, -0.3, 0.7)
+        >>> bool(stateless_uniform(s, -0.3, 0.7) == want)
+        True
+    """
+    lo32 = np.float32(lo)
+    span = np.float32(hi) - lo32
+    r = tf.raw_ops.StatelessRandomUniform(shape=[], seed=seed, dtype=tf.float32)
+    if lo32 == 0 and span == 1:  # r * 1 + 0 is r
+        return r
+    return r * span + lo32
 
 
 # Scalar arithmetic on Python floats or scalar tensors, folded where a side is a Python 0 or 1
