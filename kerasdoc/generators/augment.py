@@ -143,8 +143,7 @@ class Augmentation:
         seed = tf.cast(seed, tf.int64)
         # Draw k's seed is (seed[0], seed[1] + 7919 k): all of them made by one add and split
         # by one op. In a tf.data map every op costs when it runs (per image) and when each
-        # iterator instantiates the function (twice per Keras epoch): ops, not pixels, are
-        # most of a small image's augmentation.
+        # iterator instantiates the function (twice per Keras epoch).
         seeds = tf.unstack(seed + _DRAW_OFFSETS, num=len(_DRAW_OFFSETS))
 
         def u(k: int, lo: float, hi: float) -> tf.Tensor:
