@@ -58,6 +58,7 @@ Run from the repository root::
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import tempfile
 import time
@@ -330,11 +331,13 @@ FIT_REPEATS = 6
 
 
 def in_turns(fns: dict[str, Callable], repeats: int, *, alternate: bool = False,
-             before: Callable | None = None) -> dict[str, tuple[list[float], list[float]]]:
-    """Each of ``fns`` once to warm up (tracing, first pass), then ``repeats`` rounds in which
-    each is timed once, in turn (the order reversed every other round with ``alternate``;
-    ``before()`` ahead of each timed call): per name its wall and CPU seconds."""
-    for fn in fns.values():
+             before: Callable | None = None, warm_up: bool = True
+             ) -> dict[str, tuple[list[float], list[float]]]:
+    """Each of ``fns`` once to warm up (tracing, first pass; not with ``warm_up=False``), then
+    ``repeats`` rounds in which each is timed once, in turn (the order reversed every other
+    round with ``alternate``; ``before()`` ahead of each timed call): per name its wall and CPU
+    seconds."""
+    for fn in fns.values() if warm_up else ():
         fn()
     out: dict[str, tuple[list[float], list[float]]] = {k: ([], []) for k in fns}
     for r in range(repeats):
@@ -476,6 +479,14 @@ def _epochs(model: keras.Model, data, epochs: int) -> tuple[list[float], list[fl
     return timer.wall, timer.cpu
 
 
+def _epochs_after_first(model: keras.Model, data, epochs: int, walls: list, cpus: list) -> None:
+    """One ``fit``: its epochs after the first, wall and CPU seconds, appended to ``walls`` and
+    ``cpus``."""
+    wall, cpu = _epochs(model, data, epochs)
+    walls.append(wall[1:])
+    cpus.append(cpu[1:])
+
+
 def pace_summary(walls: dict[str, list[list[float]]], cpus: dict[str, list[list[float]]],
                  ref: str, feed: str = "flow") -> dict:
     """``feed`` against ``ref`` from rounds of epoch times (per feed, per round, the epochs
@@ -581,13 +592,13 @@ def recipe_pace(root: Path, lf: Path, invoice_root: Path | None, epochs: int,
             keras.utils.set_random_seed(0)
             models[feed] = make_model()
             models[feed].compile("adam", loss)
-        walls = {feed: [] for feed in feeds}
-        cpus = {feed: [] for feed in feeds}
-        for r in range(rounds):
-            for feed in (list(feeds) if r % 2 == 0 else list(feeds)[::-1]):
-                wall, cpu = _epochs(models[feed], feeds[feed], epochs)
-                walls[feed].append(wall[1:])
-                cpus[feed].append(cpu[1:])
+        walls: dict[str, list] = {feed: [] for feed in feeds}
+        cpus: dict[str, list] = {feed: [] for feed in feeds}
+
+        # each fit's own first epoch is its warm-up: the epochs, not the calls, are timed
+        in_turns({feed: functools.partial(_epochs_after_first, models[feed], feeds[feed], epochs,
+                                          walls[feed], cpus[feed]) for feed in feeds},
+                 rounds, alternate=True, warm_up=False)
         res = {feed: {"epoch_s": [[round(v, 3) for v in rw] for rw in walls[feed]],
                       "after_first": round(float(np.median(np.concatenate(walls[feed]))), 3),
                       "cpu_after_first": round(float(np.median(np.concatenate(cpus[feed]))), 3)}

@@ -56,21 +56,17 @@ def train(model_name: str, epochs: int, rows: int, seed: int) -> list[float]:
 def run_case(jobs: int, models: list[str], *, epochs: int, rows: int, trials: int
              ) -> tuple[float, float, list]:
     """(wall s, workers' CPU s, each trial's weight sums) of every trial ``jobs`` at a time."""
-    import resource
-
-    from kerasdoc.training.workers import TrialWorkers
+    from kerasdoc.training.workers import TrialWorkers, children_cpu_seconds
 
     calls = [dict(model_name=m, epochs=epochs, rows=rows, seed=s) for m in models
              for s in range(trials)]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = children_cpu_seconds()
     wall = time.perf_counter()
     # one worker: all the usable cores as threads (TensorFlow's default); two: one thread each
     with TrialWorkers(jobs, threads=None if jobs == 1 else 1) as workers:
         sums = list(workers.map("benchmarks.trial_jobs:train", calls))
     wall = time.perf_counter() - wall
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return wall, cpu, sums
+    return wall, children_cpu_seconds() - cpu, sums
 
 
 def main(argv=None) -> int:

@@ -273,12 +273,9 @@ def finish_stage(record: Path | None, result: dict[str, Any]) -> dict[str, Any]:
 def _cpu_seconds() -> float:
     """CPU seconds of this process and of its child processes that have ended (worker
     processes, once their pool is shut down)."""
-    try:
-        import resource
-    except ImportError:  # not on Windows: this process only
-        return time.process_time()
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return time.process_time() + children.ru_utime + children.ru_stime
+    from kerasdoc.training.workers import children_cpu_seconds
+
+    return time.process_time() + children_cpu_seconds()
 
 
 class Timer:

@@ -265,11 +265,12 @@ def trial_jobs(requested: int, run_ctx, pending: int) -> tuple[int, str]:
 _WORKER: dict[str, Any] = {}
 
 
-def _start_trial_worker(run_kwargs: dict[str, Any], data: dict[str, Any]) -> None:
-    from kerasdoc.runs import Run
+def _start_trial_worker(args, out: Path, data: dict[str, Any]) -> None:
     from kerasdoc.training.trials import TrialModels
 
-    _WORKER.update(run=Run(**run_kwargs), data=data, models=TrialModels())
+    # the run the main process opened (:func:`main`), from the same flags
+    _WORKER.update(run=start_run(args, out, batch_size=args.batch_size), data=data,
+                   models=TrialModels())
 
 
 def _worker_trial(**call: Any) -> dict[str, Any]:
@@ -309,12 +310,8 @@ def run(args, data: dict[str, Any], run_ctx, models: list[str], epochs: dict[str
         for key, call in zip(keys, calls, strict=True):
             report(key, run_trial(data=data, run_ctx=run_ctx, models=compiled, **call))
         return trials, how
-    run_kwargs = dict(out=run_ctx.out, strategy=args.strategy,
-                      mixed_precision=args.mixed_precision,
-                      batch_size=run_ctx.per_replica_batch, seed=run_ctx.seed,
-                      tensorboard=run_ctx.tensorboard, hparams=run_ctx.hparams)
     here = "kerasdoc.experiments.numeric_loss"  # by name, also when run as __main__
-    with TrialWorkers(jobs, f"{here}:_start_trial_worker", run_kwargs, data) as workers:
+    with TrialWorkers(jobs, f"{here}:_start_trial_worker", args, out, data) as workers:
         names = [f"{m.upper()} {meth} trial {t + 1}" for m, meth, t in keys]
         for key, r in zip(keys, workers.map(f"{here}:_worker_trial", calls, names),
                           strict=True):

@@ -77,4 +77,3 @@ class TrialModels:
         for var, value in zip(model.optimizer.variables, before_training, strict=True):
             var.assign(value)
         return model
-

@@ -36,6 +36,23 @@ def usable_cores() -> int:
     return max(1, os.cpu_count() or 1)
 
 
+def children_cpu_seconds() -> float:
+    """CPU seconds (user + system) of this process's child processes that have ended and been
+    waited for (worker processes, once their pool is shut down); 0.0 where the OS does not say
+    (no ``resource`` module: Windows).
+
+    Example:
+        >>> children_cpu_seconds() >= 0.0
+        True
+    """
+    try:
+        import resource
+    except ImportError:
+        return 0.0
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def threads_per_worker(jobs: int, cores: int | None = None) -> int:
     """TensorFlow threads (intra- and inter-op) of each of ``jobs`` workers: the usable cores
     shared out, at least one.
