@@ -1,13 +1,17 @@
 """Keras integration of flows: the private Keras API that kerasdoc.generators.keras_adapter relies
-on is still there (a Keras release that changes it fails here, saying what changed), and
-model.fit(flow) reads the flow's own one-pass pipeline, as fit(flow.dataset) does."""
+on is still there (a Keras release that changes it fails here, saying what changed),
+model.fit(flow) reads the flow's own one-pass pipeline, as fit(flow.dataset) does, and a fit reads
+its epochs through one iterator (keep_iterator)."""
 
 from __future__ import annotations
 
 import ast
 from pathlib import Path
 
+import keras
 import numpy as np
+import pytest
+import tensorflow as tf
 
 from kerasdoc.generators import ImageDataGenerator
 from kerasdoc.generators.keras_adapter import check_keras_internals
@@ -45,3 +49,116 @@ def test_keras_reads_the_flows_own_pipeline():
         passes.append([b.numpy().tolist() for _, b in ds])
     want = [[b.numpy().tolist() for _, b in seeded._pass_fn(e)] for e in (0, 1)]
     assert passes == [want[0], want[1], want[0]] and want[0] != want[1]
+
+
+# ---------------------------------------------------------------- one iterator for a whole fit
+class _Seen(keras.Model):
+    """A model that keeps the targets of every training batch (the targets are row ids)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.seen: list = []
+
+    def train_step(self, data):
+        self.seen.append(np.asarray(data[1]).ravel().tolist())
+        return super().train_step(data)
+
+
+def _seen_model(shape, steps_per_execution: int = 1) -> _Seen:
+    inputs = keras.Input(shape)
+    model = _Seen(inputs, keras.layers.Dense(1)(keras.layers.Flatten()(inputs)))
+    model.compile("sgd", "mse", run_eagerly=True, steps_per_execution=steps_per_execution)
+    return model
+
+
+@pytest.fixture
+def iterators_made(monkeypatch):
+    """How many iterators of tf.data datasets are made (``iter(dataset)``)."""
+    made = []
+    original = tf.data.Dataset.__iter__
+
+    def counted(self):
+        made.append(type(self).__name__)
+        return original(self)
+
+    monkeypatch.setattr(tf.data.Dataset, "__iter__", counted)
+    return made
+
+
+def _rows(n=10):
+    return np.arange(n, dtype=np.float32).reshape(n, 1, 1, 1), np.arange(n, dtype=np.float32)
+
+
+def test_fit_reads_every_epoch_through_one_iterator(iterators_made):
+    x, y = _rows()
+    gen = ImageDataGenerator(width_shift_range=0.2)
+    flow = gen.flow(x, y, batch_size=4, seed=3)
+    model = _seen_model((1, 1, 1))
+    model.fit(flow, epochs=3, verbose=0)
+    assert len(iterators_made) == 1 and flow._passes_run_on
+    # ... and the epochs are the passes of epochs 0, 1, 2, as one iterator per epoch gave them
+    want = []
+    for epoch in range(3):
+        flow._epoch_var.assign(epoch)
+        want += [b.numpy().tolist() for _, b in flow._epoch_pass]
+    assert model.seen == want and len(want) == 9
+    assert sorted(sum(want[:3], [])) == list(range(10)) and want[:3] != want[3:6]
+    # Keras' own feed of the same pipeline: two iterators an epoch (one thrown away)
+    iterators_made.clear()
+    _seen_model((1, 1, 1)).fit(flow.dataset, epochs=3, verbose=0, shuffle=False)
+    assert len(iterators_made) >= 6
+
+
+def test_a_resumed_fit_reads_the_passes_of_its_epochs(iterators_made):
+    x, y = _rows()
+    full, resumed = (ImageDataGenerator().flow(x, y, batch_size=4, seed=5) for _ in range(2))
+    a = _seen_model((1, 1, 1))
+    a.fit(full, epochs=3, verbose=0)
+    resumed.start_epoch = 1  # what Run.fit sets for a run resumed after one epoch
+    b = _seen_model((1, 1, 1))
+    b.fit(resumed, epochs=3, initial_epoch=1, verbose=0)
+    assert b.seen == a.seen[3:] and resumed._passes_run_on
+
+
+def test_array_feed_reads_every_epoch_through_one_iterator(iterators_made):
+    from kerasdoc.generators.epoch_arrays import EpochArrays
+
+    x, y = _rows()
+    feed = EpochArrays(x.reshape(10, 1), y, batch_size=4, seed=2)
+    model = _seen_model((1,))
+    model.fit(feed, epochs=3, verbose=0)
+    assert len(iterators_made) == 1 and feed.num_batches is None
+    orders = [sum(model.seen[3 * e:3 * e + 3], []) for e in range(3)]
+    assert all(sorted(o) == list(range(10)) for o in orders) and len(set(map(tuple, orders))) == 3
+
+
+def test_evaluate_predict_and_validation_get_a_pass_per_call(iterators_made):
+    x, y = _rows()
+    flow = ImageDataGenerator().flow(x, y, batch_size=4, shuffle=False)
+    model = _seen_model((1, 1, 1))
+    assert model.predict(flow, verbose=0).shape == (10, 1) and not flow._passes_run_on
+    model.evaluate(flow, verbose=0)
+    assert not flow._passes_run_on
+    train = ImageDataGenerator().flow(x, y, batch_size=4, seed=1)
+    history = model.fit(train, validation_data=flow, epochs=2, verbose=0)
+    assert train._passes_run_on and not flow._passes_run_on
+    assert len(history.history["val_loss"]) == 2
+
+
+@pytest.mark.parametrize("steps_per_execution, kept", [(2, False), (3, True)])
+def test_steps_per_execution_must_divide_the_epoch(steps_per_execution, kept):
+    x, y = _rows(12)  # 3 batches of 4
+    flow = ImageDataGenerator().flow(x, y, batch_size=4, seed=0)
+    model = _seen_model((1, 1, 1), steps_per_execution)
+    model.fit(flow, epochs=2, verbose=0)
+    assert flow._passes_run_on is kept
+    assert sorted(sum(model.seen[:3], [])) == list(range(12))  # an epoch is one whole pass
+    assert sorted(sum(model.seen[3:], [])) == list(range(12))
+
+
+def test_a_fit_with_steps_per_epoch_of_its_own_is_left_to_keras():
+    x, y = _rows()
+    flow = ImageDataGenerator().flow(x, y, batch_size=4, seed=0)
+    model = _seen_model((1, 1, 1))
+    model.fit(flow, epochs=2, steps_per_epoch=2, verbose=0)
+    assert not flow._passes_run_on and len(model.seen) == 4

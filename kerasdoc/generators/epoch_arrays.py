@@ -37,7 +37,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from kerasdoc.generators.keras_adapter import TFDatasetAdapter
+from kerasdoc.generators.flow import endless_passes
+from kerasdoc.generators.keras_adapter import TFDatasetAdapter, keep_iterator
 from kerasdoc.generators.pipeline import epoch_batches, no_autograph
 from kerasdoc.generators.tfdata import map_fn
 
@@ -98,6 +99,7 @@ class EpochArrays(TFDatasetAdapter):
         self._epochs_begun = 0
         self._epoch: tf.Variable | None = None
         self._dataset: tf.data.Dataset | None = None
+        self._passes_run_on = False  # Keras keeps one iterator over endless passes
 
     def _build(self) -> tf.data.Dataset:
         floatx = keras.config.floatx()
@@ -118,22 +120,35 @@ class EpochArrays(TFDatasetAdapter):
     # ------------------------------------------------------------------ Keras 3 data adapter
     def get_tf_dataset(self) -> tf.data.Dataset:
         """Every epoch's batches: one pipeline, its order read from the epoch variable when
-        each pass begins (:meth:`on_epoch_begin` sets it)."""
+        each pass begins (:meth:`on_epoch_begin` sets it). Where Keras 3 (TensorFlow) keeps one
+        iterator for every epoch (:func:`~kerasdoc.generators.keras_adapter.keep_iterator`),
+        the passes of epochs ``start_epoch``, ``start_epoch + 1``, ... one after another."""
         if self._dataset is None:
             self._dataset = self._build()
         self._epochs_begun = 0
-        return self._dataset
+        self._passes_run_on = keep_iterator(self.batches_per_pass)
+        if not self._passes_run_on:
+            return self._dataset
+        if not (self.shuffle and self.n > 1):
+            return self._dataset.repeat()
+        return endless_passes(self._dataset, self._epoch, self.start_epoch)
 
     def on_epoch_begin(self) -> None:
         """Keras calls this before each epoch's iterator: the next pass is epoch
-        ``start_epoch + epochs begun``."""
+        ``start_epoch + epochs begun`` (endless passes set it themselves)."""
         if self._dataset is None:
             self._dataset = self._build()
-        self._epoch.assign(self.start_epoch + self._epochs_begun)
-        self._epochs_begun += 1
+        if not self._passes_run_on:
+            self._epoch.assign(self.start_epoch + self._epochs_begun)
+            self._epochs_begun += 1
 
     @property
-    def num_batches(self) -> int:
+    def num_batches(self) -> int | None:
+        """Batches per epoch; None while Keras reads endless passes (it counts the epoch)."""
+        return None if self._passes_run_on else self.batches_per_pass
+
+    @property
+    def batches_per_pass(self) -> int:
         return math.ceil(self.n / self._batch_size)
 
     @property

@@ -29,9 +29,10 @@ from kerasdoc.generators.keras_adapter import (
     caller_is_tf_keras,
     class_weight_map_fn,
     fit_options,
+    keep_iterator,
 )
 from kerasdoc.generators.spec import ImageSpec
-from kerasdoc.generators.tfdata import map_fn
+from kerasdoc.generators.tfdata import flat_map, map_fn
 
 AUTOTUNE = tf.data.AUTOTUNE
 
@@ -67,6 +68,25 @@ def at_pass_start(fn: Callable) -> tf.data.Dataset:
     parallelism intact (no ``flat_map`` around the decoding)."""
     return map_fn(tf.data.Dataset.from_tensors(tf.constant(0, tf.int64)),
                   tf.autograph.experimental.do_not_convert(lambda _: fn()), parallel=False)
+
+
+def endless_passes(one: tf.data.Dataset, epoch: tf.Variable, start: int) -> tf.data.Dataset:
+    """The passes of epochs ``start``, ``start + 1``, ... one after another, without end:
+    ``one`` is the pass of the epoch held in the variable ``epoch`` (read when the pass begins,
+    :func:`at_pass_start`); the variable is set just before each pass begins. For one Keras
+    iterator that serves every epoch (:func:`~kerasdoc.generators.keras_adapter.keep_iterator`).
+
+    Example:
+        >>> import tensorflow as tf
+        >>> v = tf.Variable(0, dtype=tf.int64)
+        >>> one = at_pass_start(lambda: v * 10).repeat(2)
+        >>> [int(x) for x in endless_passes(one, v, start=3).take(5)]
+        [30, 30, 40, 40, 50]
+    """
+    no_autograph = tf.autograph.experimental.do_not_convert
+    epochs = map_fn(tf.data.Dataset.counter(int(start), dtype=tf.int64),
+                    no_autograph(lambda k: epoch.assign(k, read_value=True)), parallel=False)
+    return flat_map(epochs, no_autograph(lambda _: one)).with_options(one.options())
 
 
 def shuffle_key(value: tf.Tensor) -> tf.Tensor:
@@ -146,6 +166,7 @@ class Flow(Iterator, tf.data.Dataset, TFDatasetAdapter):
         self._epochs_begun = 0
         self._epoch_var: tf.Variable | None = None
         self._epoch_pass: tf.data.Dataset | None = None
+        self._passes_run_on = False  # Keras keeps one iterator over endless passes
         self._known_size: bool | None = None
         self._pull = pull
         self._save = save or {}
@@ -265,8 +286,11 @@ class Flow(Iterator, tf.data.Dataset, TFDatasetAdapter):
 
     # ------------------------------------------------------------------ Keras 3 data adapter
     def get_tf_dataset(self) -> tf.data.Dataset:
-        """The batches Keras 3 reads: the flow's own ``tf.data`` pipeline, as ``fit(flow.dataset)``
-        reads it (Keras makes a new iterator each epoch: one pass per epoch, reshuffled).
+        """The batches Keras 3 reads: the flow's own ``tf.data`` pipeline, one pass per epoch,
+        reshuffled. ``evaluate``, ``predict`` and validation data get one pass, as
+        ``fit(flow.dataset)`` would. A ``fit`` on the TensorFlow backend reads its epochs' passes
+        one after another through one iterator (:func:`~kerasdoc.generators.keras_adapter.
+        keep_iterator`), where ``fit(flow.dataset)`` would make two iterators an epoch.
 
         A seeded flow (``seed=``) gives epoch ``k`` of a ``fit`` its own pass, shuffled and
         augmented as a pure function of ``(seed, k)`` (``k`` counts from :attr:`start_epoch`,
@@ -276,16 +300,14 @@ class Flow(Iterator, tf.data.Dataset, TFDatasetAdapter):
         ``steps_per_epoch`` the passes run on across epochs as in Keras 2.
         """
         options = fit_options()
+        self._epochs_begun, self._passes_run_on = 0, False
         if options.get("steps_per_epoch"):
             ds = self._dataset.repeat()
+        elif self.num_batches is not None and keep_iterator(len(self)):
+            self._passes_run_on = True
+            ds = self._passes()
         elif self._pass_fn is not None:
-            if self._epoch_var is None:
-                with tf.init_scope(), tf.device("/cpu:0"):
-                    self._epoch_var = tf.Variable(0, dtype=tf.int64, trainable=False,
-                                                  name="flow_epoch")
-                self._epoch_pass = self._pass_fn(self._epoch_var)
-            self._epochs_begun = 0
-            ds = self._epoch_pass
+            ds = self._epoch_pass_dataset()
         else:
             ds = self._dataset
         if options.get("class_weight"):
@@ -293,10 +315,31 @@ class Flow(Iterator, tf.data.Dataset, TFDatasetAdapter):
                         num_parallel_calls=AUTOTUNE)
         return ds
 
+    def _epoch_pass_dataset(self) -> tf.data.Dataset:
+        """A seeded flow's pass of the epoch in :attr:`_epoch_var` (read when the pass begins):
+        one pipeline for every epoch."""
+        if self._epoch_var is None:
+            with tf.init_scope(), tf.device("/cpu:0"):
+                self._epoch_var = tf.Variable(0, dtype=tf.int64, trainable=False,
+                                              name="flow_epoch")
+            self._epoch_pass = self._pass_fn(self._epoch_var)
+        return self._epoch_pass
+
+    def _passes(self) -> tf.data.Dataset:
+        """Pass after pass, endless, for one Keras iterator that serves every epoch
+        (:func:`~kerasdoc.generators.keras_adapter.keep_iterator`): a seeded flow's passes of
+        epochs ``start_epoch``, ``start_epoch + 1``, ... (each epoch set just before its pass
+        begins), else the flow's pass repeated (reshuffled and augmented anew each time)."""
+        if self._pass_fn is None:
+            return self._dataset.repeat()
+        return endless_passes(self._epoch_pass_dataset(), self._epoch_var, self.start_epoch)
+
     @property
     def num_batches(self) -> int | None:
         """Batches per Keras epoch: a pass; None (Keras counts them) under ``steps_per_epoch``
-        (endless) or when a pass may drop images that fail to decode (``on_bad="skip"``)."""
+        (endless: the call's own, or the one :func:`~kerasdoc.generators.keras_adapter.
+        keep_iterator` gave a ``fit``) or when a pass may drop images that fail to decode
+        (``on_bad="skip"``)."""
         if fit_options().get("steps_per_epoch"):
             return None
         if self._known_size is None:
@@ -314,7 +357,7 @@ class Flow(Iterator, tf.data.Dataset, TFDatasetAdapter):
     def on_epoch_begin(self) -> None:
         """Keras 3 calls this before each epoch's iterator: the next pass is epoch
         ``start_epoch + epochs begun``."""
-        if self._epoch_var is not None:
+        if self._epoch_var is not None and not self._passes_run_on:
             self._epoch_var.assign(self.start_epoch + self._epochs_begun)
             self._epochs_begun += 1
 

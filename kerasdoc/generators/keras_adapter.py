@@ -4,8 +4,10 @@ is not public API, in one place.
 Keras 3 has no public way for an input object to be told the ``steps_per_epoch`` and
 ``class_weight`` of the ``fit`` / ``evaluate`` / ``predict`` call that reads it, nor to be told
 when an epoch begins (a seeded flow's epoch ``k`` is a pure function of ``(seed, k)``, so that a
-resumed run replays it). Its data-adapter protocol (``keras.src...DataAdapter``: a custom adapter
-passed as ``x`` is used as it is) gives both; this module is the only one of kerasdoc that
+resumed run replays it), nor to keep one iterator for a whole ``fit`` when it does not know
+the epoch's length (:func:`keep_iterator`). Its data-adapter protocol
+(``keras.src...DataAdapter``: a custom adapter passed as ``x`` is used as it is) and the frames
+of its epoch iterator give all three; this module is the only one of kerasdoc that
 imports ``keras.src`` or looks at Keras' frames, beside :mod:`kerasdoc.keras_internals` (training
 and ``tf.distribute``'s part). :func:`check_keras_internals` says, in one sentence per item,
 what a new Keras release changed (``tests/test_generators_keras_adapter.py`` runs it).
@@ -31,27 +33,67 @@ except ImportError:  # pragma: no cover - Keras 3 is a dependency; keep generato
 _FRAMES = 8
 
 
+def _asking_frames(depth: int):
+    """The frames, from ``depth`` up (at most :data:`_FRAMES`), whose ``self`` is a Keras 3
+    ``EpochIterator``: ``(frame, iterator)`` pairs."""
+    try:
+        from keras.src.trainers.epoch_iterator import EpochIterator
+    except ImportError:  # pragma: no cover - another Keras
+        return
+    frame = sys._getframe(depth + 1)
+    for _ in range(_FRAMES):
+        if frame is None:
+            break
+        if isinstance(frame.f_locals.get("self"), EpochIterator):
+            yield frame, frame.f_locals["self"]
+        frame = frame.f_back
+
+
 def fit_options() -> dict:
     """``steps_per_epoch`` and ``class_weight`` of the Keras 3 ``fit`` / ``evaluate`` /
     ``predict`` call that is asking the flow (Keras hands a custom data adapter neither): read
     from the locals of Keras' ``EpochIterator`` a few frames up."""
-    try:
-        from keras.src.trainers.epoch_iterator import EpochIterator
-    except ImportError:  # pragma: no cover - another Keras
-        return {}
-    frame = sys._getframe(2)
     out: dict = {}
-    for _ in range(_FRAMES):
-        if frame is None:
-            break
+    for frame, iterator in _asking_frames(2):
         loc = frame.f_locals
-        if isinstance(loc.get("self"), EpochIterator):
-            out.setdefault("steps_per_epoch", loc["self"].steps_per_epoch)
-            cw = loc.get("class_weight", (loc.get("kwargs") or {}).get("class_weight"))
-            if cw is not None:
-                out["class_weight"] = cw
-        frame = frame.f_back
+        out.setdefault("steps_per_epoch", iterator.steps_per_epoch)
+        cw = loc.get("class_weight", (loc.get("kwargs") or {}).get("class_weight"))
+        if cw is not None:
+            out["class_weight"] = cw
     return out
+
+
+def keep_iterator(batches_per_epoch: int | None) -> bool:
+    """Ask the Keras 3 epoch iterator that is building its dataset (the caller's caller:
+    ``TFEpochIterator.__init__``, the training data of a ``fit`` on the TensorFlow backend) to
+    keep one iterator for every epoch, each epoch ``batches_per_epoch`` batches of it, as it
+    does for ``fit(dataset.repeat(), steps_per_epoch=...)``. True when it will: the caller must
+    then give it endless passes, and report ``num_batches`` None (Keras reads it again when the
+    ``fit`` begins; a count would end each epoch's iterator again).
+
+    Without ``steps_per_epoch``, Keras makes a new iterator of the dataset at each epoch's start
+    and another at its end that the next epoch throws away; each ``iter()`` rewrites and starts
+    the whole pipeline (a few ms of CPU for an augmenting flow, and the epoch waits for its first
+    batch). Refused (False, nothing changed) for validation data, ``evaluate`` and ``predict``
+    (Keras makes one iterator per call there, and a validation pass is the next epoch's), when
+    the call has ``steps_per_epoch`` of its own, when the number of batches is not known, or when
+    ``steps_per_execution`` does not divide the epoch (an execution would run into the next
+    pass)."""
+    try:
+        from keras.src.backend.tensorflow.trainer import TFEpochIterator
+    except ImportError:  # pragma: no cover - Keras without its TensorFlow backend
+        return False
+    for frame, iterator in _asking_frames(2):
+        if (frame.f_code.co_name != "__init__" or not isinstance(iterator, TFEpochIterator)
+                # fit hands class_weight (None or not) to its training data's iterator only
+                or "class_weight" not in (frame.f_locals.get("kwargs") or {})
+                or iterator.steps_per_epoch or not batches_per_epoch or batches_per_epoch < 1
+                or batches_per_epoch % max(int(iterator.steps_per_execution or 1), 1)):
+            return False
+        iterator.steps_per_epoch = int(batches_per_epoch)
+        iterator._num_batches = None  # no end of data to wait for: no iterator at each end
+        return True
+    return False
 
 
 def class_weight_map_fn(class_weight: dict) -> Callable:
@@ -138,6 +180,7 @@ def check_keras_internals() -> list[str]:
                  "has_partial_batch", "partial_batch_size"):
         if not hasattr(data_adapter.DataAdapter, name):
             problems.append(f"DataAdapter has no {name!r}: Keras changed the adapter protocol")
+    problems += _keep_iterator_problems(EpochIterator)
     try:
         from keras.src.trainers.data_adapters.tf_dataset_adapter import (  # noqa: F401
             make_class_weight_map_fn,
@@ -145,4 +188,27 @@ def check_keras_internals() -> list[str]:
     except ImportError:
         problems.append("keras.src...tf_dataset_adapter.make_class_weight_map_fn is gone: "
                         "fit(flow, class_weight=...) cannot weight batches")
+    return problems
+
+
+def _keep_iterator_problems(epoch_iterator: type) -> list[str]:
+    """What :func:`keep_iterator` relies on and a Keras release changed."""
+    try:
+        from keras.src.backend.tensorflow.trainer import TensorFlowTrainer, TFEpochIterator
+    except ImportError:
+        return ["keras.src.backend.tensorflow.trainer has no TFEpochIterator or "
+                "TensorFlowTrainer: update keep_iterator (fit(flow) would not keep its iterator)"]
+    problems = []
+    if "self._current_iterator is None or self.steps_per_epoch is None" not in \
+            inspect.getsource(epoch_iterator._enumerate_iterator):
+        problems.append("EpochIterator._enumerate_iterator no longer keeps its iterator across "
+                        "epochs under steps_per_epoch: keep_iterator would break epochs")
+    if "get_tf_dataset()" not in inspect.getsource(TFEpochIterator.__init__):
+        problems.append("TFEpochIterator.__init__ no longer builds its dataset: keep_iterator "
+                        "cannot find the iterator that asks")
+    calls = {name: inspect.getsource(getattr(TensorFlowTrainer, name)).count(
+        "class_weight=class_weight") for name in ("fit", "evaluate", "predict")}
+    if calls != {"fit": 1, "evaluate": 0, "predict": 0}:
+        problems.append("Keras' fit no longer hands class_weight to its training data's iterator "
+                        f"alone (counts {calls}): keep_iterator cannot tell it from validation")
     return problems
