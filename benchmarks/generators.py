@@ -417,7 +417,8 @@ def fit_rates(root: Path, lf: Path, batch: int, size: int = 224) -> dict:
 
     def fit(data):
         model = _tiny_model(shape)
-        return lambda: model.fit(data, epochs=1, verbose=0)
+        # every feed here shuffles itself (Keras would warn that it ignores shuffle=True)
+        return lambda: model.fit(data, epochs=1, verbose=0, shuffle=False)
 
     out: dict = {"fit": {}, "references": {}}
     for i, (kind, flow) in enumerate(feeds["flows"].items()):

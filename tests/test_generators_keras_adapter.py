@@ -118,6 +118,9 @@ def test_a_resumed_fit_reads_the_passes_of_its_epochs(iterators_made):
     b = _seen_model((1, 1, 1))
     b.fit(resumed, epochs=3, initial_epoch=1, verbose=0)
     assert b.seen == a.seen[3:] and resumed._passes_run_on
+    again = _seen_model((1, 1, 1))  # a second fit of the same flow starts at its epoch 0 again
+    again.fit(full, epochs=2, verbose=0)
+    assert again.seen == a.seen[:6] and len(full._endless) == 1  # its passes built once
 
 
 def test_array_feed_reads_every_epoch_through_one_iterator(iterators_made):

@@ -100,6 +100,7 @@ class EpochArrays(TFDatasetAdapter):
         self._epoch: tf.Variable | None = None
         self._dataset: tf.data.Dataset | None = None
         self._passes_run_on = False  # Keras keeps one iterator over endless passes
+        self._endless: dict[int, tf.data.Dataset] = {}  # start epoch -> endless passes
 
     def _build(self) -> tf.data.Dataset:
         floatx = keras.config.floatx()
@@ -129,9 +130,12 @@ class EpochArrays(TFDatasetAdapter):
         self._passes_run_on = keep_iterator(self.batches_per_pass)
         if not self._passes_run_on:
             return self._dataset
-        if not (self.shuffle and self.n > 1):
-            return self._dataset.repeat()
-        return endless_passes(self._dataset, self._epoch, self.start_epoch)
+        start = self.start_epoch if self.shuffle and self.n > 1 else 0
+        if start not in self._endless:  # built once: building traces its functions (~ms)
+            self._endless[start] = (
+                endless_passes(self._dataset, self._epoch, start) if self.shuffle and self.n > 1
+                else self._dataset.repeat())
+        return self._endless[start]
 
     def on_epoch_begin(self) -> None:
         """Keras calls this before each epoch's iterator: the next pass is epoch

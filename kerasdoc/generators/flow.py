@@ -167,6 +167,7 @@ class Flow(Iterator, tf.data.Dataset, TFDatasetAdapter):
         self._epoch_var: tf.Variable | None = None
         self._epoch_pass: tf.data.Dataset | None = None
         self._passes_run_on = False  # Keras keeps one iterator over endless passes
+        self._endless: dict[int, tf.data.Dataset] = {}  # start epoch -> endless passes
         self._known_size: bool | None = None
         self._pull = pull
         self._save = save or {}
@@ -330,9 +331,12 @@ class Flow(Iterator, tf.data.Dataset, TFDatasetAdapter):
         (:func:`~kerasdoc.generators.keras_adapter.keep_iterator`): a seeded flow's passes of
         epochs ``start_epoch``, ``start_epoch + 1``, ... (each epoch set just before its pass
         begins), else the flow's pass repeated (reshuffled and augmented anew each time)."""
-        if self._pass_fn is None:
-            return self._dataset.repeat()
-        return endless_passes(self._epoch_pass_dataset(), self._epoch_var, self.start_epoch)
+        start = self.start_epoch if self._pass_fn is not None else 0
+        if start not in self._endless:  # built once: building traces its functions (~ms)
+            self._endless[start] = (
+                self._dataset.repeat() if self._pass_fn is None
+                else endless_passes(self._epoch_pass_dataset(), self._epoch_var, start))
+        return self._endless[start]
 
     @property
     def num_batches(self) -> int | None:
