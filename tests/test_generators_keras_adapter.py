@@ -165,3 +165,15 @@ def test_a_fit_with_steps_per_epoch_of_its_own_is_left_to_keras():
     model = _seen_model((1, 1, 1))
     model.fit(flow, epochs=2, steps_per_epoch=2, verbose=0)
     assert not flow._passes_run_on and len(model.seen) == 4
+
+
+def test_a_pass_of_another_length_than_len_flow_is_counted_by_keras():
+    from kerasdoc.generators.flow import Flow
+
+    x, y = _rows(6)
+    ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(2)  # 3 batches, but len(flow) == 5
+    flow = Flow(ds, samples=10, batch_size=2)
+    assert len(flow) == 5 and flow.num_batches is None
+    model = _seen_model((1, 1, 1))
+    model.fit(flow, epochs=2, verbose=0)
+    assert not flow._passes_run_on and len(model.seen) == 6  # every epoch one whole pass

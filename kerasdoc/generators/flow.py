@@ -346,8 +346,8 @@ class Flow(Iterator, tf.data.Dataset, TFDatasetAdapter):
         (``on_bad="skip"``)."""
         if fit_options().get("steps_per_epoch"):
             return None
-        if self._known_size is None:
-            self._known_size = int(self._dataset.cardinality()) >= 0
+        if self._known_size is None:  # a pass's batches, as tf.data counts them, are len(flow)
+            self._known_size = int(self._dataset.cardinality()) == len(self)
         return len(self) if self._known_size else None
 
     @property
