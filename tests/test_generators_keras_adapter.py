@@ -139,13 +139,34 @@ def test_evaluate_predict_and_validation_get_a_pass_per_call(iterators_made):
     x, y = _rows()
     flow = ImageDataGenerator().flow(x, y, batch_size=4, shuffle=False)
     model = _seen_model((1, 1, 1))
-    assert model.predict(flow, verbose=0).shape == (10, 1) and not flow._passes_run_on
-    model.evaluate(flow, verbose=0)
+    model.evaluate(flow.dataset, verbose=0)  # builds the metrics (an iterator of its own)
+    made = {}
+    for name, call in (("predict", model.predict), ("evaluate", model.evaluate)):
+        out = {}
+        for feed in (flow, flow.dataset):
+            iterators_made.clear()
+            out[feed is flow] = call(feed, verbose=0)
+            made[name, feed is flow] = len(iterators_made)
+        np.testing.assert_allclose(out[True], out[False], rtol=1e-6)
+    # Keras' own feed: one iterator per call and one more when the data ends; the flow: one
+    assert made == {("predict", True): 1, ("predict", False): 2,
+                    ("evaluate", True): 1, ("evaluate", False): 2}, made
     assert not flow._passes_run_on
+    # validation: a pass per epoch, epoch after epoch (a seeded, shuffled validation flow's
+    # epoch k is its pass k, as before), the training flow through one iterator
+    val = ImageDataGenerator().flow(x, y, batch_size=4, seed=2)
+    seen = []
+
+    class Order(keras.callbacks.Callback):
+        def on_test_batch_begin(self, batch, logs=None):
+            seen.append(int(val._epoch_var.numpy()))
+
     train = ImageDataGenerator().flow(x, y, batch_size=4, seed=1)
-    history = model.fit(train, validation_data=flow, epochs=2, verbose=0)
-    assert train._passes_run_on and not flow._passes_run_on
-    assert len(history.history["val_loss"]) == 2
+    iterators_made.clear()
+    history = model.fit(train, validation_data=val, epochs=2, verbose=0, callbacks=[Order()])
+    assert train._passes_run_on and not val._passes_run_on
+    assert len(history.history["val_loss"]) == 2 and seen == [0, 0, 0, 1, 1, 1]
+    assert len(iterators_made) == 3  # the training data's and one per validation pass
 
 
 @pytest.mark.parametrize("steps_per_execution, kept", [(2, False), (3, True)])

@@ -38,7 +38,7 @@ import numpy as np
 import tensorflow as tf
 
 from kerasdoc.generators.flow import endless_passes
-from kerasdoc.generators.keras_adapter import TFDatasetAdapter, keep_iterator
+from kerasdoc.generators.keras_adapter import ENDLESS, TFDatasetAdapter, keep_iterator
 from kerasdoc.generators.pipeline import epoch_batches, no_autograph
 from kerasdoc.generators.tfdata import map_fn
 
@@ -100,6 +100,7 @@ class EpochArrays(TFDatasetAdapter):
         self._epoch: tf.Variable | None = None
         self._dataset: tf.data.Dataset | None = None
         self._passes_run_on = False  # Keras keeps one iterator over endless passes
+        self._counted_by_keras = False  # keep_iterator told Keras the epoch's batches
         self._endless: dict[int, tf.data.Dataset] = {}  # start epoch -> endless passes
 
     def _build(self) -> tf.data.Dataset:
@@ -127,7 +128,8 @@ class EpochArrays(TFDatasetAdapter):
         if self._dataset is None:
             self._dataset = self._build()
         self._epochs_begun = 0
-        self._passes_run_on = keep_iterator(self.batches_per_pass)
+        mode = keep_iterator(self.batches_per_pass)
+        self._counted_by_keras, self._passes_run_on = mode is not None, mode == ENDLESS
         if not self._passes_run_on:
             return self._dataset
         start = self.start_epoch if self.shuffle and self.n > 1 else 0
@@ -148,8 +150,9 @@ class EpochArrays(TFDatasetAdapter):
 
     @property
     def num_batches(self) -> int | None:
-        """Batches per epoch; None while Keras reads endless passes (it counts the epoch)."""
-        return None if self._passes_run_on else self.batches_per_pass
+        """Batches per epoch; None once :func:`~kerasdoc.generators.keras_adapter.
+        keep_iterator` has told Keras the count (it would end each epoch's iterator again)."""
+        return None if self._counted_by_keras else self.batches_per_pass
 
     @property
     def batches_per_pass(self) -> int:

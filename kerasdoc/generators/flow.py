@@ -24,6 +24,7 @@ import tensorflow as tf
 from kerasdoc.generators.file_table import CLASS_MODES
 from kerasdoc.generators.keras2 import Iterator
 from kerasdoc.generators.keras_adapter import (
+    ENDLESS,
     NotForTfKeras,
     TFDatasetAdapter,
     caller_is_tf_keras,
@@ -288,7 +289,7 @@ class Flow(Iterator, tf.data.Dataset, TFDatasetAdapter):
     # ------------------------------------------------------------------ Keras 3 data adapter
     def get_tf_dataset(self) -> tf.data.Dataset:
         """The batches Keras 3 reads: the flow's own ``tf.data`` pipeline, one pass per epoch,
-        reshuffled. ``evaluate``, ``predict`` and validation data get one pass, as
+        reshuffled. ``evaluate``, ``predict`` and validation data get one pass per call, as
         ``fit(flow.dataset)`` would. A ``fit`` on the TensorFlow backend reads its epochs' passes
         one after another through one iterator (:func:`~kerasdoc.generators.keras_adapter.
         keep_iterator`), where ``fit(flow.dataset)`` would make two iterators an epoch.
@@ -304,7 +305,7 @@ class Flow(Iterator, tf.data.Dataset, TFDatasetAdapter):
         self._epochs_begun, self._passes_run_on = 0, False
         if options.get("steps_per_epoch"):
             ds = self._dataset.repeat()
-        elif self.num_batches is not None and keep_iterator(len(self)):
+        elif self.num_batches is not None and keep_iterator(len(self)) == ENDLESS:
             self._passes_run_on = True
             ds = self._passes()
         elif self._pass_fn is not None:

@@ -63,37 +63,46 @@ def fit_options() -> dict:
     return out
 
 
-def keep_iterator(batches_per_epoch: int | None) -> bool:
-    """Ask the Keras 3 epoch iterator that is building its dataset (the caller's caller:
-    ``TFEpochIterator.__init__``, the training data of a ``fit`` on the TensorFlow backend) to
-    keep one iterator for every epoch, each epoch ``batches_per_epoch`` batches of it, as it
-    does for ``fit(dataset.repeat(), steps_per_epoch=...)``. True when it will: the caller must
-    then give it endless passes, and report ``num_batches`` None (Keras reads it again when the
-    ``fit`` begins; a count would end each epoch's iterator again).
+#: :func:`keep_iterator`'s answers: the caller gives endless passes (a ``fit``'s training data),
+#: or one pass (validation data, ``evaluate``, ``predict``).
+ENDLESS, ONE_PASS = "endless", "one pass"
+
+
+def keep_iterator(batches_per_epoch: int | None) -> str | None:
+    """Tell the Keras 3 epoch iterator that is building its dataset (the caller's caller:
+    ``TFEpochIterator.__init__``, TensorFlow backend) that an epoch is ``batches_per_epoch``
+    batches, as ``steps_per_epoch`` would, so that it keeps one iterator while it reads them.
 
     Without ``steps_per_epoch``, Keras makes a new iterator of the dataset at each epoch's start
-    and another at its end that the next epoch throws away; each ``iter()`` rewrites and starts
-    the whole pipeline (a few ms of CPU for an augmenting flow, and the epoch waits for its first
-    batch). Refused (False, nothing changed) for validation data, ``evaluate`` and ``predict``
-    (Keras makes one iterator per call there, and a validation pass is the next epoch's), when
-    the call has ``steps_per_epoch`` of its own, when the number of batches is not known, or when
-    ``steps_per_execution`` does not divide the epoch (an execution would run into the next
-    pass)."""
+    and another when the data ends, which the next epoch throws away; each ``iter()`` rewrites
+    and starts the whole pipeline (a few ms of CPU for an augmenting flow; the thrown-away one
+    also starts reading the next pass), and each epoch waits for its first batch. Returns:
+
+    - :data:`ENDLESS` for the training data of a ``fit``: one iterator for every epoch, so the
+      caller must give endless passes, epoch after epoch;
+    - :data:`ONE_PASS` for validation data, ``evaluate`` and ``predict``: the caller gives one
+      pass as before (Keras makes one iterator per call, and a validation pass is the next
+      epoch's), without the iterator made when it ends;
+    - None, with nothing changed, when the call has ``steps_per_epoch`` of its own, when the
+      number of batches is not known, or when ``steps_per_execution`` does not divide the epoch
+      (an execution would run into the next pass).
+
+    Either way the caller must then report ``num_batches`` None (Keras reads it again when the
+    call begins; a count would end each epoch's iterator again)."""
     try:
         from keras.src.backend.tensorflow.trainer import TFEpochIterator
     except ImportError:  # pragma: no cover - Keras without its TensorFlow backend
-        return False
+        return None
     for frame, iterator in _asking_frames(2):
         if (frame.f_code.co_name != "__init__" or not isinstance(iterator, TFEpochIterator)
-                # fit hands class_weight (None or not) to its training data's iterator only
-                or "class_weight" not in (frame.f_locals.get("kwargs") or {})
                 or iterator.steps_per_epoch or not batches_per_epoch or batches_per_epoch < 1
                 or batches_per_epoch % max(int(iterator.steps_per_execution or 1), 1)):
-            return False
+            return None
         iterator.steps_per_epoch = int(batches_per_epoch)
         iterator._num_batches = None  # no end of data to wait for: no iterator at each end
-        return True
-    return False
+        # fit hands class_weight (None or not) to its training data's iterator only
+        return ENDLESS if "class_weight" in (frame.f_locals.get("kwargs") or {}) else ONE_PASS
+    return None
 
 
 def class_weight_map_fn(class_weight: dict) -> Callable:
