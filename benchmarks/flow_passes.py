@@ -14,11 +14,13 @@ their CPU seconds per pass compared, for each flow kind of ``benchmarks.generato
 32) with 256 rows per gather (the reference, the chunk before 9c56320) against
 ``pipeline.gather_rows``' chunk (at most ``GATHER_BYTES``).
 
-``--iterators``: an epoch of a flow as Keras 3's ``fit`` reads it (``iter()`` at the epoch's
-start, every batch, and the one more ``iter()`` Keras makes when an epoch ends), with the
-flow's dataset functions built by ``kerasdoc.generators.tfdata`` against the same flow built
-with ``Dataset.map`` / ``Dataset.flat_map`` (the reference: each iterator runs Grappler over
-every function again), for the invoice and rvl-cdip recipes' flows and a seeded ``flow(x, y)``.
+``--iterators``: an epoch of a flow's pipeline as Keras 3's ``fit`` reads a dataset
+(``fit(flow.dataset)``; ``fit(flow)`` too before ``keras_adapter.keep_iterator``: ``iter()``
+at the epoch's start, every batch, and the one more ``iter()`` Keras makes when an epoch
+ends), with the flow's dataset functions built by ``kerasdoc.generators.tfdata`` against the
+same flow built with ``Dataset.map`` / ``Dataset.flat_map`` (the reference: each iterator runs
+Grappler over every function again), for the invoice and rvl-cdip recipes' flows and a seeded
+``flow(x, y)``.
 
     python -m benchmarks.flow_passes --data ../shared/data/rvl-cdip-mini
     python -m benchmarks.flow_passes --gather-only

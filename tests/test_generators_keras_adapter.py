@@ -188,6 +188,7 @@ def test_a_fit_with_steps_per_epoch_of_its_own_is_left_to_keras():
     assert not flow._passes_run_on and len(model.seen) == 4
 
 
+@pytest.mark.filterwarnings("ignore:Your input ran out of data")  # Keras counting the pass
 def test_a_pass_of_another_length_than_len_flow_is_counted_by_keras():
     from kerasdoc.generators.flow import Flow
 
