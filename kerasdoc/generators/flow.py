@@ -341,10 +341,10 @@ class Flow(Iterator, tf.data.Dataset, TFDatasetAdapter):
 
     @property
     def num_batches(self) -> int | None:
-        """Batches per Keras epoch: a pass; None (Keras counts them) under ``steps_per_epoch``
-        (endless: the call's own, or the one :func:`~kerasdoc.generators.keras_adapter.
-        keep_iterator` gave a ``fit``) or when a pass may drop images that fail to decode
-        (``on_bad="skip"``)."""
+        """Batches per Keras epoch: a pass; None under ``steps_per_epoch`` (the call's own,
+        endless, or the pass's length that :func:`~kerasdoc.generators.keras_adapter.
+        keep_iterator` gave the call) and when a pass may drop images that fail to decode
+        (``on_bad="skip"``: Keras counts them)."""
         if fit_options().get("steps_per_epoch"):
             return None
         if self._known_size is None:  # a pass's batches, as tf.data counts them, are len(flow)

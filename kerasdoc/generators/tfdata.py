@@ -8,12 +8,12 @@ the ``experimental_ints_on_device`` attribute, as TensorFlow's own ``copy_to_dev
 multi-device iterator functions do. Keras 3 makes a new iterator for every epoch and one more
 when an epoch ends (``EpochIterator._enumerate_iterator``), so a flow's pipeline was set up
 twice an epoch: ~100 ms of CPU each time for the invoice recipe's augmenting flow, against a
-training epoch of ~0.3 s (``python -m benchmarks.flow_passes --iterators``). (A flow now also
+training epoch of ~0.3 s (``python -m benchmarks.flow_passes --iterators``; a flow now also
 asks Keras for one iterator per ``fit``: :func:`~kerasdoc.generators.keras_adapter.
-keep_iterator`.) With the attribute
-the function runs on the iterator's device (the CPU, where ``tf.data`` runs it anyway) as it was
-written, without Grappler's rewrites: the same values up to float rounding (Grappler's
-arithmetic rewrites move the last bit of some pixels: 1.2e-7 at most on images in [0, 1]).
+keep_iterator`). With the attribute the function runs on the iterator's device (the CPU, where
+``tf.data`` runs it anyway) as it was written, without Grappler's rewrites: the same values up
+to float rounding (Grappler's arithmetic rewrites move the last bit of some pixels: 1.2e-7 at
+most on images in [0, 1]).
 
 Only kerasdoc's own graph code goes through here: a function that calls the user's
 ``preprocessing_function`` (which may place ops on another device) keeps ``Dataset.map``.
