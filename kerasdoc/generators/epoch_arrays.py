@@ -37,7 +37,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from kerasdoc.generators.flow import endless_passes
+from kerasdoc.generators.flow import EndlessPasses
 from kerasdoc.generators.keras_adapter import ENDLESS, TFDatasetAdapter, keep_iterator
 from kerasdoc.generators.pipeline import epoch_batches, no_autograph
 from kerasdoc.generators.tfdata import map_fn
@@ -101,7 +101,7 @@ class EpochArrays(TFDatasetAdapter):
         self._dataset: tf.data.Dataset | None = None
         self._passes_run_on = False  # Keras keeps one iterator over endless passes
         self._counted_by_keras = False  # keep_iterator told Keras the epoch's batches
-        self._endless: dict[int, tf.data.Dataset] = {}  # start epoch -> endless passes
+        self._endless = EndlessPasses()
 
     def _build(self) -> tf.data.Dataset:
         floatx = keras.config.floatx()
@@ -132,12 +132,8 @@ class EpochArrays(TFDatasetAdapter):
         self._counted_by_keras, self._passes_run_on = mode is not None, mode == ENDLESS
         if not self._passes_run_on:
             return self._dataset
-        start = self.start_epoch if self.shuffle and self.n > 1 else 0
-        if start not in self._endless:  # built once: building traces its functions (~ms)
-            self._endless[start] = (
-                endless_passes(self._dataset, self._epoch, start) if self.shuffle and self.n > 1
-                else self._dataset.repeat())
-        return self._endless[start]
+        keyed = self.shuffle and self.n > 1  # else every pass is in row order
+        return self._endless(self._dataset, self._epoch if keyed else None, self.start_epoch)
 
     def on_epoch_begin(self) -> None:
         """Keras calls this before each epoch's iterator: the next pass is epoch

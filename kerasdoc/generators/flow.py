@@ -90,6 +90,26 @@ def endless_passes(one: tf.data.Dataset, epoch: tf.Variable, start: int) -> tf.d
     return flat_map(epochs, no_autograph(lambda _: one)).with_options(one.options())
 
 
+class EndlessPasses:
+    """A data adapter's :func:`endless_passes`, built once per start epoch (building them traces
+    two dataset functions: a few ms of CPU at every ``fit`` otherwise). Called with ``(one,
+    epoch, start)``; ``epoch`` None (a pass not keyed by its epoch): ``one`` repeated."""
+
+    def __init__(self):
+        self._built: dict[int, tf.data.Dataset] = {}
+
+    def __call__(self, one: tf.data.Dataset, epoch: tf.Variable | None,
+                 start: int) -> tf.data.Dataset:
+        start = 0 if epoch is None else int(start)
+        if start not in self._built:
+            self._built[start] = (one.repeat() if epoch is None
+                                  else endless_passes(one, epoch, start))
+        return self._built[start]
+
+    def __len__(self) -> int:
+        return len(self._built)
+
+
 def shuffle_key(value: tf.Tensor) -> tf.Tensor:
     """The ``index_shuffle`` key of a pass from an int64 scalar (see :func:`permute`)."""
     return tf.stack([value, tf.constant(7, tf.int64)])
@@ -168,7 +188,7 @@ class Flow(Iterator, tf.data.Dataset, TFDatasetAdapter):
         self._epoch_var: tf.Variable | None = None
         self._epoch_pass: tf.data.Dataset | None = None
         self._passes_run_on = False  # Keras keeps one iterator over endless passes
-        self._endless: dict[int, tf.data.Dataset] = {}  # start epoch -> endless passes
+        self._endless = EndlessPasses()
         self._known_size: bool | None = None
         self._pull = pull
         self._save = save or {}
@@ -332,12 +352,9 @@ class Flow(Iterator, tf.data.Dataset, TFDatasetAdapter):
         (:func:`~kerasdoc.generators.keras_adapter.keep_iterator`): a seeded flow's passes of
         epochs ``start_epoch``, ``start_epoch + 1``, ... (each epoch set just before its pass
         begins), else the flow's pass repeated (reshuffled and augmented anew each time)."""
-        start = self.start_epoch if self._pass_fn is not None else 0
-        if start not in self._endless:  # built once: building traces its functions (~ms)
-            self._endless[start] = (
-                self._dataset.repeat() if self._pass_fn is None
-                else endless_passes(self._epoch_pass_dataset(), self._epoch_var, start))
-        return self._endless[start]
+        if self._pass_fn is None:
+            return self._endless(self._dataset, None, 0)
+        return self._endless(self._epoch_pass_dataset(), self._epoch_var, self.start_epoch)
 
     @property
     def num_batches(self) -> int | None:
