@@ -99,8 +99,7 @@ class EpochArrays(TFDatasetAdapter):
         self._epochs_begun = 0
         self._epoch: tf.Variable | None = None
         self._dataset: tf.data.Dataset | None = None
-        self._passes_run_on = False  # Keras keeps one iterator over endless passes
-        self._counted_by_keras = False  # keep_iterator told Keras the epoch's batches
+        self._keras_mode: str | None = None  # keep_iterator's answer to the last Keras call
         self._endless = EndlessPasses()
 
     def _build(self) -> tf.data.Dataset:
@@ -128,9 +127,8 @@ class EpochArrays(TFDatasetAdapter):
         if self._dataset is None:
             self._dataset = self._build()
         self._epochs_begun = 0
-        mode = keep_iterator(self.batches_per_pass)
-        self._counted_by_keras, self._passes_run_on = mode is not None, mode == ENDLESS
-        if not self._passes_run_on:
+        self._keras_mode = keep_iterator(self.batches_per_pass)
+        if self._keras_mode != ENDLESS:
             return self._dataset
         keyed = self.shuffle and self.n > 1  # else every pass is in row order
         return self._endless(self._dataset, self._epoch if keyed else None, self.start_epoch)
@@ -140,7 +138,7 @@ class EpochArrays(TFDatasetAdapter):
         ``start_epoch + epochs begun`` (endless passes set it themselves)."""
         if self._dataset is None:
             self._dataset = self._build()
-        if not self._passes_run_on:
+        if self._keras_mode != ENDLESS:
             self._epoch.assign(self.start_epoch + self._epochs_begun)
             self._epochs_begun += 1
 
@@ -148,7 +146,7 @@ class EpochArrays(TFDatasetAdapter):
     def num_batches(self) -> int | None:
         """Batches per epoch; None once :func:`~kerasdoc.generators.keras_adapter.
         keep_iterator` has told Keras the count (it would end each epoch's iterator again)."""
-        return None if self._counted_by_keras else self.batches_per_pass
+        return None if self._keras_mode else self.batches_per_pass
 
     @property
     def batches_per_pass(self) -> int:
